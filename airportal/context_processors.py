@@ -1,0 +1,30 @@
+from django.urls import NoReverseMatch, reverse
+
+from airportal.roles import Capability, has_capability
+
+# (label, url name, capability) in the order of the sidebar.
+NAVIGATION = [
+    ("Dashboard", "dashboard", Capability.VIEW),
+    ("Alerts", "alerts:alert_list", Capability.VIEW),
+    ("Investigations", "investigations:investigation_list", Capability.VIEW),
+    ("Action center", "investigations:action_center", Capability.VIEW),
+    ("Reports", "investigations:reports", Capability.READ_REPORTS),
+    ("Policies", "alerts:policy_list", Capability.ADMINISTER),
+]
+
+
+def navigation(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    items = []
+    path = request.path
+    for label, name, capability in NAVIGATION:
+        if not has_capability(request.user, capability):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:  # the page is not built yet
+            continue
+        active = path == url if url == "/" else path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return {"navigation": items, "can_search": has_capability(request.user, Capability.VIEW)}

@@ -1,0 +1,214 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from alerts.models import Alert, Event, Identity
+
+
+class Investigation(models.Model):
+    """The playbook's work on one identity. At most one is open per identity."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PENDING_ACTION = "pending_action", "Pending action"
+        REMEDIATED = "remediated", "Remediated"
+        PARTIALLY_REMEDIATED = "partially_remediated", "Partially remediated"
+        NO_THREATS_FOUND = "no_threats_found", "No threats found"
+        FAILED = "failed", "Failed"
+        TERMINATED = "terminated", "Terminated"
+
+    class Verdict(models.TextChoices):
+        NONE = "", "Not reached"
+        COMPROMISED = "compromised", "Compromised"
+        SUSPICIOUS = "suspicious", "Suspicious"
+        CLEAN = "clean", "Clean"
+
+    OPEN_STATUSES = (Status.QUEUED, Status.RUNNING, Status.PENDING_ACTION)
+
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="investigations")
+    playbook = models.CharField(max_length=64, default="compromised_user")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, default="")
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    summary = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Why it was started by hand, or terminated.")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    alerts = models.ManyToManyField(Alert, related_name="investigations", blank=True)
+    run_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "queued",
+                        "running",
+                        "pending_action",
+                        "remediated",
+                        "partially_remediated",
+                        "no_threats_found",
+                        "failed",
+                        "terminated",
+                    ]
+                ),
+                name="investigation_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["identity"],
+                condition=Q(status__in=["queued", "running", "pending_action"]),
+                name="investigation_one_open_per_identity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="investigation_status_idx"),
+            models.Index(fields=["identity", "-created_at"], name="investigation_identity_idx"),
+        ]
+
+    def __str__(self):
+        return f"Investigation #{self.pk} of {self.identity_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class InvestigationStep(models.Model):
+    """One line of the investigation's log: what the playbook or a person did, when."""
+
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=8, default="info")
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return self.message[:80]
+
+
+class Finding(models.Model):
+    """One playbook check's result, with the events it rests on."""
+
+    class Verdict(models.TextChoices):
+        MALICIOUS = "malicious", "Malicious"
+        SUSPICIOUS = "suspicious", "Suspicious"
+        CLEAN = "clean", "Clean"
+        ERROR = "error", "Check failed"
+
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="findings")
+    check_key = models.CharField(max_length=64)
+    title = models.CharField(max_length=300)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    explanation = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    events = models.ManyToManyField(Event, related_name="findings", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["investigation", "check_key"], name="finding_one_per_check"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Action(models.Model):
+    """A remediation step proposed by the playbook (or a person).
+
+    Status only moves through ``investigations.services.actions`` transitions, each a
+    conditional UPDATE, so two approvals or a redelivered task cannot both win.
+    """
+
+    class Kind(models.TextChoices):
+        REVOKE_SESSIONS = "revoke_sessions", "Revoke sessions"
+        RESET_PASSWORD = "reset_password", "Reset password"
+        DISABLE_ACCOUNT = "disable_account", "Disable account"
+        REMOVE_INBOX_RULE = "remove_inbox_rule", "Remove inbox rule"
+        DISABLE_MAILBOX_FORWARDING = "disable_mailbox_forwarding", "Disable mailbox forwarding"
+        REMOVE_MAILBOX_PERMISSION = "remove_mailbox_permission", "Remove mailbox permission"
+        RESTRICT_SENDING = "restrict_sending", "Restrict sending"
+        SOFT_DELETE_MESSAGES = "soft_delete_messages", "Soft-delete messages"
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    class Impact(models.TextChoices):
+        LOW = "low", "Low"
+        HIGH = "high", "High"
+
+    investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="actions")
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    target = models.CharField(max_length=512, help_text="What the action acts on (a rule, a delegate, the account).")
+    parameters = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True, help_text="Which finding it follows from.")
+    impact = models.CharField(max_length=8, choices=Impact.choices, default=Impact.LOW)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
+    requires_second_approval = models.BooleanField(default=False)
+    automated = models.BooleanField(default=False, help_text="Approved by the automation level, not a person.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    second_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    second_approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    connector = models.CharField(max_length=32, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="The connector's answer.")
+    error = models.TextField(blank=True)
+    undo_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending_approval", "approved", "rejected", "running", "succeeded", "failed", "undone"]
+                ),
+                name="action_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["investigation", "kind", "target"],
+                condition=Q(undo_of__isnull=True),
+                name="action_once_per_target",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="action_status_created_idx"),
+            models.Index(fields=["identity", "created_at"], name="action_identity_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.target}"
