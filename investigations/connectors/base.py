@@ -1,0 +1,76 @@
+"""The connector interface: how an approved action reaches the tenant.
+
+A connector has one method per action kind plus ``undo``. Each method must be idempotent
+for the action's ``idempotency_key`` (a retry after a crash must not act twice) and answers
+with a ``ConnectorResult`` or raises ``TransientError`` (retry with backoff, honouring
+``retry_after``) or ``PermanentError`` (the action fails with that message shown).
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from investigations.models import Action
+
+
+@dataclass
+class ConnectorResult:
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+    already_done: bool = False
+    # What ``undo`` needs to restore the previous state (a rule snapshot, the old forwarding address…).
+    undo_state: dict[str, Any] = field(default_factory=dict)
+
+
+class ConnectorError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TransientError(ConnectorError):
+    """Throttling (429) or a server error (5xx): try again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    """A refusal that a retry will not change (403 missing permission, 400 bad request)."""
+
+
+class Connector:
+    name = "base"
+
+    def run(self, action: "Action") -> ConnectorResult:
+        """Carry out ``action`` (dispatch on its kind)."""
+        return getattr(self, action.kind)(action)
+
+    def undo(self, action: "Action") -> ConnectorResult:
+        """Reverse a succeeded action using ``action.result['undo_state']``."""
+        raise PermanentError(f"{action.get_kind_display()} cannot be undone.")
+
+    def revoke_sessions(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def reset_password(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def disable_account(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def remove_inbox_rule(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def disable_mailbox_forwarding(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def remove_mailbox_permission(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def restrict_sending(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def soft_delete_messages(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
