@@ -68,3 +68,21 @@ def test_audit_log_refuses_update_and_delete_on_postgres(require_postgres, analy
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
     assert AuditEntry.objects.get(pk=entry.pk).verb == "test.recorded"
+
+
+def test_sign_in_is_throttled_after_five_failures(client, analyst):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong-password-123"})
+    # Even the right password is refused while the throttle holds.
+    response = client.post(reverse("login"), {"username": "alice", "password": "correct-horse-battery"})
+    assert response.status_code == 200
+    assert b"Too many failed sign-ins" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_failures_of_another_user_from_another_ip_do_not_block(client, analyst):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "mallory", "password": "x"}, REMOTE_ADDR="198.51.100.7")
+    response = client.post(reverse("login"), {"username": "alice", "password": "correct-horse-battery"},
+                           REMOTE_ADDR="192.0.2.1")
+    assert response.status_code == 302
