@@ -187,6 +187,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 # Offline IP geolocation: optional MaxMind City database for city precision.
 GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")
 
+# Microsoft 365 connector (alerts/feeds, investigations/connectors/msgraph.py). Base URLs default to
+# Microsoft's public cloud; tests point them at a local server. Credentials set here win over the
+# Connectors page, which then shows them read-only.
+M365_LOGIN_URL = os.environ.get("M365_LOGIN_URL", "https://login.microsoftonline.com").rstrip("/")
+M365_GRAPH_URL = os.environ.get("M365_GRAPH_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
+M365_MANAGEMENT_URL = os.environ.get("M365_MANAGEMENT_URL", "https://manage.office.com/api/v1.0").rstrip("/")
+M365_EXCHANGE_URL = os.environ.get("M365_EXCHANGE_URL", "https://outlook.office365.com").rstrip("/")
+M365_TENANT_ID = os.environ.get("M365_TENANT_ID", "")
+M365_CLIENT_ID = os.environ.get("M365_CLIENT_ID", "")
+M365_CLIENT_SECRET = os.environ.get("M365_CLIENT_SECRET", "")
+M365_CERTIFICATE_PATH = os.environ.get("M365_CERTIFICATE_PATH", "")
+M365_BACKFILL_DAYS = int(os.environ.get("M365_BACKFILL_DAYS", "7"))
+M365_PULL_INTERVAL_SECONDS = int(os.environ.get("M365_PULL_INTERVAL_SECONDS", "300"))
+# "msgraph" or "simulated" forces the remediation connector; empty = msgraph when a tenant is configured.
+REMEDIATION_CONNECTOR = os.environ.get("REMEDIATION_CONNECTOR", "")
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -239,6 +255,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "airportal.heartbeat", "schedule": 60.0},
+    "m365-pull": {
+        "task": "alerts.m365_pull",
+        "schedule": float(M365_PULL_INTERVAL_SECONDS),
+        "options": {"queue": "ingest"},
+    },
 }
 
 LOGGING = {
