@@ -1,0 +1,143 @@
+"""What a detector is, what it returns, and what it may look at.
+
+A detector is a plain object with a key, a parameter schema and ``detect``: given one identity's
+new events (the *triggers*) and the context the engine loaded for the whole batch, it returns
+``Finding`` objects. Detectors never query the database themselves: the engine loads each
+identity's relevant window in a few queries per batch, so detection cost does not grow with
+the number of detectors or events per identity.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from alerts.detectors.params import ParamSchema
+from alerts.models import Event, Severity
+
+if TYPE_CHECKING:
+    from alerts.models import Identity, IdentityBaseline
+
+
+@dataclass
+class Finding:
+    """One reason to raise (or fold into) an alert for one identity.
+
+    ``reasons`` maps a stable code (``impossible_travel``) to the plain sentence an analyst
+    reads; ``evidence`` holds the values compared with the thresholds. ``fold_key`` replaces
+    the time-window fold for detectors whose source has its own identity (an external alert id).
+    """
+
+    identity_id: int
+    title: str
+    reasons: dict[str, str]
+    events: list[Event]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fold_key: str | None = None
+    severity: str | None = None
+
+    @property
+    def first_at(self) -> datetime:
+        return min(event.occurred_at for event in self.events)
+
+    @property
+    def last_at(self) -> datetime:
+        return max(event.occurred_at for event in self.events)
+
+    @property
+    def ips(self) -> set[str]:
+        return {event.ip for event in self.events if event.ip}
+
+
+@dataclass
+class DetectionContext:
+    """Everything the engine loaded for one batch. Read-only for detectors.
+
+    ``history`` holds, per identity, the stored events of the context kinds around the batch
+    (the batch itself included), sorted by time; ``failures_by_ip`` the failed sign-ins of any
+    identity from the IPs the batch signed in from (password spray is a cross-account pattern).
+    """
+
+    identities: dict[int, Identity]
+    history: dict[int, list[Event]]
+    baselines: dict[int, IdentityBaseline]
+    accepted_domains: frozenset[str]
+    failures_by_ip: dict[str, list[Event]] = field(default_factory=dict)
+
+    def events_of(self, identity_id: int, kinds: Iterable[str]) -> list[Event]:
+        wanted = set(kinds)
+        return [event for event in self.history.get(identity_id, ()) if event.kind in wanted]
+
+    def is_internal(self, address: str) -> bool:
+        """True when the address's domain is an accepted domain or one of its subdomains."""
+        return domain_is_internal(address_domain(address), self.accepted_domains)
+
+
+class Detector:
+    """Base class; each module in ``alerts/detectors/`` defines one subclass and registers it."""
+
+    key: str = ""
+    name: str = ""
+    description: str = ""
+    severity: str = Severity.MEDIUM
+    schema: ParamSchema = ParamSchema()
+    trigger_kinds: frozenset[str] = frozenset()
+    context_kinds: frozenset[str] = frozenset()
+
+    def context_span(self, params: dict[str, Any]) -> timedelta:
+        """How far before and after its triggers the detector needs to see ``context_kinds``."""
+        return timedelta(0)
+
+    def detect(
+        self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]
+    ) -> list[Finding]:
+        raise NotImplementedError
+
+
+# --- small helpers several detectors share -------------------------------------------------------
+
+
+def address_domain(address: str) -> str:
+    """The lower-cased domain of an e-mail address (``smtp:`` prefixes and display names tolerated)."""
+    address = (address or "").strip().strip("<>").lower()
+    if address.startswith(("smtp:", "sip:")):
+        address = address.split(":", 1)[1]
+    return address.rpartition("@")[2].strip().rstrip(">").strip(".")
+
+
+def domain_is_internal(domain: str, accepted: Iterable[str]) -> bool:
+    if not domain:
+        return False
+    return any(domain == own or domain.endswith("." + own) for own in accepted)
+
+
+def ip_range(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) network of an address: how baselines remember where a user works."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def attribute_list(value: Any) -> list[str]:
+    """A list of strings from an attribute that a source may give as a list, a string or ``a;b`` text."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [str(value)]
+
+
+def quote(value: str, limit: int = 80) -> str:
+    """A short, quoted rendering of attacker-controlled text for an alert sentence."""
+    value = " ".join(str(value).split())
+    return f"“{value[:limit]}{'…' if len(value) > limit else ''}”"

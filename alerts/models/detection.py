@@ -1,0 +1,97 @@
+"""Models of detection: per-identity baselines, policy versions and suppressions."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from alerts.models.core import AlertPolicy, AutomationLevel, Identity, Severity
+
+
+class IdentityBaseline(models.Model):
+    """What is normal for one identity, kept up to date from its events as they are detected.
+
+    Geography is remembered with the *event time* it was first and last seen
+    (``{"US": [first_epoch, last_epoch]}``), so a backfill is judged as it happened: a
+    country is new for a sign-in when nothing earlier was seen from it. Only successful
+    sign-ins teach the baseline (an attacker's failed attempts must not make their country
+    familiar). ``daily_recipients`` / ``daily_external_recipients`` hold recipients sent per
+    UTC day (``{"2026-01-31": 42}``) over the last ``BASELINE_KEEP_DAYS`` days of event time;
+    a batch recounts only the days it touched, so re-running detection is idempotent.
+    """
+
+    identity = models.OneToOneField(Identity, on_delete=models.CASCADE, primary_key=True, related_name="baseline")
+    first_activity_at = models.DateTimeField(null=True, blank=True, help_text="Earliest event time seen.")
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    countries = models.JSONField(default=dict, blank=True)
+    ip_ranges = models.JSONField(default=dict, blank=True)
+    daily_recipients = models.JSONField(default=dict, blank=True)
+    daily_external_recipients = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Baseline of {self.identity_id}"
+
+
+class AlertPolicyVersion(models.Model):
+    """One saved state of a policy: a snapshot plus what changed from the previous version."""
+
+    policy = models.ForeignKey(AlertPolicy, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    enabled = models.BooleanField()
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    automation_level = models.CharField(max_length=8, choices=AutomationLevel.choices)
+    parameters = models.JSONField(default=dict)
+    changes = models.JSONField(default=dict, blank=True, help_text='{"field": {"before": …, "after": …}}')
+    comment = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["policy", "-version"]
+        constraints = [models.UniqueConstraint(fields=["policy", "version"], name="policy_version_unique")]
+
+    def __str__(self):
+        return f"{self.policy_id} v{self.version}"
+
+
+class AlertSuppression(models.Model):
+    """Silences one policy for an identity, an IP range or a sender domain until ``expires_at``.
+
+    A suppression is never deleted: ending it early sets ``ended_at``, so the history of who
+    silenced what, and why, stays readable.
+    """
+
+    class Kind(models.TextChoices):
+        IDENTITY = "identity", "Identity (UPN)"
+        IP_RANGE = "ip_range", "IP range (CIDR)"
+        SENDER_DOMAIN = "sender_domain", "Sender domain"
+
+    policy = models.ForeignKey(AlertPolicy, on_delete=models.CASCADE, related_name="suppressions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=320)
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hit_count = models.PositiveIntegerField(default=0, help_text="Findings silenced so far.")
+    last_hit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["identity", "ip_range", "sender_domain"]), name="suppression_kind_valid"
+            )
+        ]
+        indexes = [models.Index(fields=["policy", "expires_at"], name="suppression_policy_expiry_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.value}"
