@@ -44,11 +44,16 @@ class Connector:
     name = "base"
 
     def run(self, action: "Action") -> ConnectorResult:
-        """Carry out ``action`` (dispatch on its kind)."""
+        """Carry out ``action``: its kind's method, or ``undo`` when it is an undo action."""
+        if action.undo_of_id is not None:
+            return self.undo(action)
         return getattr(self, action.kind)(action)
 
     def undo(self, action: "Action") -> ConnectorResult:
-        """Reverse a succeeded action using ``action.result['undo_state']``."""
+        """Reverse ``action.undo_of`` (a succeeded action) using ``action.undo_of.result['undo_state']``.
+
+        ``action`` is the undo action: its own ``idempotency_key`` makes the undo exactly-once.
+        """
         raise PermanentError(f"{action.get_kind_display()} cannot be undone.")
 
     def revoke_sessions(self, action: "Action") -> ConnectorResult:

@@ -37,8 +37,18 @@ class Investigation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     alerts = models.ManyToManyField(Alert, related_name="investigations", blank=True)
+    automation_level = models.CharField(
+        max_length=8, blank=True, help_text="The automation level the last run applied (from the alerts' policies)."
+    )
     run_count = models.PositiveIntegerField(default=0)
+    rerun_requested = models.BooleanField(
+        default=False, help_text="New evidence arrived while the playbook ran: run it again when it finishes."
+    )
+    window_start = models.DateTimeField(null=True, blank=True, help_text="The activity window the playbook read.")
+    window_end = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="When the playbook was last queued.")
+    run_started_at = models.DateTimeField(null=True, blank=True, help_text="When the current or last run began.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,12 +163,27 @@ class Action(models.Model):
         LOW = "low", "Low"
         HIGH = "high", "High"
 
+    # Decided for good: nothing more will happen to the action by itself.
+    TERMINAL_STATUSES = (Status.REJECTED, Status.SUCCEEDED, Status.FAILED, Status.UNDONE)
+    # What the `semi` automation level runs without waiting for a person.
+    LOW_IMPACT_KINDS = (Kind.REVOKE_SESSIONS, Kind.REMOVE_INBOX_RULE, Kind.DISABLE_MAILBOX_FORWARDING)
+    # What a connector can put back as it was (a password reset or a sign-out cannot be taken back).
+    REVERSIBLE_KINDS = (
+        Kind.DISABLE_ACCOUNT,
+        Kind.REMOVE_INBOX_RULE,
+        Kind.DISABLE_MAILBOX_FORWARDING,
+        Kind.REMOVE_MAILBOX_PERMISSION,
+        Kind.RESTRICT_SENDING,
+        Kind.SOFT_DELETE_MESSAGES,
+    )
+
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="actions")
     identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     target = models.CharField(max_length=512, help_text="What the action acts on (a rule, a delegate, the account).")
     parameters = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True, help_text="Which finding it follows from.")
+    finding = models.ForeignKey("Finding", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
     impact = models.CharField(max_length=8, choices=Impact.choices, default=Impact.LOW)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
     requires_second_approval = models.BooleanField(default=False)
@@ -178,7 +203,8 @@ class Action(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rejected_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
+    decision_comment = models.TextField(blank=True, help_text="The approver's or the rejecter's comment.")
+    second_approval_comment = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     connector = models.CharField(max_length=32, blank=True)
@@ -186,7 +212,9 @@ class Action(models.Model):
     error = models.TextField(blank=True)
     undo_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by")
     created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the task was queued, or when a retry is due."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -212,3 +240,7 @@ class Action(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} — {self.target}"
+
+    @property
+    def is_undo(self) -> bool:
+        return self.undo_of_id is not None

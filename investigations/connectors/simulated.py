@@ -1,0 +1,340 @@
+"""The simulated connector: remediation against the tenant kept in the database.
+
+It behaves like a careful Graph client: every call is recorded under the action's
+idempotency key (``SimulatedOperation``), the change is applied at most once per key, and a
+repeated call answers the stored result with ``already_done``. ``SimulatedFault`` rows make
+it answer 429 with Retry-After, 503, a permanent 403, or slowly, so tests and demos exercise
+the real retry and failure paths of ``investigations.services.remediation``.
+"""
+
+import time
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from alerts.models import Identity
+from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from investigations.models import (
+    Action,
+    SimulatedAccount,
+    SimulatedFault,
+    SimulatedInboxRule,
+    SimulatedMailboxPermission,
+    SimulatedMessage,
+    SimulatedOperation,
+)
+from investigations.services.simulated_tenant import simulated_accounts_ensure, simulated_tenant_sync
+
+Mode = SimulatedFault.Mode
+
+
+class SimulatedConnector(Connector):
+    name = "simulated"
+
+    def run(self, action: Action) -> ConnectorResult:
+        simulated_tenant_sync(identity_ids=[action.identity_id])
+        stored = self._register_call(action)
+        if stored is not None:
+            return stored
+        slow_after = self._apply_fault(action)
+        result = self._apply(action)
+        if slow_after:
+            time.sleep(slow_after)
+        return result
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+
+    def _register_call(self, action: Action) -> ConnectorResult | None:
+        """Count the call; the stored result if this key was already applied."""
+        defaults = {"kind": action.kind, "undo": action.is_undo, "target": action.target[:512]}
+        try:
+            with transaction.atomic():
+                SimulatedOperation.objects.get_or_create(idempotency_key=action.idempotency_key, defaults=defaults)
+        except IntegrityError:  # a concurrent call created it first
+            pass
+        with transaction.atomic():
+            SimulatedOperation.objects.filter(idempotency_key=action.idempotency_key).update(calls=F("calls") + 1)
+            operation = SimulatedOperation.objects.get(idempotency_key=action.idempotency_key)
+        return _stored(operation) if operation.applied_at else None
+
+    def _apply_fault(self, action: Action) -> float:
+        """Consume the next matching fault: raise it, sleep before acting, or return the delay after."""
+        with transaction.atomic():
+            fault = (
+                SimulatedFault.objects.select_for_update()
+                .filter(Q(kind="") | Q(kind=action.kind), remaining__gt=0)
+                .order_by("id")
+                .first()
+            )
+            if fault is None:
+                return 0.0
+            SimulatedFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
+            if fault.mode in (Mode.THROTTLE, Mode.UNAVAILABLE, Mode.REFUSE):
+                message = fault.message or _FAULT_MESSAGES[fault.mode]
+                SimulatedOperation.objects.filter(idempotency_key=action.idempotency_key).update(last_error=message)
+        if fault.mode == Mode.THROTTLE:
+            raise TransientError(message, retry_after=fault.retry_after)
+        if fault.mode == Mode.UNAVAILABLE:
+            raise TransientError(message)
+        if fault.mode == Mode.REFUSE:
+            raise PermanentError(message)
+        if fault.mode == Mode.SLOW_BEFORE:
+            time.sleep(fault.delay_seconds)
+            return 0.0
+        return fault.delay_seconds
+
+    @transaction.atomic
+    def _apply(self, action: Action) -> ConnectorResult:
+        operation = SimulatedOperation.objects.select_for_update().get(idempotency_key=action.idempotency_key)
+        if operation.applied_at:  # a concurrent duplicate applied it while we waited for the lock
+            return _stored(operation)
+        result = super().run(action)  # the kind's method below, or undo
+        operation.applied_at = timezone.now()
+        operation.result = {"detail": result.detail, "data": result.data, "undo_state": result.undo_state}
+        operation.last_error = ""
+        operation.save()
+        return result
+
+    # --- one method per action kind, plus undo (called inside ``_apply``'s transaction) ------------
+
+    def revoke_sessions(self, action: Action) -> ConnectorResult:
+        return _result(_revoke_sessions(action, _account(action)))
+
+    def reset_password(self, action: Action) -> ConnectorResult:
+        return _result(_reset_password(action, _account(action)))
+
+    def disable_account(self, action: Action) -> ConnectorResult:
+        return _result(_disable_account(action, _account(action)))
+
+    def remove_inbox_rule(self, action: Action) -> ConnectorResult:
+        return _result(_remove_inbox_rule(action, _account(action)))
+
+    def disable_mailbox_forwarding(self, action: Action) -> ConnectorResult:
+        return _result(_disable_mailbox_forwarding(action, _account(action)))
+
+    def remove_mailbox_permission(self, action: Action) -> ConnectorResult:
+        return _result(_remove_mailbox_permission(action, _account(action)))
+
+    def restrict_sending(self, action: Action) -> ConnectorResult:
+        return _result(_restrict_sending(action, _account(action)))
+
+    def soft_delete_messages(self, action: Action) -> ConnectorResult:
+        return _result(_soft_delete_messages(action, _account(action)))
+
+    def undo(self, action: Action) -> ConnectorResult:
+        if action.kind not in _UNDO:
+            return super().undo(action)
+        return _result(_UNDO[action.kind](action, _account(action)))
+
+
+_FAULT_MESSAGES = {
+    Mode.THROTTLE: "429 Too Many Requests: the tenant is throttling requests.",
+    Mode.UNAVAILABLE: "503 Service Unavailable.",
+    Mode.REFUSE: "403 Forbidden: the app registration lacks the permission for this operation.",
+}
+
+
+def _result(answer: tuple[str, dict, dict]) -> ConnectorResult:
+    detail, data, undo_state = answer
+    return ConnectorResult(detail=detail, data=data, undo_state=undo_state)
+
+
+def _stored(operation: SimulatedOperation) -> ConnectorResult:
+    result = operation.result
+    return ConnectorResult(
+        detail=result.get("detail", ""),
+        data=result.get("data", {}),
+        undo_state=result.get("undo_state", {}),
+        already_done=True,
+    )
+
+
+def _account(action: Action, upn: str | None = None) -> SimulatedAccount:
+    """The (locked) simulated account of ``upn``, or of the action's identity."""
+    if upn:
+        identity = Identity.objects.filter(upn=upn.lower()).first()
+        if identity is None:
+            raise PermanentError(f"404 Not Found: no mailbox {upn} in the tenant.")
+        identity_id = identity.pk
+    else:
+        identity_id = action.identity_id
+    simulated_accounts_ensure([identity_id])
+    return SimulatedAccount.objects.select_for_update().select_related("identity").get(identity_id=identity_id)
+
+
+def _save(account: SimulatedAccount, **fields) -> None:
+    for name, value in fields.items():
+        setattr(account, name, value)
+    account.save(update_fields=[*fields, "updated_at"])
+
+
+# --- actions ---------------------------------------------------------------------------------------
+
+
+def _revoke_sessions(action, account):
+    revoked = account.sessions.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return (
+        f"Revoked {revoked} active session(s) of {account.identity.upn}; every device must sign in again.",
+        {"revoked_sessions": revoked},
+        {},
+    )
+
+
+def _reset_password(action, account):
+    _save(account, password_changed_at=timezone.now())
+    return (f"Reset the password of {account.identity.upn}; a new one is required at next sign-in.", {}, {})
+
+
+def _disable_account(action, account):
+    was_enabled = account.enabled
+    _save(account, enabled=False)
+    detail = f"Blocked sign-in for {account.identity.upn}." if was_enabled else "The account was already disabled."
+    return detail, {"was_enabled": was_enabled}, {"enabled": was_enabled}
+
+
+def _remove_inbox_rule(action, account):
+    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    name = action.parameters.get("rule", action.target)
+    rule = mailbox.inbox_rules.filter(name=name).first()
+    if rule is None:
+        return f"No inbox rule named {name!r} in {mailbox.identity.upn} any more: nothing to remove.", {}, {}
+    snapshot = {
+        "mailbox": mailbox.identity.upn,
+        "name": rule.name,
+        "enabled": rule.enabled,
+        "parameters": rule.parameters,
+        "created_at": rule.created_at.isoformat(),
+    }
+    rule.delete()
+    return f"Removed inbox rule {name!r} from {mailbox.identity.upn}.", {"rule": snapshot}, {"rule": snapshot}
+
+
+def _disable_mailbox_forwarding(action, account):
+    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    previous = {
+        "forwarding_address": mailbox.forwarding_address,
+        "deliver_to_mailbox_and_forward": mailbox.deliver_to_mailbox_and_forward,
+    }
+    if not mailbox.forwarding_address:
+        return f"{mailbox.identity.upn} does not forward mail any more: nothing to disable.", {}, {}
+    _save(mailbox, forwarding_address="", deliver_to_mailbox_and_forward=True)
+    return (
+        f"Stopped forwarding {mailbox.identity.upn}'s mail to {previous['forwarding_address']}.",
+        previous,
+        previous,
+    )
+
+
+def _remove_mailbox_permission(action, account):
+    params = action.parameters
+    mailbox = _account(action, params.get("mailbox")) if params.get("mailbox") else account
+    rights = params.get("access_rights") or []
+    permissions = mailbox.permissions.filter(delegate=str(params.get("delegate", "")).lower())
+    if rights:
+        permissions = permissions.filter(access_rights__in=rights)
+    removed = [
+        {"delegate": p.delegate, "access_rights": p.access_rights, "granted_at": p.granted_at.isoformat()}
+        for p in permissions
+    ]
+    permissions.delete()
+    if not removed:
+        return f"{params.get('delegate')} has no such right on {mailbox.identity.upn} any more.", {}, {}
+    names = ", ".join(sorted({p["access_rights"] for p in removed}))
+    detail = f"Removed {names} of {params.get('delegate')} on {mailbox.identity.upn}'s mailbox."
+    return detail, {"removed": removed}, {"mailbox": mailbox.identity.upn, "permissions": removed}
+
+
+def _restrict_sending(action, account):
+    was = account.sending_restricted
+    _save(account, sending_restricted=True)
+    return f"{account.identity.upn} can no longer send mail.", {"was_restricted": was}, {"sending_restricted": was}
+
+
+def _soft_delete_messages(action, account):
+    params = action.parameters
+    messages = SimulatedMessage.objects.filter(sender=params.get("sender", account.identity.upn), soft_deleted_at=None)
+    if params.get("internet_message_ids"):
+        messages = messages.filter(internet_message_id__in=params["internet_message_ids"])
+    else:
+        messages = messages.filter(subject=params.get("subject", ""))
+    ids = list(messages.values_list("pk", flat=True))
+    SimulatedMessage.objects.filter(pk__in=ids).update(soft_deleted_at=timezone.now())
+    mailboxes = SimulatedMessage.objects.filter(pk__in=ids).values("account").distinct().count()
+    detail = f"Moved {len(ids)} message(s) to Recoverable Items in {mailboxes} mailbox(es)."
+    return detail, {"messages": len(ids), "mailboxes": mailboxes}, {"message_ids": ids}
+
+
+# --- undo ------------------------------------------------------------------------------------------
+
+
+def _state(action: Action) -> dict:
+    return (action.undo_of.result or {}).get("undo_state") or {}
+
+
+def _undo_disable_account(action, account):
+    _save(account, enabled=_state(action).get("enabled", True))
+    return f"Sign-in allowed again for {account.identity.upn}.", {}, {}
+
+
+def _undo_remove_inbox_rule(action, account):
+    snapshot = _state(action).get("rule")
+    if not snapshot:
+        return "There was no rule to restore.", {}, {}
+    mailbox = _account(action, snapshot["mailbox"])
+    SimulatedInboxRule.objects.get_or_create(
+        account=mailbox,
+        name=snapshot["name"],
+        defaults={
+            "enabled": snapshot["enabled"],
+            "parameters": snapshot["parameters"],
+            "created_at": snapshot["created_at"],
+        },
+    )
+    return f"Restored inbox rule {snapshot['name']!r} in {mailbox.identity.upn}.", {}, {}
+
+
+def _undo_disable_mailbox_forwarding(action, account):
+    state = _state(action)
+    if not state.get("forwarding_address"):
+        return "There was no forwarding to restore.", {}, {}
+    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    _save(mailbox, **state)
+    return f"Forwarding of {mailbox.identity.upn} to {state['forwarding_address']} restored.", {}, {}
+
+
+def _undo_remove_mailbox_permission(action, account):
+    state = _state(action)
+    if not state.get("permissions"):
+        return "There was no permission to restore.", {}, {}
+    mailbox = _account(action, state["mailbox"])
+    for permission in state["permissions"]:
+        SimulatedMailboxPermission.objects.get_or_create(
+            account=mailbox,
+            delegate=permission["delegate"],
+            access_rights=permission["access_rights"],
+            defaults={"granted_at": permission["granted_at"]},
+        )
+    return f"Permissions on {mailbox.identity.upn}'s mailbox restored.", {}, {}
+
+
+def _undo_restrict_sending(action, account):
+    _save(account, sending_restricted=_state(action).get("sending_restricted", False))
+    return f"{account.identity.upn} may send mail again.", {}, {}
+
+
+def _undo_soft_delete_messages(action, account):
+    ids = _state(action).get("message_ids", [])
+    restored = SimulatedMessage.objects.filter(pk__in=ids).update(soft_deleted_at=None)
+    return f"Restored {restored} message(s) from Recoverable Items.", {"messages": restored}, {}
+
+
+K = Action.Kind
+_UNDO = {
+    K.DISABLE_ACCOUNT: _undo_disable_account,
+    K.REMOVE_INBOX_RULE: _undo_remove_inbox_rule,
+    K.DISABLE_MAILBOX_FORWARDING: _undo_disable_mailbox_forwarding,
+    K.REMOVE_MAILBOX_PERMISSION: _undo_remove_mailbox_permission,
+    K.RESTRICT_SENDING: _undo_restrict_sending,
+    K.SOFT_DELETE_MESSAGES: _undo_soft_delete_messages,
+}

@@ -1,0 +1,158 @@
+"""Keeping the simulated tenant in step with what ingestion saw.
+
+``simulated_tenant_sync`` mirrors each identity's new events into its simulated account:
+inbox rules created / changed / removed, mailbox forwarding, delegations granted, sign-in
+sessions (one per IP and client) and the mail it sent (a copy in each internal recipient's
+mailbox). Each account remembers the last event it mirrored, so a sync costs a few queries
+per identity whatever the history, and running it twice changes nothing.
+
+It runs before every simulated remediation (so the connector acts on current state), when a
+playbook runs, and from ``loaddemo``. Remediation never re-reads events it already mirrored,
+so a removed rule stays removed.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Max, Min
+
+from alerts.detectors.fields import attr
+from alerts.detectors.mail import messages_of
+from alerts.detectors.rules import inbox_rule, mailbox_forwarding
+from alerts.models import Event, Identity
+from investigations.models import (
+    SimulatedAccount,
+    SimulatedInboxRule,
+    SimulatedMailboxPermission,
+    SimulatedMessage,
+    SimulatedSession,
+)
+
+K = Event.Kind
+CONFIG_KINDS = (
+    K.INBOX_RULE_CREATED,
+    K.INBOX_RULE_CHANGED,
+    K.INBOX_RULE_REMOVED,
+    K.MAILBOX_FORWARDING_SET,
+    K.MAILBOX_PERMISSION_ADDED,
+    K.SEND_AS_PERMISSION_ADDED,
+    K.PASSWORD_CHANGED,
+)
+
+
+def simulated_accounts_ensure(identity_ids: Iterable[int]) -> dict[int, SimulatedAccount]:
+    """The simulated accounts of these identities, created when missing (two queries)."""
+    identity_ids = set(identity_ids)
+    SimulatedAccount.objects.bulk_create(
+        [SimulatedAccount(identity_id=pk) for pk in identity_ids], ignore_conflicts=True
+    )
+    return {account.identity_id: account for account in SimulatedAccount.objects.filter(identity_id__in=identity_ids)}
+
+
+def simulated_tenant_sync(*, identity_ids: Iterable[int] | None = None) -> int:
+    """Mirror the new events of these identities (all when None); the number of events applied."""
+    if identity_ids is None:
+        identity_ids = Identity.objects.values_list("pk", flat=True)
+    applied = 0
+    for identity_id in sorted(set(identity_ids)):
+        applied += _sync_identity(identity_id)
+    return applied
+
+
+@transaction.atomic
+def _sync_identity(identity_id: int) -> int:
+    simulated_accounts_ensure([identity_id])
+    account = SimulatedAccount.objects.select_for_update().select_related("identity").get(identity_id=identity_id)
+    new = Event.objects.filter(identity_id=identity_id, id__gt=account.synced_event_id)
+    last_id = new.aggregate(last=Max("id"))["last"]
+    if last_id is None:
+        return 0
+    new = new.filter(id__lte=last_id)
+    applied = _sync_sessions(account, new.filter(kind=K.SIGNIN).exclude(succeeded=False))
+    for event in new.filter(kind__in=CONFIG_KINDS).order_by("occurred_at", "id"):
+        _apply_config(account, event)
+        applied += 1
+    applied += _sync_messages(account, list(new.filter(kind=K.MAIL_SENT).order_by("occurred_at", "id")))
+    account.synced_event_id = last_id
+    account.save()
+    return applied
+
+
+def _sync_sessions(account: SimulatedAccount, signins) -> int:
+    rows = signins.values("ip", "app").annotate(first=Min("occurred_at"), last=Max("occurred_at")).order_by()
+    count = 0
+    for row in rows:
+        session = account.sessions.filter(ip=row["ip"], app=row["app"], revoked_at__isnull=True).first()
+        if session is None:
+            SimulatedSession.objects.create(
+                account=account, ip=row["ip"], app=row["app"], started_at=row["first"], last_seen_at=row["last"]
+            )
+        elif row["last"] > session.last_seen_at:
+            session.last_seen_at = row["last"]
+            session.save(update_fields=["last_seen_at"])
+        count += 1
+    return count
+
+
+def _apply_config(account: SimulatedAccount, event: Event) -> None:
+    if event.kind in (K.INBOX_RULE_CREATED, K.INBOX_RULE_CHANGED):
+        name = inbox_rule(event).name
+        if name:
+            SimulatedInboxRule.objects.update_or_create(
+                account=account,
+                name=name[:256],
+                defaults={
+                    "parameters": attr(event, "rule") or {},
+                    "enabled": True,
+                    "created_at": event.occurred_at,
+                    "source_event": event,
+                },
+            )
+    elif event.kind == K.INBOX_RULE_REMOVED:
+        account.inbox_rules.filter(name=inbox_rule(event).name).delete()
+    elif event.kind == K.MAILBOX_FORWARDING_SET:
+        addresses = mailbox_forwarding(event)
+        account.forwarding_address = addresses[0] if addresses else ""
+        keep_copy = attr(event, "deliver_to_mailbox_and_forward")
+        account.deliver_to_mailbox_and_forward = keep_copy is not False
+    elif event.kind in (K.MAILBOX_PERMISSION_ADDED, K.SEND_AS_PERMISSION_ADDED):
+        delegate = str(attr(event, "delegate") or "").lower()
+        rights = attr(event, "access_rights") or [
+            "SendAs" if event.kind == K.SEND_AS_PERMISSION_ADDED else "FullAccess"
+        ]
+        for right in rights if isinstance(rights, list) else [rights]:
+            if delegate:
+                SimulatedMailboxPermission.objects.get_or_create(
+                    account=account,
+                    delegate=delegate[:320],
+                    access_rights=str(right)[:64],
+                    defaults={"granted_at": event.occurred_at},
+                )
+    elif event.kind == K.PASSWORD_CHANGED:
+        account.password_changed_at = event.occurred_at
+
+
+def _sync_messages(account: SimulatedAccount, mail_events: list[Event]) -> int:
+    """A copy of each sent message in the mailbox of every internal recipient (an identity)."""
+    messages = messages_of(mail_events)
+    wanted = {address for message in messages for address in message.recipients}
+    if not wanted:
+        return 0
+    identities = dict(Identity.objects.filter(upn__in=wanted).values_list("upn", "pk"))
+    accounts = simulated_accounts_ensure(identities.values())
+    rows = []
+    for message in messages:
+        for address in message.recipients:
+            if address in identities:
+                rows.append(
+                    SimulatedMessage(
+                        account=accounts[identities[address]],
+                        sender=account.identity.upn,
+                        subject=message.subject[:512],
+                        internet_message_id=message.key.removeprefix("id:")[:512],
+                        received_at=message.at,
+                        source_event=message.events[0],
+                    )
+                )
+    SimulatedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
