@@ -113,7 +113,9 @@ def permission_remove(exo: ExchangeAdmin, mailbox: str, delegate: str, rights: l
     undo_state = {"mailbox": mailbox, "delegate": delegate, "rights": removed}
     if not removed:
         return ConnectorResult(
-            detail=f"{delegate} held none of {', '.join(rights)} on {mailbox}.", already_done=True, undo_state=undo_state
+            detail=f"{delegate} held none of {', '.join(rights)} on {mailbox}.",
+            already_done=True,
+            undo_state=undo_state,
         )
     return ConnectorResult(
         detail=f"Removed {', '.join(removed)} of {delegate} on {mailbox}.", data=undo_state, undo_state=undo_state
@@ -181,4 +183,3 @@ def sending_unblock(exo: ExchangeAdmin, state: dict) -> ConnectorResult:
     except NotFound:
         return ConnectorResult(detail=f"Transport rule '{state['rule']}' was already removed.", already_done=True)
     return ConnectorResult(detail=f"{state['sender']} may send mail again (transport rule removed).")
-

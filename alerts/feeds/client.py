@@ -1,0 +1,295 @@
+"""HTTPS to Microsoft 365 with app-only tokens.
+
+* TLS is always verified, against ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` when set (the
+  environment's CA bundle), else certifi's. There is no switch to turn verification off.
+* Tokens come from MSAL's client-credentials flow against ``M365_LOGIN_URL``. Authority validation
+  and instance discovery are off: they ask Microsoft whether the login host is one of its own, which
+  would refuse a national cloud proxy or the local server of the tests. MSAL's token cache keeps
+  each token until it expires; one MSAL app per configuration lives as long as the process.
+* Errors become ``M365Error`` subclasses that say what to do: retry later (``Throttled``,
+  ``Unavailable``), grant a permission (``AccessDenied``), nothing (``NotFound``).
+* The bearer token is only ever sent to the configured hosts: paging links and content URIs that
+  point elsewhere are refused.
+"""
+
+import email.utils
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import msal
+import requests
+from django.conf import settings
+
+from alerts.feeds.config import M365Config
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = (10, 60)  # connect, read (seconds)
+USER_AGENT = "AIRPortal/1.0 (+self-hosted)"
+
+
+class M365Error(Exception):
+    """A call to Microsoft 365 failed; ``str()`` is a sentence for an admin."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class Throttled(M365Error):
+    """429 or AF429: come back after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Unavailable(M365Error):
+    """5xx or a network failure: transient."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class AccessDenied(M365Error):
+    """401/403: the app registration lacks ``permission`` (or the credential is wrong)."""
+
+    def __init__(self, message: str, *, permission: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.permission = permission
+
+
+class NotFound(M365Error):
+    """404: the object is not there (for a removal, that means the work is already done)."""
+
+
+class ContentExpired(M365Error):
+    """AF20051: a Management Activity API content blob is past its expiry."""
+
+
+class AuthenticationFailed(M365Error):
+    """The login endpoint refused the app's credential, tenant or client id."""
+
+
+def ca_bundle() -> str | bool:
+    """The CA bundle TLS is verified against: the environment's, else certifi's (``True``)."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+
+
+def http_session() -> requests.Session:
+    session = requests.Session()
+    session.verify = ca_bundle()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def scope_for(base_url: str) -> str:
+    """The ``.default`` scope of the resource a base URL belongs to (https://graph.microsoft.com/.default)."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/.default"
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_of(response: requests.Response) -> tuple[str, str]:
+    """(code, message) from Graph, Management API and Exchange admin API error bodies."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.text[:300]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message = str(error.get("code", "")), str(error.get("message", ""))
+        details = error.get("details") or []
+        detail_messages = [str(d.get("message", "")) for d in details if isinstance(d, dict)]
+        return code, " ".join(filter(None, [message, *detail_messages]))
+    if isinstance(error, str):
+        return error, str(body.get("error_description", ""))
+    return "", str(body)[:300]
+
+
+_apps: dict[tuple, msal.ConfidentialClientApplication] = {}
+_apps_lock = threading.Lock()
+
+
+def _msal_app(config: M365Config, session: requests.Session) -> msal.ConfidentialClientApplication:
+    key = (settings.M365_LOGIN_URL, config.tenant_id, config.client_id, config.credential_fingerprint())
+    with _apps_lock:
+        app = _apps.get(key)
+        if app is not None:
+            return app
+        if config.certificate:
+            credential: Any = {
+                "private_key": config.certificate.private_key_pem,
+                "public_certificate": config.certificate.certificate_pem,
+            }
+        else:
+            credential = config.client_secret
+        try:
+            app = msal.ConfidentialClientApplication(
+                config.client_id,
+                client_credential=credential,
+                authority=f"{settings.M365_LOGIN_URL}/{config.tenant_id}",
+                validate_authority=False,
+                instance_discovery=False,
+                http_client=session,
+                token_cache=msal.TokenCache(),
+            )
+        except ValueError as exc:  # OIDC discovery refused: unknown tenant, wrong login URL
+            raise AuthenticationFailed(f"The login endpoint does not know tenant {config.tenant_id!r}: {exc}") from None
+        except requests.RequestException as exc:
+            raise Unavailable(f"The login endpoint cannot be reached: {type(exc).__name__}.") from None
+        _apps[key] = app
+        return app
+
+
+def forget_tokens() -> None:
+    """Drop every cached MSAL app and token (after the credential changes, and between tests)."""
+    with _apps_lock:
+        _apps.clear()
+
+
+class M365Client:
+    """One configured tenant: tokens per resource, requests with error mapping, Graph paging."""
+
+    def __init__(self, config: M365Config, *, session: requests.Session | None = None):
+        self.config = config
+        self.session = session or http_session()
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    def token(self, scope: str) -> str:
+        app = _msal_app(self.config, self.session)
+        try:
+            result = app.acquire_token_for_client(scopes=[scope])
+        except requests.RequestException as exc:
+            raise Unavailable(f"The login endpoint cannot be reached: {type(exc).__name__}.") from None
+        if "access_token" in result:
+            return result["access_token"]
+        error = result.get("error", "error")
+        description = (result.get("error_description") or "").split("\r\n")[0]
+        if error in ("temporarily_unavailable", "server_error"):
+            raise Unavailable(f"The login endpoint is unavailable ({error}).")
+        raise AuthenticationFailed(f"Sign-in of the app registration failed ({error}): {description}", code=error)
+
+    def granted_roles(self, scope: str) -> set[str]:
+        """The application permissions in the access token (its ``roles`` claim), as Entra granted them."""
+        import base64
+        import json
+
+        payload = self.token(scope).split(".")[1]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            return set()
+        return set(claims.get("roles") or [])
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        base_url: str,
+        permission: str = "",
+        params: dict | None = None,
+        json: Any = None,
+        headers: dict | None = None,
+    ) -> requests.Response:
+        """Send one request to ``url``, which must be under ``base_url``'s host; raise on failure."""
+        if not _same_origin(url, base_url):
+            raise M365Error(f"Refusing to send the token to {urlsplit(url).netloc}: not the configured service.")
+        scope = scope_for(base_url)
+        for attempt in (1, 2):
+            all_headers = {"Authorization": f"Bearer {self.token(scope)}", **(headers or {})}
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=all_headers, timeout=TIMEOUT
+                )
+            except requests.exceptions.SSLError:
+                raise Unavailable(
+                    f"TLS verification of {urlsplit(url).netloc} failed: its certificate is not trusted by the "
+                    "CA bundle (REQUESTS_CA_BUNDLE / SSL_CERT_FILE)."
+                ) from None
+            except requests.RequestException as exc:
+                raise Unavailable(f"{urlsplit(url).netloc} cannot be reached: {type(exc).__name__}.") from None
+            logger.debug("%s %s -> %s", method, urlsplit(url).path, response.status_code)
+            if response.status_code == 401 and attempt == 1:
+                # A token revoked or expired early: fetch a fresh one once before giving up.
+                _msal_app(self.config, self.session).remove_tokens_for_client()
+                continue
+            if response.status_code < 400:
+                return response
+            raise _error_for(response, permission)
+        raise AssertionError("unreachable")
+
+    def get_json(self, url: str, *, base_url: str, permission: str = "", params: dict | None = None) -> Any:
+        response = self.request("GET", url, base_url=base_url, permission=permission, params=params)
+        return response.json()
+
+    def graph_url(self, path: str) -> str:
+        return f"{settings.M365_GRAPH_URL}/{path.lstrip('/')}"
+
+    def graph_pages(self, path: str, *, params: dict, permission: str) -> Iterator[list[dict]]:
+        """Each page of a Graph collection, following ``@odata.nextLink`` to the end."""
+        url: str | None = self.graph_url(path)
+        page_params: dict | None = params
+        while url:
+            body = self.get_json(url, base_url=settings.M365_GRAPH_URL, permission=permission, params=page_params)
+            yield list(body.get("value") or [])
+            url, page_params = body.get("@odata.nextLink"), None
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+
+
+def _error_for(response: requests.Response, permission: str) -> M365Error:
+    status = response.status_code
+    code, message = _error_of(response)
+    where = urlsplit(response.url).netloc
+    if status == 429 or code == "AF429":
+        seconds = retry_after_seconds(response)
+        return Throttled(
+            f"{where} is throttling requests ({code or status}); retry after {seconds or 'a while'} s.",
+            retry_after=seconds,
+            status=status,
+            code=code,
+        )
+    if code == "AF20051":
+        return ContentExpired(f"Content expired before it was fetched: {message}", status=status, code=code)
+    if status in (401, 403):
+        need = f" Grant the application permission {permission} and admin consent." if permission else ""
+        return AccessDenied(
+            f"{where} refused the request ({status} {code}): {message}.{need}".replace("..", "."),
+            permission=permission,
+            status=status,
+            code=code,
+        )
+    if status == 404 or "ManagementObjectNotFoundException" in message:
+        return NotFound(f"Not found on {where}: {message}", status=status, code=code)
+    if status >= 500:
+        return Unavailable(
+            f"{where} answered {status} {code}: {message}", retry_after=retry_after_seconds(response), status=status
+        )
+    return M365Error(f"{where} refused the request ({status} {code}): {message}", status=status, code=code)

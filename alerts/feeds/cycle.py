@@ -1,0 +1,119 @@
+"""One pull cycle: every enabled feed from its checkpoint to now.
+
+The beat task ``alerts.m365_pull`` and ``manage.py m365 pull`` both call ``m365_pull_cycle``.
+A cycle claims the connection row with a conditional UPDATE, so a manual pull and the beat
+never run at the same time; a claim older than ``STALE_CLAIM`` (a worker that died) is taken over.
+A failure in one stream (throttling, a missing permission) is recorded on that stream and the
+others still run.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from alerts.feeds import graph_alerts, graph_feed, graph_signins, management_activity, message_trace
+from alerts.feeds.checkpoints import StreamRun, feed_state_finish, feed_state_get
+from alerts.feeds.client import M365Client, M365Error
+from alerts.feeds.config import ConfigError, config_get, connection_get
+from alerts.feeds.crypto import CredentialUnreadable
+from alerts.models import M365Connection, M365Feed
+
+logger = logging.getLogger(__name__)
+
+STALE_CLAIM = timedelta(minutes=30)
+GRAPH_FEEDS = {
+    M365Feed.SIGNINS: graph_signins.FEED,
+    M365Feed.ALERTS: graph_alerts.FEED,
+    M365Feed.MESSAGE_TRACE: message_trace.FEED,
+}
+
+
+@dataclass
+class CycleReport:
+    runs: list[StreamRun] = field(default_factory=list)
+    skipped: str = ""  # why nothing ran
+
+    @property
+    def fetched(self) -> int:
+        return sum(run.fetched for run in self.runs)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and all(run.ok for run in self.runs)
+
+
+def _claim(now: datetime) -> bool:
+    free = Q(cycle_started_at__isnull=True) | Q(cycle_started_at__lt=now - STALE_CLAIM)
+    return M365Connection.objects.filter(free, pk=1).update(cycle_started_at=now) == 1
+
+
+def _release() -> None:
+    M365Connection.objects.filter(pk=1).update(cycle_started_at=None)
+
+
+def _run_stream(stream: str, report: CycleReport, work: Callable[[StreamRun], None]) -> None:
+    run = StreamRun(stream=stream)
+    try:
+        work(run)
+    except M365Error as exc:
+        run.error = exc.message
+        logger.warning("m365 pull %s: %s", stream, exc.message)
+    except Exception as exc:  # one broken stream must not stop the others
+        run.error = f"Internal error ({type(exc).__name__}); see the worker log."
+        logger.exception("m365 pull %s failed", stream)
+    feed_state_finish(state=feed_state_get(stream), run=run)
+    report.runs.append(run)
+
+
+def m365_pull_cycle(*, now: datetime | None = None) -> CycleReport:
+    """Pull every enabled feed once. Returns what each stream fetched, or why nothing ran."""
+    now = (now or timezone.now()).replace(microsecond=0)
+    connection = connection_get()
+    try:
+        config = config_get(connection=connection)
+    except (ConfigError, CredentialUnreadable) as exc:
+        return CycleReport(skipped=str(exc))
+    if config is None:
+        return CycleReport(skipped="No Microsoft 365 tenant is configured (Connectors page or M365_* settings).")
+    if not config.feeds:
+        return CycleReport(skipped="Every feed is switched off.")
+    if not _claim(now):
+        return CycleReport(skipped="Another pull cycle is running.")
+    report = CycleReport()
+    try:
+        client = M365Client(config)
+        if M365Feed.AUDIT in config.feeds:
+            _pull_audit(client, now, report)
+        for feed_key, feed in GRAPH_FEEDS.items():
+            if feed_key in config.feeds:
+                _run_stream(feed.stream, report, lambda run, feed=feed: graph_feed.pull(client, feed, now=now, run=run))
+    finally:
+        _release()
+    return report
+
+
+def _pull_audit(client: M365Client, now: datetime, report: CycleReport) -> None:
+    try:
+        started = management_activity.subscriptions_ensure(client)
+    except M365Error as exc:
+        for content_type in management_activity.CONTENT_TYPES:
+            stream = management_activity.stream_name(content_type)
+            _run_stream(stream, report, lambda run, exc=exc: _fail(exc))
+        return
+    for content_type in management_activity.CONTENT_TYPES:
+        stream = management_activity.stream_name(content_type)
+
+        def work(run: StreamRun, content_type=content_type) -> None:
+            if content_type in started:
+                run.notes.append("Subscription started; Microsoft can take up to 12 hours to list the first content.")
+            management_activity.pull_content_type(client, content_type, now=now, run=run)
+
+        _run_stream(stream, report, work)
+
+
+def _fail(exc: M365Error) -> None:
+    raise exc

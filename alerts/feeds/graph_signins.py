@@ -1,0 +1,21 @@
+"""Entra ID sign-ins from Microsoft Graph ``/auditLogs/signIns`` into the ``entra-signins`` adapter.
+
+The list is filtered on ``createdDateTime`` and pages with ``@odata.nextLink`` (1,000 per page,
+newest first). Entra keeps sign-ins 30 days (7 without a Premium licence); sign-in records arrive
+minutes late, hence a two-hour overlap.
+"""
+
+from datetime import timedelta
+
+from alerts.feeds.graph_feed import GraphFeed
+
+FEED = GraphFeed(
+    stream="signins",
+    source="entra-signins",
+    path="auditLogs/signIns",
+    time_property="createdDateTime",
+    permission="AuditLog.Read.All (Microsoft Graph)",
+    key=lambda record: record["id"],
+    max_back=timedelta(days=30),
+    overlap=timedelta(hours=2),
+)

@@ -1,0 +1,146 @@
+"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves."""
+
+import re
+import uuid
+from urllib.parse import urlencode
+
+from alerts.feeds.times import parse
+from tests.m365.fake.server import Request, Response, error
+
+DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+RANGE = re.compile(r"^(\w+) ge (\S+) and \1 le (\S+)$")
+EQUALS = re.compile(r"^(\w+) eq '(.*)'$")
+
+COLLECTIONS = {
+    "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
+    "security/alerts_v2": ("alerts", "lastUpdateDateTime", {"SecurityAlert.Read.All"}),
+    "admin/exchange/tracing/messageTraces": ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
+}
+USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
+
+
+def not_found(what: str) -> Response:
+    return error(404, "Request_ResourceNotFound", f"Resource '{what}' does not exist or one of its queried "
+                 "reference-property objects are not present.")  # fmt: skip
+
+
+def item_not_found() -> Response:
+    return error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def handle(fake, request: Request, roles: set[str]) -> Response:
+    path = request.path.removeprefix("/v1.0/")
+    if path in COLLECTIONS:
+        return _collection(fake, request, roles, path)
+    parts = path.split("/")
+    if parts[0] != "users" or len(parts) < 2:
+        return error(400, "BadRequest", f"Resource not found for the segment '{parts[0]}'.")
+    user = fake.user(parts[1])
+    if user is None:
+        return not_found(parts[1])
+    rest = "/".join(parts[2:])
+    if rest == "revokeSignInSessions" and request.method == "POST":
+        if not roles & ({"User.RevokeSessions.All"} | USER_WRITE):
+            return error(403, *DENIED)
+        user["revoked"] = user.get("revoked", 0) + 1
+        return Response(200, {"@odata.context": "$metadata#Edm.Boolean", "value": True})
+    if rest == "" and request.method == "GET":
+        return Response(200, {k: v for k, v in user.items() if k != "passwordProfile"})
+    if rest == "" and request.method == "PATCH":
+        return _patch_user(user, request.json(), roles)
+    if rest.startswith("mailFolders/inbox/messageRules"):
+        return _rules(fake, request, roles, user, rest.removeprefix("mailFolders/inbox/messageRules").strip("/"))
+    if rest.startswith("messages") or rest.startswith("mailFolders/"):
+        return _messages(fake, request, roles, user, rest)
+    return error(400, "BadRequest", f"Unsupported path {rest}")
+
+
+def _collection(fake, request, roles, path) -> Response:
+    attribute, time_property, needed = COLLECTIONS[path]
+    if not roles & needed:
+        return error(403, *DENIED)
+    rows = getattr(fake, attribute)
+    match = RANGE.match(request.query.get("$filter", ""))
+    if match:
+        if match.group(1) != time_property:
+            return error(400, "BadRequest", f"Invalid filter clause: {match.group(1)} is not filterable.")
+        low, high = parse(match.group(2)), parse(match.group(3))
+        rows = [row for row in rows if low <= parse(row[time_property]) <= high]
+    rows = sorted(rows, key=lambda row: row[time_property], reverse=True)
+    skip = int(request.query.get("$skiptoken", 0))
+    size = min(int(request.query.get("$top", 1000)), fake.page_size)
+    body = {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", "value": rows[skip : skip + size]}
+    if skip + size < len(rows):
+        query = {k: v for k, v in request.query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
+        body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/{path}?{urlencode(query)}"
+    return Response(200, body)
+
+
+def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:
+    if "passwordProfile" in changes and "User-PasswordProfile.ReadWrite.All" not in roles:
+        return error(403, *DENIED)
+    if "accountEnabled" in changes and not roles & ({"User.EnableDisableAccount.All"} | USER_WRITE):
+        return error(403, *DENIED)
+    profile = changes.get("passwordProfile")
+    if profile is not None and len(profile.get("password", "")) < 8:
+        return error(400, "Request_BadRequest", "The specified password does not comply with password complexity "
+                     "requirements. Please provide a different password.")  # fmt: skip
+    user.update(changes)
+    return Response(204)
+
+
+def _rules(fake, request, roles, user, rule_id) -> Response:
+    needed = {"MailboxSettings.ReadWrite"} if request.method != "GET" else {"MailboxSettings.Read",
+                                                                              "MailboxSettings.ReadWrite"}  # fmt: skip
+    if not roles & needed:
+        return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    rules = fake.rules.setdefault(user["userPrincipalName"].lower(), {})
+    if not rule_id:
+        if request.method == "GET":
+            return Response(200, {"value": sorted(rules.values(), key=lambda r: r["sequence"])})
+        if request.method == "POST":
+            body = request.json()
+            for read_only in ("id", "hasError", "isReadOnly"):
+                if read_only in body:
+                    return error(400, "ErrorInvalidPropertyUpdateSentToServer", f"{read_only} is read-only.")
+            rule = {"id": "AQAAA" + uuid.uuid4().hex, "hasError": False, "isReadOnly": False, **body}
+            rules[rule["id"]] = rule
+            return Response(201, rule)
+    rule = rules.get(rule_id)
+    if rule is None:
+        return item_not_found()
+    if request.method == "GET":
+        return Response(200, rule)
+    if request.method == "DELETE":
+        del rules[rule_id]
+        return Response(204)
+    return error(405, "ErrorInvalidRequest", "Unsupported method.")
+
+
+def _messages(fake, request, roles, user, rest) -> Response:
+    needed = {"Mail.ReadWrite"} if request.method != "GET" else {"Mail.Read", "Mail.ReadWrite"}
+    if not roles & needed:
+        return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    mailbox = fake.messages.setdefault(user["userPrincipalName"].lower(), {})
+    parts = rest.split("/")
+    if request.method == "GET" and parts[-1] == "messages":
+        folder = parts[1] if parts[0] == "mailFolders" else None
+        match = EQUALS.match(request.query.get("$filter", ""))
+        # /messages spans the visible (IPM) folders only; Recoverable Items lies outside them.
+        rows = [
+            m
+            for m in mailbox.values()
+            if m["parentFolderId"] == folder or (folder is None and not m["parentFolderId"].startswith("recoverable"))
+        ]
+        if match:
+            rows = [m for m in rows if str(m.get(match.group(1))) == match.group(2).replace("''", "'")]
+        return Response(200, {"value": rows})
+    if request.method == "POST" and len(parts) == 3 and parts[2] == "move":
+        message = mailbox.pop(parts[1], None)
+        if message is None:
+            return item_not_found()
+        # A move creates a copy with a new id in the destination folder, as Exchange does.
+        moved = {**message, "id": "AAMk" + uuid.uuid4().hex, "parentFolderId": request.json()["destinationId"]}
+        mailbox[moved["id"]] = moved
+        return Response(201, moved)
+    return error(400, "BadRequest", f"Unsupported path {rest}")
