@@ -5,6 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from airportal import views
 from airportal.signin import SignInForm
+from alerts import views_console as alerts_console
 
 api_v1 = [
     path("", include("alerts.api.urls")),
@@ -21,6 +22,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("alerts/", include("alerts.urls")),
+    # An identity's timeline lives at the root (/users/<upn>/) so the UPN reads as the address.
+    path("users/<str:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
     path("", include("investigations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),

@@ -38,6 +38,15 @@
     }
   });
 
+  /* <input type=checkbox data-check-all="NAME"> ticks every checkbox named NAME in its form. */
+  document.addEventListener("change", function (event) {
+    var master = event.target.closest && event.target.closest("[data-check-all]");
+    if (!master || !master.form) { return; }
+    master.form.querySelectorAll('input[type=checkbox][name="' + master.dataset.checkAll + '"]').forEach(function (box) {
+      box.checked = master.checked;
+    });
+  });
+
   /* htmx: show server messages (HX-Trigger "toast") and close dialogs after a successful POST. */
   document.addEventListener("toast", function (event) {
     var detail = event.detail || {};

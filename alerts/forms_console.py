@@ -1,0 +1,114 @@
+"""Input of the analyst's console pages: queue filters, bulk triage, timeline and search."""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from alerts.models import Alert, Event, Severity
+from alerts.queue import SORTS, AlertQueueFilters
+
+DETECTORS = [
+    "suspicious_email_sending",
+    "sending_limit_exceeded",
+    "external_forwarding",
+    "suspicious_inbox_rule",
+    "suspicious_signin",
+    "mailbox_permission_added",
+    "mfa_method_changed",
+    "oauth_app_consent",
+    "external_alert",
+]
+
+PERIODS = {
+    "": ("Any time", None),
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 hours", timedelta(days=1)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+    "90d": ("Last 90 days", timedelta(days=90)),
+}
+
+STATUS_CHOICES = [("open", "Open (new or in progress)"), *Alert.Status.choices, ("all", "Any status")]
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "severity": "Severity",
+    "activity": "Latest activity",
+}
+
+
+class AlertQueueFilterForm(forms.Form):
+    severity = forms.MultipleChoiceField(
+        choices=[(s.value, s.label) for s in reversed(Severity)], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    detector = forms.ChoiceField(
+        choices=[("", "Any detector")] + [(d, d.replace("_", " ").capitalize()) for d in DETECTORS], required=False
+    )
+    user = forms.CharField(label="User (UPN)", max_length=320, required=False)
+    period = forms.ChoiceField(
+        label="Raised", choices=[(k, label) for k, (label, _) in PERIODS.items()], required=False
+    )
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    text = forms.CharField(label="Contains", max_length=200, required=False)
+    sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False)
+
+    def filters(self) -> AlertQueueFilters:
+        """The validated filters; invalid fields fall back to their defaults (errors are shown)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        since = until = None
+        period = PERIODS.get(data.get("period") or "", PERIODS[""])[1]
+        if period:
+            since = timezone.now() - period
+        if data.get("since"):
+            since = datetime.combine(data["since"], time.min, tzinfo=timezone.get_current_timezone())
+        if data.get("until"):
+            until = datetime.combine(
+                data["until"] + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+            )
+        return AlertQueueFilters(
+            severities=tuple(data.get("severity") or ()),
+            status=data.get("status") or "open",
+            detector=data.get("detector") or "",
+            user=data.get("user") or "",
+            since=since,
+            until=until,
+            text=(data.get("text") or "").strip(),
+            sort=data.get("sort") if data.get("sort") in SORTS else "newest",
+        )
+
+
+class BulkTriageForm(forms.Form):
+    """A decision on several alerts at once: assign them, or close them with a classification."""
+
+    OPERATIONS = [("assign", "Assign"), ("resolve", "Resolve"), ("dismiss", "Dismiss")]
+
+    alert = forms.ModelMultipleChoiceField(
+        queryset=Alert.objects.all(), error_messages={"required": "Select at least one alert."}
+    )
+    operation = forms.ChoiceField(choices=OPERATIONS)
+    assignee = forms.IntegerField(required=False)
+    classification = forms.ChoiceField(choices=Alert.Classification.choices, required=False)
+    comment = forms.CharField(max_length=2000, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("operation") in ("resolve", "dismiss") and not data.get("classification"):
+            self.add_error("classification", "Choose a classification to close alerts.")
+        return data
+
+
+class TimelineForm(forms.Form):
+    PERIODS = [("1", "24 hours"), ("7", "7 days"), ("14", "14 days"), ("30", "30 days")]
+
+    days = forms.TypedChoiceField(choices=PERIODS, coerce=int, required=False, empty_value=7)
+    kind = forms.MultipleChoiceField(choices=Event.Kind.choices, required=False)
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Search events", max_length=200, required=False, strip=True)
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()

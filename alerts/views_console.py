@@ -1,0 +1,200 @@
+"""The analyst's console on the alerts side: the queue, an alert, an identity's timeline, search.
+
+Function-based views: each reads through ``alerts.queue`` / ``alerts.timeline``, writes
+through the alert services, and answers htmx with a named partial of its page template.
+"""
+
+from datetime import date
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from airportal.htmx import render_page, wants_partial
+from airportal.roles import Capability, capability_required
+from airportal.services import portal_settings_get
+from alerts import charts, queue, timeline
+from alerts.console_hooks import hooks
+from alerts.forms_console import AlertQueueFilterForm, SearchForm, TimelineForm
+from alerts.models import Alert, Event, Identity
+
+PAGE_SIZE = 50
+TIMELINE_PAGE_SIZE = 100
+
+
+def _queue_context(request) -> dict:
+    form = AlertQueueFilterForm(request.GET or None)
+    filters = form.filters()
+    page = queue.alert_queue(filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    investigations = hooks.alert_investigations([alert.id for alert in page])
+    for alert in page:
+        alert.investigation = investigations.get(alert.id)
+    return {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "total": queue.alert_queue_count(filters=filters),
+        "sla_minutes": portal_settings_get().alert_sla_minutes,
+        "assignees": queue.triage_assignees(),
+        "classifications": [c for c in Alert.Classification.choices if c[0]],
+        "latest_id": queue.alert_latest_id(),
+        "is_first_page": not request.GET.get("cursor"),
+    }
+
+
+@capability_required(Capability.VIEW)
+def alert_list(request):
+    """The alert queue: filters, sort, keyset pages, bulk triage and a live count of new alerts."""
+    context = _queue_context(request)
+    context["new_counts"] = queue.alert_new_counts(after_id=context["latest_id"])
+    return render_page(request, "alerts/alert_list.html", context, partial="results")
+
+
+@capability_required(Capability.VIEW)
+def alert_new_count(request):
+    """The live counter polled by the open queue page: new alerts, and those arrived since loading."""
+    try:
+        after_id = int(request.GET.get("after", "0"))
+    except ValueError:
+        after_id = 0
+    context = {"new_counts": queue.alert_new_counts(after_id=after_id), "latest_id": after_id}
+    return render(request, "alerts/alert_list.html#new-count", context)
+
+
+@capability_required(Capability.VIEW)
+def alert_detail(request, alert_id: int):
+    try:
+        alert = queue.alert_get(alert_id=alert_id)
+    except Alert.DoesNotExist:
+        raise Http404("No such alert.")
+    alert.investigation = hooks.alert_investigations([alert.id]).get(alert.id)
+    events = queue.alert_events(alert=alert)
+    context = {
+        "alert": alert,
+        "events": events,
+        "evidence_ids": {event.id for event in events},
+        "sla_minutes": portal_settings_get().alert_sla_minutes,
+        "assignees": queue.triage_assignees(),
+        "classifications": [c for c in Alert.Classification.choices if c[0]],
+    }
+    return render_page(request, "alerts/alert_detail.html", context, partial="triage")
+
+
+def _by_day(events: list[Event], previous_day: str | None) -> list[tuple[date | None, Event]]:
+    """Pairs (day to print before the event, or None, event) for a list grouped by day."""
+    rows, current = [], previous_day
+    for event in events:
+        day = event.occurred_at.date()
+        rows.append((day if day.isoformat() != current else None, event))
+        current = day.isoformat()
+    return rows
+
+
+# htmx targets of the timeline page -> the partial that answers them.
+TIMELINE_PARTIALS = {"timeline-events": "events", "timeline-more": "event-rows"}
+
+
+@capability_required(Capability.VIEW)
+def identity_timeline(request, upn: str):
+    """``/users/<upn>/``: the identity, its activity charts and its events grouped by day."""
+    identity = get_object_or_404(Identity, upn=upn.strip().lower())
+    form = TimelineForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    days = data.get("days") or 7
+    kinds = data.get("kind") or []
+    start, end = timeline.timeline_window(identity=identity, days=days)
+    page = timeline.event_page(
+        identity=identity,
+        start=start,
+        end=end,
+        kinds=kinds,
+        cursor=request.GET.get("cursor"),
+        limit=TIMELINE_PAGE_SIZE,
+    )
+    context = {
+        "identity": identity,
+        "form": form,
+        "days": days,
+        "kinds": kinds,
+        "start": start,
+        "end": end,
+        "page": page,
+        "rows": _by_day(page.rows, request.GET.get("day")),
+        "last_day": page.rows[-1].occurred_at.date().isoformat() if page.rows else "",
+        "evidence_ids": timeline.evidence_event_ids([event.id for event in page]),
+        "period_choices": TimelineForm.PERIODS,
+    }
+    target = request.htmx.target if wants_partial(request) else None
+    if target in TIMELINE_PARTIALS:
+        return render(request, f"alerts/identity_timeline.html#{TIMELINE_PARTIALS[target]}", context)
+    counts = timeline.kind_counts(identity=identity, start=start, end=end)
+    context.update(
+        kind_counts=sorted(counts.items(), key=lambda item: -item[1]),
+        kind_labels=dict(Event.Kind.choices),
+        event_total=sum(counts.values()),
+        open_alerts=timeline.identity_open_alert_count(identity=identity),
+        investigation=hooks.identity_investigation(identity.id),
+        charts=timeline_charts(identity, start, end),
+    )
+    return render_page(request, "alerts/identity_timeline.html", context, partial="body")
+
+
+def timeline_charts(identity: Identity, start, end) -> dict[str, charts.Chart]:
+    windows = timeline.alert_windows(identity=identity, start=start, end=end)
+    activity = timeline.activity_per_hour(identity=identity, start=start, end=end)
+    mail = timeline.mail_sent_per_hour(identity=identity, start=start, end=end)
+    band = timeline.mail_baseline_band(identity=identity, before=start)
+    places, legs = timeline.signin_moves(identity=identity, start=start, end=end)
+    impossible = sum(1 for leg in legs if leg["impossible"])
+    return {
+        "activity": charts.Chart(
+            id="chart-activity",
+            label=f"Activity per hour by kind, {len(windows)} alert windows shaded",
+            figure=charts.activity_figure(activity, start=start, end=end, windows=windows),
+            empty="" if activity else "No activity in this period.",
+        ),
+        "mail": charts.Chart(
+            id="chart-mail",
+            label="Mail sent per hour against the usual range for that hour",
+            figure=charts.mail_baseline_figure(mail, start=start, end=end, band=band),
+            empty="" if (mail or band) else "No mail sent in this period or the 14 days before.",
+        ),
+        "map": charts.Chart(
+            id="chart-map",
+            label=f"Sign-in map: {len(places)} places, {len(legs)} moves, {impossible} impossible",
+            figure=charts.signin_map_figure(places, legs),
+            geo=True,
+            height=300,
+            empty="" if places else "No located sign-ins in this period.",
+        ),
+    }
+
+
+@capability_required(Capability.VIEW)
+def event_raw(request, event_id: int):
+    """The raw record of one event, loaded when its row is expanded."""
+    try:
+        event = timeline.event_get(event_id=event_id)
+    except Event.DoesNotExist:
+        raise Http404("No such event.")
+    return render(request, "alerts/identity_timeline.html#event-raw", {"event": event})
+
+
+@capability_required(Capability.VIEW)
+def search(request):
+    """Events matching an IP, address, subject, rule name or UPN, and how many per identity."""
+    form = SearchForm(request.GET or None)
+    context = {"form": form, "q": "", "error": "", "page": None}
+    if form.is_valid() and form.cleaned_data["q"]:
+        context["q"] = form.cleaned_data["q"]
+        try:
+            parsed = timeline.search_parse(context["q"])
+        except timeline.SearchTooShort as error:
+            context["error"] = str(error)
+        else:
+            page = timeline.search_events(search=parsed, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+            context.update(search=parsed, page=page, evidence_ids=timeline.evidence_event_ids([e.id for e in page]))
+            if wants_partial(request) and request.htmx.target == "search-more":
+                return render(request, "alerts/search.html#event-rows", context)
+            identities, total, capped = timeline.search_identity_counts(search=parsed)
+            context.update(identities=identities, total=total, capped=capped)
+    return render_page(request, "alerts/search.html", context, partial="results")
