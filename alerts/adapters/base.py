@@ -1,0 +1,63 @@
+"""What every adapter returns and raises.
+
+An adapter turns one record of its source into one or more ``NormalisedEvent``\\ s, or raises
+``RecordError`` with a message the API shows next to the record's index. Adapters never touch
+the database: the ingest pipeline resolves identities, fills geolocation, truncates text to the
+column sizes and stores the events in bulk.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+
+class RecordError(ValueError):
+    """This record cannot be stored; the message says why, in words an integrator can act on."""
+
+
+@dataclass(slots=True)
+class NormalisedEvent:
+    """One activity, in the shape of ``alerts.models.Event`` plus the identity it belongs to.
+
+    ``source_record_id`` empty means "the source gave no id": the pipeline then uses a
+    fingerprint of the raw record, so re-ingesting the same record stays a no-op.
+    """
+
+    upn: str
+    occurred_at: datetime
+    kind: str
+    operation: str = ""
+    source_record_id: str = ""
+    dedup_key: str | None = None
+    ip: str | None = None
+    country: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    app: str = ""
+    user_agent: str = ""
+    succeeded: bool | None = None
+    subject: str = ""
+    target: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None
+    display_name: str = ""
+    department: str = ""
+    external_id: str = ""
+
+
+class AdapterContext:
+    """Tenant facts an adapter may need, loaded lazily once per ingest call."""
+
+    def __init__(self, *, tenant_domains_loader: Callable[[], frozenset[str]]):
+        self._tenant_domains_loader = tenant_domains_loader
+
+    @cached_property
+    def tenant_domains(self) -> frozenset[str]:
+        """The tenant's own mail domains, lower-cased (accepted domains, else the identities' domains)."""
+        return self._tenant_domains_loader()
+
+
+Adapter = Callable[[Any, AdapterContext], list[NormalisedEvent]]

@@ -1,0 +1,128 @@
+"""``graph-alerts``: Microsoft Graph security ``alert`` (v2, ``/security/alerts_v2``).
+
+Every alert becomes one ``external_alert`` per account its evidence names (user, mailbox and
+mailbox configuration evidence; failing those, the recipients of analysed messages and the users
+logged on to devices). No alert is skipped for its status or severity: detection decides.
+"""
+
+from typing import Any
+
+from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
+from alerts.adapters.fields import (
+    email_addresses,
+    lower_keys,
+    normalise_ip,
+    parse_time,
+    pick,
+    require_object,
+    text,
+    upn,
+)
+from alerts.models import Event
+
+_PRIMARY = ("userevidence", "mailboxevidence", "mailboxconfigurationevidence")
+_FALLBACK = ("analyzedmessageevidence", "deviceevidence")
+
+
+def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
+    rec = lower_keys(require_object(record))
+    alert_id = text(rec.get("id"))
+    title = text(rec.get("title"))
+    evidence = [lower_keys(item) for item in rec.get("evidence") or [] if isinstance(item, dict)]
+    accounts: dict[str, dict[str, Any]] = {}
+    for kinds in (_PRIMARY, _FALLBACK):
+        for item in evidence:
+            if _evidence_type(item) in kinds:
+                for account in _accounts(item):
+                    accounts.setdefault(account["upn"], account)
+        if accounts:
+            break
+    if not accounts:
+        raise RecordError("the alert names no user or mailbox in its evidence")
+    ips, countries = [], []
+    for item in evidence:
+        if _evidence_type(item) == "ipevidence" and normalise_ip(item.get("ipaddress")):
+            ips.append(normalise_ip(item.get("ipaddress")))
+            countries.append(text(item.get("countrylettercode")).upper())
+    occurred_at = parse_time(pick(rec, "firstactivitydatetime", "createddatetime", "lastupdatedatetime"))
+    attributes = {
+        "title": title,
+        "severity": text(rec.get("severity")).lower(),
+        "category": text(rec.get("category")),
+        "status": text(rec.get("status")),
+        "service_source": text(rec.get("servicesource")),
+        "detection_source": text(rec.get("detectionsource")),
+        "product_name": text(rec.get("productname")),
+        "provider_alert_id": text(rec.get("provideralertid")) or alert_id,
+        "alert_id": alert_id,
+        "incident_id": text(rec.get("incidentid")),
+        "classification": text(rec.get("classification")),
+        "determination": text(rec.get("determination")),
+        "mitre_techniques": [text(t) for t in rec.get("mitretechniques") or [] if text(t)],
+        "alert_web_url": text(rec.get("alertweburl")),
+        "description": text(rec.get("description"))[:1000],
+        "first_activity": text(rec.get("firstactivitydatetime")),
+        "last_activity": text(rec.get("lastactivitydatetime")),
+        "evidence_ips": ips,
+    }
+    country = countries[0] if countries and len(countries[0]) == 2 and countries[0].isalpha() else ""
+    return [
+        NormalisedEvent(
+            upn=account["upn"],
+            occurred_at=occurred_at,
+            kind=Event.Kind.EXTERNAL_ALERT,
+            operation=text(rec.get("category")) or "SecurityAlert",
+            source_record_id=f"{alert_id}:{account['upn']}" if alert_id else "",
+            ip=ips[0] if ips else None,
+            country=country,
+            subject=title,
+            target=alert_id,
+            attributes={**attributes, "evidence_roles": account["roles"]},
+            raw=record,
+            display_name=account["display_name"],
+            external_id=account["external_id"],
+        )
+        for account in accounts.values()
+    ]
+
+
+def _evidence_type(item: dict[str, Any]) -> str:
+    odata = text(pick(item, "@odata.type", "at_sign_odata_type", "odata_type", "odatatype"))
+    return odata.rsplit(".", 1)[-1].lower()
+
+
+def _accounts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    kind = _evidence_type(item)
+    roles = (
+        [text(role) for role in item.get("roles") or [] if text(role)] if isinstance(item.get("roles"), list) else []
+    )
+    if kind == "analyzedmessageevidence":
+        return [_account(address, roles=roles) for address in email_addresses(item.get("recipientemailaddress"))]
+    if kind == "deviceevidence":
+        users = item.get("loggedonusers") if isinstance(item.get("loggedonusers"), list) else []
+        return [a for a in (_from_user_account(lower_keys(user), roles) for user in users) if a]
+    account = _from_user_account(lower_keys(item.get("useraccount")), roles)
+    if account is None:
+        address = pick(item, "upn", "primaryaddress", "mailboxprimaryaddress")
+        found = email_addresses(address)
+        account = _account(found[0], display_name=text(item.get("displayname")), roles=roles) if found else None
+    return [account] if account else []
+
+
+def _from_user_account(account: dict[str, Any], roles: list[str]) -> dict[str, Any] | None:
+    name = upn(account.get("userprincipalname"))
+    if not name:
+        account_name, domain = text(account.get("accountname")), text(account.get("domainname"))
+        name = upn(f"{account_name}@{domain}") if account_name and "." in domain else ""
+    if not name:
+        return None
+    return _account(
+        name,
+        display_name=text(account.get("displayname")),
+        external_id=text(account.get("azureaduserid")),
+        roles=roles,
+    )
+
+
+def _account(name: str, *, display_name: str = "", external_id: str = "", roles=()) -> dict[str, Any]:
+    return {"upn": upn(name), "display_name": display_name, "external_id": external_id, "roles": list(roles)}

@@ -1,0 +1,115 @@
+"""``ingest_records``: the one pipeline behind the REST API, the CLI and the M365 pullers."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from airportal.errors import NotFound
+from airportal.services import portal_settings_get
+from alerts import pipeline
+from alerts.adapters import ADAPTERS, SOURCES, AdapterContext, RecordError
+from alerts.ingest.prepare import PreparedEvent, prepare
+from alerts.ingest.store import EventWriter, identities_resolve
+from alerts.models import Identity
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+_ERROR_LENGTH = 500
+
+
+@dataclass
+class IngestResult:
+    """What happened to the records of one call. ``received == created + duplicates + len(rejected)``.
+
+    A record counts as created when at least one of its events is new (a Graph alert naming two
+    users gives two events); ``event_ids`` are the ids of the newly stored events.
+    """
+
+    received: int = 0
+    created: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """Stands in the record stream for a record a reader could not parse (e.g. a bad NDJSON line)."""
+
+    error: str
+
+
+def ingest_records(*, source: str, records: Iterable[Any], inline: bool = False) -> IngestResult:
+    """Normalise ``records`` of ``source`` and store them in batches of ``BATCH_SIZE``.
+
+    Each batch is committed on its own (savepoints inside a caller's transaction) and then
+    handed to detection through ``alerts.pipeline.events_ingested``. A bad record is reported
+    with its index and never stops the others; storing the same record twice creates nothing.
+    Errors of the stream itself (an unreadable body) propagate to the caller.
+    """
+    adapter = ADAPTERS.get(source)
+    if adapter is None:
+        raise NotFound(f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
+    context = AdapterContext(tenant_domains_loader=_tenant_domains)
+    writer = EventWriter(source)
+    result = IngestResult()
+    batch: list[tuple[int, PreparedEvent]] = []
+    batch_records = 0
+    for index, record in enumerate(records):
+        result.received += 1
+        try:
+            if isinstance(record, UnreadableRecord):
+                raise RecordError(record.error)
+            prepared = [prepare(event) for event in adapter(record, context)]
+            if not prepared:
+                raise RecordError("the record holds no activity")
+        except RecordError as exc:
+            result.rejected.append({"index": index, "error": str(exc)[:_ERROR_LENGTH]})
+            continue
+        except Exception as exc:  # an adapter bug must cost one record, not the batch
+            logger.exception("%s adapter failed on record %d", source, index)
+            result.rejected.append({"index": index, "error": f"could not be read ({type(exc).__name__})"})
+            continue
+        batch.extend((index, item) for item in prepared)
+        batch_records += 1
+        if batch_records >= BATCH_SIZE:
+            _store(batch, writer, result, inline=inline)
+            batch, batch_records = [], 0
+    if batch:
+        _store(batch, writer, result, inline=inline)
+    return result
+
+
+def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: IngestResult, *, inline: bool) -> None:
+    prepared = [item for _, item in batch]
+    with transaction.atomic():
+        identity_ids = identities_resolve(prepared)
+        written = writer.insert(prepared, identity_ids)
+    new_record_ids = {record_id for _, record_id in written}
+    created: set[int] = set()
+    claimed: set[str] = set()
+    for index, item in batch:
+        record_id = item.event.source_record_id
+        if record_id in new_record_ids and record_id not in claimed:
+            claimed.add(record_id)
+            created.add(index)
+    records = {index for index, _ in batch}
+    result.created += len(created)
+    result.duplicates += len(records) - len(created)
+    event_ids = sorted(event_id for event_id, _ in written)
+    result.event_ids.extend(event_ids)
+    if event_ids:
+        pipeline.events_ingested(event_ids=event_ids, inline=inline)
+
+
+def _tenant_domains() -> frozenset[str]:
+    """Accepted domains from the portal settings; when none are set, the domains of known identities."""
+    configured = portal_settings_get().accepted_domains or []
+    domains = {str(domain).strip().lstrip("@").lower() for domain in configured if str(domain).strip()}
+    if not domains:
+        domains = {upn.rpartition("@")[2] for upn in Identity.objects.values_list("upn", flat=True) if "@" in upn}
+    return frozenset(domains)
