@@ -29,3 +29,32 @@ def audit_record(
         changes=changes or {},
         ip=ip,
     )
+
+
+def audit_entries(
+    *,
+    actor: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    verb: str = "",
+    start=None,
+    end=None,
+) -> models.QuerySet:
+    """Audit rows matching the filters (the page and its CSV export share this).
+
+    ``verb`` matches a prefix, so ``action.`` finds every action decision.
+    """
+    queryset = AuditEntry.objects.all()
+    if actor:
+        queryset = queryset.filter(actor_label=actor)
+    if object_type:
+        queryset = queryset.filter(object_type=object_type)
+    if object_id:
+        queryset = queryset.filter(object_id=object_id)
+    if verb:
+        queryset = queryset.filter(verb__startswith=verb)
+    if start is not None:
+        queryset = queryset.filter(occurred_at__gte=start)
+    if end is not None:
+        queryset = queryset.filter(occurred_at__lt=end)
+    return queryset

@@ -9,7 +9,9 @@ NAVIGATION = [
     ("Investigations", "investigations:investigation_list", Capability.VIEW),
     ("Action center", "investigations:action_center", Capability.VIEW),
     ("Reports", "investigations:reports", Capability.READ_REPORTS),
+    ("Audit log", "audit_list", Capability.READ_REPORTS),
     ("Policies", "alerts:policy_list", Capability.ADMINISTER),
+    ("Administration", "admin_home", Capability.ADMINISTER),
 ]
 
 

@@ -57,6 +57,9 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_audited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a use was last written to the audit log (at most hourly)."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

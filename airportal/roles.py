@@ -66,7 +66,7 @@ def has_capability(user, capability: Capability) -> bool:
 
 def user_role(user) -> Role | None:
     """The user's role: the highest-ranking role group the user belongs to."""
-    names = set(user.groups.values_list("name", flat=True))
+    names = {group.name for group in user.groups.all()}  # uses prefetch_related("groups") when a list did it
     for role in (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.INGEST):
         if role.value in names:
             return role

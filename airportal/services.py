@@ -2,9 +2,14 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from airportal.audit import audit_record
+from airportal.errors import Conflict, NotAllowed
 from airportal.models import PortalSettings
 from airportal.roles import Role
 
@@ -35,6 +40,84 @@ def user_get_or_create(*, username: str, role: Role, actor=None, email: str = ""
         audit_record(actor=actor, verb="user.created", target=user)
     user_set_role(user=user, role=role, actor=actor)
     return user, created
+
+
+def _other_active_admins(user) -> bool:
+    return get_user_model().objects.filter(groups__name=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+
+
+def _is_admin(user) -> bool:
+    return user.groups.filter(name=Role.ADMIN).exists()
+
+
+@transaction.atomic
+def user_invite(*, username: str, email: str = "", role: Role, actor):
+    """Create a person's account with ``role`` and no password; they set one with ``user_set_password_link``."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"A user named {username!r} already exists.")
+    user = user_model.objects.create(username=username, email=email)
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, verb="user.invited", target=user, changes={"email": email, "role": role.value})
+    user_set_role(user=user, role=role, actor=actor)
+    return user
+
+
+def user_set_password_link(*, user) -> str:
+    """The path of a one-time link that lets ``user`` choose a password.
+
+    It is Django's password-reset token: it stops working once the password changes (or after
+    PASSWORD_RESET_TIMEOUT), so it can be used once.
+    """
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("password_set", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
+
+
+@transaction.atomic
+def user_password_link_issue(*, user, actor) -> str:
+    """A new set-password link for ``user`` (audited: whoever holds it can take the account)."""
+    if not user.is_active:
+        raise Conflict("This account is deactivated; reactivate it first.")
+    audit_record(actor=actor, verb="user.password_link_issued", target=user)
+    return user_set_password_link(user=user)
+
+
+@transaction.atomic
+def user_set_password(*, user, password: str) -> None:
+    """The user chose a password through a set-password link (validated by the form)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, verb="user.password_set", target=user)
+
+
+@transaction.atomic
+def user_change_role(*, user, role: Role, actor) -> None:
+    """An admin changes a role; the last active admin cannot lose theirs (nobody could administer)."""
+    if role != Role.ADMIN and _is_admin(user) and not _other_active_admins(user):
+        raise NotAllowed("This is the last active admin: make someone else admin first.")
+    user_set_role(user=user, role=role, actor=actor)
+
+
+@transaction.atomic
+def user_deactivate(*, user, actor) -> None:
+    """Sign the user out everywhere and refuse their sign-ins and API tokens (rows are kept for the audit)."""
+    if actor is not None and user.pk == actor.pk:
+        raise NotAllowed("You cannot deactivate your own account.")
+    if _is_admin(user) and not _other_active_admins(user):
+        raise NotAllowed("This is the last active admin: make someone else admin first.")
+    if get_user_model().objects.filter(pk=user.pk, is_active=True).update(is_active=False) != 1:
+        raise Conflict("This account is already deactivated.")
+    user.is_active = False
+    audit_record(actor=actor, verb="user.deactivated", target=user)
+
+
+@transaction.atomic
+def user_reactivate(*, user, actor) -> None:
+    if get_user_model().objects.filter(pk=user.pk, is_active=False).update(is_active=True) != 1:
+        raise Conflict("This account is already active.")
+    user.is_active = True
+    audit_record(actor=actor, verb="user.reactivated", target=user)
 
 
 def portal_settings_get() -> PortalSettings:

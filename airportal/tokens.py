@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from airportal.audit import audit_record
@@ -14,6 +15,9 @@ from airportal.models import ApiToken
 TOKEN_PREFIX = "air_"  # noqa: S105 - a marker, not a secret
 # last_used_at is written at most this often, so a busy ingest client costs no write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A token's use is audited at most this often: the audit log shows which tokens are alive and from
+# where, without one row per ingest request.
+USE_AUDIT_INTERVAL = timedelta(hours=1)
 
 
 def _hash(raw: str) -> str:
@@ -38,7 +42,7 @@ def api_token_revoke(*, token: ApiToken, actor) -> ApiToken:
     return token
 
 
-def api_token_authenticate(raw: str) -> ApiToken | None:
+def api_token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken | None:
     """The active token whose secret is ``raw``, with its user; None if unknown or revoked."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
@@ -53,4 +57,15 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        _audit_use(token=token, now=now, ip=ip)
     return token
+
+
+@transaction.atomic
+def _audit_use(*, token: ApiToken, now, ip: str | None) -> None:
+    """One ``token.used`` row per token per USE_AUDIT_INTERVAL; the conditional UPDATE lets one process win."""
+    due = Q(last_audited_at__isnull=True) | Q(last_audited_at__lte=now - USE_AUDIT_INTERVAL)
+    if ApiToken.objects.filter(due, pk=token.pk).update(last_audited_at=now) == 1:
+        audit_record(
+            actor=token.user, verb="token.used", target=token, summary=f"API token {token.prefix}… used", ip=ip
+        )

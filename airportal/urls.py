@@ -25,6 +25,7 @@ urlpatterns = [
     # An identity's timeline lives at the root (/users/<upn>/) so the UPN reads as the address.
     path("users/<str:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
     path("", include("investigations.urls")),
+    path("", include("airportal.admin_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
     path(

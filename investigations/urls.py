@@ -1,3 +1,7 @@
+from django.urls import include, path
+
 app_name = "investigations"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("reports/", include("investigations.reports.urls")),
+]

@@ -15,7 +15,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
-        token = api_token_authenticate(header[1])
+        token = api_token_authenticate(header[1], ip=request.META.get("REMOTE_ADDR"))
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         return token.user, token

@@ -1,0 +1,124 @@
+"""Forms of the audit log and the administration pages. They validate; services write."""
+
+import re
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils import timezone
+
+from airportal.roles import Role
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+MAX_SLA_MINUTES = 30 * 24 * 60
+PERSON_ROLES = [(r.value, r.label) for r in (Role.ANALYST, Role.MANAGER, Role.ADMIN)]
+
+
+def _object_type_choices() -> list[tuple[str, str]]:
+    """The model labels audit rows can name (no query: a DISTINCT over the audit log would scan it)."""
+    labels = sorted(
+        model._meta.label_lower
+        for app in ("auth", "airportal", "alerts", "investigations")
+        for model in apps.get_app_config(app).get_models()
+    )
+    return [("", "Any object")] + [(label, label) for label in labels]
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150, help_text="A username, or 'system'.")
+    object_type = forms.ChoiceField(required=False, label="Object")
+    object_id = forms.CharField(required=False, max_length=64, label="Object id")
+    verb = forms.CharField(
+        required=False, max_length=64, help_text="A verb or its start, e.g. 'action.' or 'user.signed_in'."
+    )
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = _object_type_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("'From' must not be after 'To'.")
+        return cleaned
+
+    def filters(self) -> dict:
+        """Keyword arguments for ``audit_entries``; no filter when the form is invalid."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        result = {key: data[key].strip() for key in ("actor", "object_type", "object_id", "verb") if data.get(key)}
+        if data.get("since"):
+            result["start"] = timezone.make_aware(datetime.combine(data["since"], time.min))
+        if data.get("until"):
+            result["end"] = timezone.make_aware(datetime.combine(data["until"], time.min)) + timedelta(days=1)
+        return result
+
+
+class UserInviteForm(forms.Form):
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=PERSON_ROLES, initial=Role.ANALYST)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("A user with this username already exists.")
+        return username
+
+
+class UserRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiTokenCreateForm(forms.Form):
+    """A token acts as a user with a role: usually a service account such as 'ingest-siem'."""
+
+    username = forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="The account the token acts as; created (without a password) if it does not exist.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.INGEST)
+    name = forms.CharField(max_length=100, required=False, help_text="What uses it, e.g. 'SIEM forwarder'.")
+
+
+class PortalSettingsForm(forms.Form):
+    accepted_domains = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The tenant's own mail domains, one per line. Empty: the domains of the monitored users.",
+    )
+    four_eyes_action_kinds = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Four-eyes action kinds",
+        help_text="These actions need a second approver who is not the first.",
+    )
+    action_sla_minutes = forms.IntegerField(
+        min_value=1, max_value=MAX_SLA_MINUTES, label="Action SLA (minutes)", help_text="Time to decide an action."
+    )
+    alert_sla_minutes = forms.IntegerField(
+        min_value=1, max_value=MAX_SLA_MINUTES, label="Alert SLA (minutes)", help_text="Time to triage an alert."
+    )
+
+    def __init__(self, *args, action_kinds: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["four_eyes_action_kinds"].choices = action_kinds
+
+    def clean_accepted_domains(self) -> list[str]:
+        domains = []
+        for raw in re.split(r"[\s,;]+", self.cleaned_data["accepted_domains"]):
+            domain = raw.strip().lower().rstrip(".")
+            if not domain:
+                continue
+            if not DOMAIN_RE.match(domain):
+                raise forms.ValidationError(f"'{raw}' is not a domain name (e.g. contoso.com).")
+            if domain not in domains:
+                domains.append(domain)
+        return domains

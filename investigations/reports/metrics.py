@@ -1,0 +1,224 @@
+"""The metrics a manager reads: volume, speed, decisions, noise, backlog, targets, automation.
+
+Every figure is computed by the database from status-change timestamps:
+- time to detect: ``alert.first_activity_at`` (first malicious activity) → ``alert.created_at``;
+- time to acknowledge: ``alert.created_at`` → ``alert.acknowledged_at`` (first triage);
+- time to remediate: ``alert.created_at`` → ``finished_at`` of the last succeeded action of the
+  alert's investigations (undo actions excluded).
+Speeds are medians and 90th percentiles, per detector, per analyst (the alert's assignee) and
+per day or week (the trend), and compared with the period of equal length just before.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Case, CharField, Count, F, Max, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.utils import timezone
+
+from airportal.services import portal_settings_get
+from alerts.models import Alert, AlertPolicy, Severity
+from investigations.models import Action
+from investigations.reports.filters import ReportFilters, actions_filtered, alerts_filtered
+from investigations.reports.sql import EMPTY, Percentiles, SecondsBetween, duration_percentiles
+
+SPEEDS = {"ttd": "Time to detect", "tta": "Time to acknowledge", "ttr": "Time to remediate"}
+TOP_TARGETS = 10
+OVERDUE_LIST = 20
+
+
+@dataclass
+class SpeedMetrics:
+    """Per speed (ttd/tta/ttr): the period's figure, the previous period's, and the breakdowns."""
+
+    current: dict[str, Percentiles]
+    previous: dict[str, Percentiles]
+    by_detector: dict[str, dict[str, Percentiles]]
+    by_analyst: dict[str, dict[str, Percentiles]]
+    trend: list[tuple[date, dict[str, Percentiles]]]
+    bucket: str  # "day" or "week"
+
+
+@dataclass
+class Metrics:
+    filters: ReportFilters
+    alerts_per_day: list[dict]
+    speeds: SpeedMetrics
+    decisions: list[dict]
+    policy_quality: list[dict]
+    overdue_count: int
+    overdue: list[Action]
+    sla_minutes: int
+    targets: list[dict]
+    totals: dict = field(default_factory=dict)
+
+
+def metrics_compute(*, filters: ReportFilters) -> Metrics:
+    """Every metric of the metrics page for ``filters``, in a constant number of queries."""
+    sla_minutes = portal_settings_get().action_sla_minutes
+    overdue_qs = overdue_actions(filters=filters, sla_minutes=sla_minutes)
+    alerts_per_day = alerts_per_day_by_severity(filters=filters)
+    decisions = action_decisions_by_kind(filters=filters)
+    return Metrics(
+        filters=filters,
+        alerts_per_day=alerts_per_day,
+        speeds=speed_metrics(filters=filters),
+        decisions=decisions,
+        policy_quality=policy_quality(filters=filters),
+        overdue_count=overdue_qs.count(),
+        overdue=list(overdue_qs.select_related("identity")[:OVERDUE_LIST]),
+        sla_minutes=sla_minutes,
+        targets=most_targeted_users(filters=filters),
+        totals={
+            "alerts": sum(row["n"] for row in alerts_per_day),
+            "high": sum(row["n"] for row in alerts_per_day if row["severity"] == Severity.HIGH),
+            "automated": sum(row["automated"] for row in decisions),
+            "by_hand": sum(row["approved"] for row in decisions),
+        },
+    )
+
+
+def alerts_per_day_by_severity(*, filters: ReportFilters) -> list[dict]:
+    """``[{day, severity, n}]`` for the alerts raised in the period."""
+    rows = (
+        alerts_filtered(Alert.objects.all(), filters)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "severity")
+        .annotate(n=Count("id"))
+        .order_by("day", "severity")
+    )
+    return list(rows)
+
+
+def _last_remediation():
+    """The finished_at of the last succeeded (non-undo) action of the outer alert's investigations."""
+    return Subquery(
+        Action.objects.filter(
+            investigation__alerts=OuterRef("pk"), status=Action.Status.SUCCEEDED, undo_of__isnull=True
+        )
+        .order_by()
+        .values("investigation__alerts")
+        .annotate(last=Max("finished_at"))
+        .values("last")[:1]
+    )
+
+
+def speed_metrics(*, filters: ReportFilters) -> SpeedMetrics:
+    """Medians and p90 of the three speeds, in one database pass on PostgreSQL."""
+    previous = filters.previous()
+    bucket = "day" if filters.days <= 31 else "week"
+    trunc = TruncDate("created_at") if bucket == "day" else TruncWeek("created_at")
+    span = ReportFilters(
+        start=previous.start,
+        end=filters.end,
+        detector=filters.detector,
+        analyst=filters.analyst,
+        user=filters.user,
+        department=filters.department,
+    )
+    rows = alerts_filtered(Alert.objects.all(), span).values(
+        g_period=Case(
+            When(created_at__gte=filters.start, then=Value("current")),
+            default=Value("previous"),
+            output_field=CharField(),
+        ),
+        g_detector=F("detector"),
+        g_analyst=Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
+        g_bucket=trunc,
+        ttd=SecondsBetween(F("created_at"), F("first_activity_at")),
+        tta=SecondsBetween(F("acknowledged_at"), F("created_at")),
+        ttr=SecondsBetween(_last_remediation(), F("created_at")),
+    )
+    groupings = [("g_period",), ("g_period", "g_detector"), ("g_period", "g_analyst"), ("g_period", "g_bucket")]
+    grouped = duration_percentiles(rows, groupings=groupings, values=list(SPEEDS))
+
+    def pick(grouping, period):
+        return {key[1]: stats for key, stats in grouped[grouping].items() if key[0] == period}
+
+    overall = {key[0]: stats for key, stats in grouped[("g_period",)].items()}
+    empty = dict.fromkeys(SPEEDS, EMPTY)
+    trend = sorted(pick(("g_period", "g_bucket"), "current").items(), key=lambda item: item[0])
+    return SpeedMetrics(
+        current=overall.get("current", empty),
+        previous=overall.get("previous", empty),
+        by_detector=dict(sorted(pick(("g_period", "g_detector"), "current").items())),
+        by_analyst=dict(sorted(pick(("g_period", "g_analyst"), "current").items())),
+        trend=[(_as_date(day), stats) for day, stats in trend],
+        bucket=bucket,
+    )
+
+
+def _as_date(value) -> date:
+    """A bucket as a date: raw SQL gives SQLite's text or PostgreSQL's date/timestamp."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if hasattr(value, "date") else value
+
+
+def action_decisions_by_kind(*, filters: ReportFilters) -> list[dict]:
+    """Per action kind: approved by a person, rejected, run automatically (automation level)."""
+    rows = (
+        actions_filtered(Action.objects.filter(undo_of__isnull=True), filters)
+        .values("kind")
+        .annotate(
+            approved=Count("id", filter=Q(approved_at__isnull=False, automated=False)),
+            rejected=Count("id", filter=Q(rejected_at__isnull=False)),
+            automated=Count("id", filter=Q(automated=True)),
+            total=Count("id"),
+        )
+        .order_by("kind")
+    )
+    labels = dict(Action.Kind.choices)
+    return [{**row, "label": labels.get(row["kind"], row["kind"])} for row in rows]
+
+
+def policy_quality(*, filters: ReportFilters) -> list[dict]:
+    """Per policy: classified alerts and the share that were false (or benign) positives."""
+    classes = Alert.Classification
+    rows = (
+        alerts_filtered(Alert.objects.all(), filters)
+        .values("detector")
+        .annotate(
+            total=Count("id"),
+            true_positive=Count("id", filter=Q(classification=classes.TRUE_POSITIVE)),
+            benign_positive=Count("id", filter=Q(classification=classes.BENIGN_POSITIVE)),
+            false_positive=Count("id", filter=Q(classification=classes.FALSE_POSITIVE)),
+        )
+        .order_by("detector")
+    )
+    names = dict(AlertPolicy.objects.values_list("detector", "name"))
+    result = []
+    for row in rows:
+        classified = row["true_positive"] + row["benign_positive"] + row["false_positive"]
+        result.append(
+            {
+                **row,
+                "name": names.get(row["detector"], row["detector"]),
+                "classified": classified,
+                "tp_rate": row["true_positive"] / classified if classified else None,
+                "fp_rate": row["false_positive"] / classified if classified else None,
+            }
+        )
+    return sorted(result, key=lambda row: (row["fp_rate"] is None, -(row["fp_rate"] or 0), row["detector"]))
+
+
+def overdue_actions(*, filters: ReportFilters, sla_minutes: int):
+    """Actions waiting for approval longer than the SLA now (not bound to the period)."""
+    deadline = timezone.now() - timedelta(minutes=sla_minutes)
+    queryset = Action.objects.filter(status=Action.Status.PENDING_APPROVAL, created_at__lt=deadline)
+    if filters.user:
+        queryset = queryset.filter(identity__upn__icontains=filters.user)
+    if filters.department:
+        queryset = queryset.filter(identity__department__iexact=filters.department)
+    return queryset.order_by("created_at", "id")
+
+
+def most_targeted_users(*, filters: ReportFilters) -> list[dict]:
+    """The identities with the most alerts in the period."""
+    rows = (
+        alerts_filtered(Alert.objects.all(), filters)
+        .values("identity_id", "identity__upn", "identity__display_name", "identity__department")
+        .annotate(n=Count("id"), high=Count("id", filter=Q(severity=Severity.HIGH)))
+        .order_by("-n", "identity__upn")[:TOP_TARGETS]
+    )
+    return list(rows)
