@@ -183,6 +183,8 @@ CONTENT_SECURITY_POLICY = (
 INGEST_MAX_BODY_BYTES = int(os.environ.get("INGEST_MAX_BODY_BYTES", str(64 * 1024 * 1024)))
 INGEST_MAX_INFLATED_BYTES = int(os.environ.get("INGEST_MAX_INFLATED_BYTES", str(256 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Detection: events per Celery task (an identity's events always share one task).
+DETECTION_BATCH_EVENTS = int(os.environ.get("DETECTION_BATCH_EVENTS", "2000"))
 
 # Offline IP geolocation: optional MaxMind City database for city precision.
 GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")

@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = "Alerts"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(ensure_default_policies, sender=self, dispatch_uid="alerts.ensure_default_policies")
+
+
+def ensure_default_policies(sender, **kwargs):
+    """After migrate or flush (tests), every detector has a policy; existing policies are kept."""
+    from alerts.services.policies import policy_defaults_ensure
+
+    policy_defaults_ensure()

@@ -57,15 +57,18 @@ class DetectionContext:
     """Everything the engine loaded for one batch. Read-only for detectors.
 
     ``history`` holds, per identity, the stored events of the context kinds around the batch
-    (the batch itself included), sorted by time; ``failures_by_ip`` the failed sign-ins of any
-    identity from the IPs the batch signed in from (password spray is a cross-account pattern).
+    (the batch itself included), sorted by time; ``signins_by_ip`` the sign-ins (failed and
+    successful) of any identity from the IPs the batch signed in from, since password spray is
+    a cross-account pattern; ``identity_ids_by_upn`` resolves the actors the batch names
+    (``attributes["actor"]``) for detectors that alert on who did something.
     """
 
     identities: dict[int, Identity]
     history: dict[int, list[Event]]
     baselines: dict[int, IdentityBaseline]
     accepted_domains: frozenset[str]
-    failures_by_ip: dict[str, list[Event]] = field(default_factory=dict)
+    identity_ids_by_upn: dict[str, int] = field(default_factory=dict)
+    signins_by_ip: dict[str, list[Event]] = field(default_factory=dict)
 
     def events_of(self, identity_id: int, kinds: Iterable[str]) -> list[Event]:
         wanted = set(kinds)
@@ -95,6 +98,14 @@ class Detector:
         self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]
     ) -> list[Finding]:
         raise NotImplementedError
+
+    def title_for(self, reasons: dict[str, str]) -> str | None:
+        """A title for an alert whose merged reasons changed on a fold; None keeps the title."""
+        return None
+
+    def detect_network(self, ctx: DetectionContext, batch: list[Event], params: dict[str, Any]) -> list[Finding]:
+        """Patterns across identities (password spray); findings may be on identities outside the batch."""
+        return []
 
 
 # --- small helpers several detectors share -------------------------------------------------------

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter. ``kind`` is ``int``, ``float``, ``bool`` or ``list`` (a list of strings)."""
+    """One parameter. ``kind`` is ``int``, ``float``, ``bool``, ``list`` (of strings) or ``choice``."""
 
     name: str
     kind: str
@@ -23,8 +23,13 @@ class Param:
     help: str = ""
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] = ()
 
     def clean(self, value: Any) -> Any:
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValidationError(f"{self.label}: choose one of {', '.join(self.choices)}.")
+            return value
         if self.kind == "bool":
             return self._clean_bool(value)
         if self.kind == "list":

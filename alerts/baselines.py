@@ -1,0 +1,180 @@
+"""Per-identity baselines: where a user signs in from and how much mail they send.
+
+Kept incrementally by detection, one batch at a time (``baselines_update``), never recomputed
+from scratch. Everything is keyed on *event time*: a backfill of last month's logs extends the
+baseline backwards, and each event is judged against what was known before it happened.
+"""
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from alerts.detectors.base import ip_range
+from alerts.detectors.mail import messages_of
+from alerts.models import Event, IdentityBaseline
+
+SENDING_KEEP_DAYS = 60
+GEO_KEEP_DAYS = 180
+MAX_IP_RANGES = 500
+GEO_KINDS = (Event.Kind.SIGNIN,)
+MAIL_KIND = Event.Kind.MAIL_SENT
+
+
+@dataclass(frozen=True)
+class SendingBaseline:
+    """The user's usual day: median recipients (all / external) over active days in the period."""
+
+    median_recipients: float
+    median_external: float
+    active_days: int
+    period_days: int
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _remember(entries: dict, value: str | None, at: datetime) -> bool:
+    """Widen ``value``'s [first, last] seen span to include ``at``; True if anything changed."""
+    if not value:
+        return False
+    moment = _epoch(at)
+    first, last = entries.get(value, (moment, moment))
+    span = [min(first, moment), max(last, moment)]
+    if entries.get(value) == span:
+        return False
+    entries[value] = span
+    return True
+
+
+def _prune(entries: dict, *, newest: int, keep_seconds: int, cap: int | None = None) -> None:
+    for value in [value for value, (_, last) in entries.items() if last < newest - keep_seconds]:
+        del entries[value]
+    if cap is not None and len(entries) > cap:
+        for value in sorted(entries, key=lambda v: entries[v][1])[: len(entries) - cap]:
+            del entries[value]
+
+
+def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityBaseline]:
+    """Lock, extend and save the baselines of the identities in ``events``; return them by identity id.
+
+    Idempotent: spans only widen, and each sending day the batch touches is recounted from the
+    stored events, so a redelivered batch leaves the same baseline. Rows are locked in identity
+    order, so two workers on overlapping batches wait for each other instead of deadlocking.
+    """
+    identity_ids = sorted({event.identity_id for event in events})
+    locked = IdentityBaseline.objects.select_for_update().order_by("identity_id")
+    baselines = {b.identity_id: b for b in locked.filter(identity_id__in=identity_ids)}
+    missing = [identity_id for identity_id in identity_ids if identity_id not in baselines]
+    if missing:
+        IdentityBaseline.objects.bulk_create(
+            [IdentityBaseline(identity_id=identity_id) for identity_id in missing], ignore_conflicts=True
+        )
+        baselines.update({b.identity_id: b for b in locked.filter(identity_id__in=missing)})
+
+    changed: set[int] = set()
+    mail_days: dict[int, set[date]] = defaultdict(set)
+    for event in events:
+        baseline = baselines[event.identity_id]
+        if baseline.first_activity_at is None or event.occurred_at < baseline.first_activity_at:
+            baseline.first_activity_at = event.occurred_at
+            changed.add(baseline.pk)
+        if baseline.last_activity_at is None or event.occurred_at > baseline.last_activity_at:
+            baseline.last_activity_at = event.occurred_at
+            changed.add(baseline.pk)
+        if event.kind in GEO_KINDS and event.succeeded is not False:
+            if _remember(baseline.countries, event.country.upper() or None, event.occurred_at):
+                changed.add(baseline.pk)
+            if _remember(baseline.ip_ranges, ip_range(event.ip), event.occurred_at):
+                changed.add(baseline.pk)
+        elif event.kind == MAIL_KIND:
+            mail_days[event.identity_id].add(event.occurred_at.astimezone(UTC).date())
+
+    if mail_days:
+        _recount_sending_days(baselines, mail_days, is_internal)
+        changed.update(mail_days)
+
+    now = timezone.now()
+    for identity_id in changed:
+        baseline = baselines[identity_id]
+        baseline.updated_at = now
+        newest = _epoch(baseline.last_activity_at)
+        _prune(baseline.countries, newest=newest, keep_seconds=GEO_KEEP_DAYS * 86400)
+        _prune(baseline.ip_ranges, newest=newest, keep_seconds=GEO_KEEP_DAYS * 86400, cap=MAX_IP_RANGES)
+        oldest_day = (baseline.last_activity_at.astimezone(UTC).date() - timedelta(days=SENDING_KEEP_DAYS)).isoformat()
+        for series in (baseline.daily_recipients, baseline.daily_external_recipients):
+            for day in [day for day in series if day < oldest_day]:
+                del series[day]
+    if changed:
+        IdentityBaseline.objects.bulk_update(
+            [baselines[identity_id] for identity_id in sorted(changed)],
+            [
+                "first_activity_at",
+                "last_activity_at",
+                "countries",
+                "ip_ranges",
+                "daily_recipients",
+                "daily_external_recipients",
+                "updated_at",
+            ],
+        )
+    return baselines
+
+
+def _recount_sending_days(baselines, mail_days: dict[int, set[date]], is_internal) -> None:
+    """Recount recipients (all and external) of the touched days from the stored mail: one query."""
+    first = min(min(days) for days in mail_days.values())
+    last = max(max(days) for days in mail_days.values())
+    rows = (
+        Event.objects.filter(
+            identity_id__in=list(mail_days),
+            kind=MAIL_KIND,
+            occurred_at__gte=datetime.combine(first, time.min, tzinfo=UTC),
+            occurred_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
+        )
+        .only("id", "identity_id", "occurred_at", "subject", "target", "attributes")
+        .order_by()
+    )
+    by_day: dict[tuple[int, date], list[Event]] = defaultdict(list)
+    for event in rows:
+        day = event.occurred_at.astimezone(UTC).date()
+        if day in mail_days[event.identity_id]:
+            by_day[(event.identity_id, day)].append(event)
+    for identity_id, days in mail_days.items():
+        baseline = baselines[identity_id]
+        for day in days:
+            messages = messages_of(by_day.get((identity_id, day), ()))
+            baseline.daily_recipients[day.isoformat()] = sum(m.recipient_count for m in messages)
+            baseline.daily_external_recipients[day.isoformat()] = sum(m.external_count(is_internal) for m in messages)
+
+
+# --- judging an event against the baseline -------------------------------------------------------
+
+
+def known_before(entries: dict, value: str | None, at: datetime) -> bool:
+    """True when ``value`` (a country, an IP range) was seen strictly before ``at``."""
+    if not value or value not in entries:
+        return False
+    return entries[value][0] < _epoch(at)
+
+
+def signin_history_start(baseline: IdentityBaseline | None) -> datetime | None:
+    """When the identity's first remembered successful sign-in happened."""
+    if baseline is None or not baseline.countries:
+        return None
+    return datetime.fromtimestamp(min(first for first, _ in baseline.countries.values()), tz=UTC)
+
+
+def sending_baseline(baseline: IdentityBaseline | None, *, before: date, days: int) -> SendingBaseline:
+    """Median recipients per active day over the ``days`` days before ``before`` (that day excluded)."""
+    if baseline is None:
+        return SendingBaseline(0, 0, 0, days)
+    period = [(before - timedelta(days=offset)).isoformat() for offset in range(1, days + 1)]
+    totals = [baseline.daily_recipients[day] for day in period if baseline.daily_recipients.get(day)]
+    externals = [baseline.daily_external_recipients.get(day, 0) for day in period if baseline.daily_recipients.get(day)]
+    if not totals:
+        return SendingBaseline(0, 0, 0, days)
+    return SendingBaseline(statistics.median(totals), statistics.median(externals), len(totals), days)

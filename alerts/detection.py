@@ -1,0 +1,247 @@
+"""Detection: run the enabled policies' detectors over one batch of stored events.
+
+Per batch, whatever its size, the engine reads: the batch, the policies, the accepted domains,
+the baselines (locked, then extended with the batch), one window of context events for the
+identities the batch touches, the sign-ins of the IPs it signed in from when password spray is
+checked, the actors it names, and the active suppressions. Detectors then work in memory;
+only alerts (rare) cost queries of their own. Re-running a batch is harmless: baselines are
+idempotent and a repeat folds into the alert it already raised without new events.
+"""
+
+import ipaddress
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from alerts.baselines import baselines_update
+from alerts.detectors.base import DetectionContext, Detector, Finding, address_domain, domain_is_internal
+from alerts.detectors.fields import attr
+from alerts.detectors.registry import DETECTORS, effective_parameters
+from alerts.domains import accepted_domains
+from alerts.models import AlertPolicy, AlertSuppression, Event, Identity, IdentityBaseline
+from alerts.services.raising import alert_raise
+
+logger = logging.getLogger(__name__)
+SIGNIN_KINDS = (Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED)
+
+
+@dataclass
+class DetectionResult:
+    events: int = 0
+    identities: int = 0
+    findings: int = 0
+    suppressed: int = 0
+    alerts_created: int = 0
+    alerts_folded: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActivePolicy:
+    policy: AlertPolicy
+    detector: Detector
+    params: dict
+
+
+def policies_active() -> list[ActivePolicy]:
+    return [
+        ActivePolicy(
+            policy, DETECTORS[policy.detector], effective_parameters(DETECTORS[policy.detector], policy.parameters)
+        )
+        for policy in AlertPolicy.objects.filter(enabled=True).order_by("id")
+        if policy.detector in DETECTORS
+    ]
+
+
+def detect_events(*, event_ids: list[int], inline: bool = False) -> DetectionResult:
+    """Judge the stored events ``event_ids``: update baselines, raise or fold alerts. One transaction."""
+    result = DetectionResult()
+    policies = policies_active()
+    with transaction.atomic():
+        events = list(
+            Event.objects.filter(pk__in=event_ids).select_related("identity").defer("raw").order_by("occurred_at", "pk")
+        )
+        if not events:
+            return result
+        result.events = len(events)
+        result.identities = len({event.identity_id for event in events})
+        domains = accepted_domains()
+
+        def is_internal(address: str) -> bool:
+            return domain_is_internal(address_domain(address), domains)
+
+        baselines = baselines_update(events=events, is_internal=is_internal)
+        if not policies:
+            return result
+        ctx = context_load(events=events, policies=policies, baselines=baselines, domains=domains)
+        findings = [
+            (active, finding) for active in policies for finding in run_detector(active, ctx=ctx, events=events)
+        ]
+        result.findings = len(findings)
+        suppressions = suppressions_active(policy_ids=[active.policy.pk for active in policies])
+        hits: dict[int, int] = defaultdict(int)
+        for active, finding in findings:
+            identity = ctx.identities[finding.identity_id]
+            suppression = suppression_matching(suppressions.get(active.policy.pk, ()), identity, finding)
+            if suppression is not None:
+                hits[suppression.pk] += 1
+                continue
+            raised = alert_raise(
+                policy=active.policy,
+                identity=identity,
+                finding=finding,
+                fold_window=timedelta(hours=active.params["fold_window_hours"]),
+                retitle=active.detector.title_for,
+                inline=inline,
+            )
+            result.alert_ids.append(raised.alert.pk)
+            if raised.created:
+                result.alerts_created += 1
+            elif raised.new_events:
+                result.alerts_folded += 1
+        result.suppressed = sum(hits.values())
+        now = timezone.now()
+        for pk, count in hits.items():
+            AlertSuppression.objects.filter(pk=pk).update(hit_count=F("hit_count") + count, last_hit_at=now)
+    return result
+
+
+def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Event]) -> list[Finding]:
+    by_identity: dict[int, list[Event]] = defaultdict(list)
+    for event in events:
+        if event.kind in active.detector.trigger_kinds:
+            by_identity[event.identity_id].append(event)
+    findings = [
+        finding
+        for identity_id, triggers in by_identity.items()
+        for finding in active.detector.detect(ctx, identity_id, triggers, active.params)
+    ]
+    findings.extend(active.detector.detect_network(ctx, events, active.params))
+    return [finding for finding in findings if finding.events]
+
+
+def context_load(
+    *, events: list[Event], policies: list[ActivePolicy], baselines: dict, domains: frozenset[str]
+) -> DetectionContext:
+    """What the detectors may look at for this batch, in a handful of queries."""
+    identities = {event.identity_id: event.identity for event in events}
+    kinds: set[str] = set()
+    span = timedelta(0)
+    wanted: set[int] = set()
+    for active in policies:
+        triggered = {event.identity_id for event in events if event.kind in active.detector.trigger_kinds}
+        if triggered and active.detector.context_kinds:
+            kinds |= active.detector.context_kinds
+            span = max(span, active.detector.context_span(active.params))
+            wanted |= triggered
+    start = min(event.occurred_at for event in events)
+    end = max(event.occurred_at for event in events)
+    history: dict[int, list[Event]] = defaultdict(list)
+    if kinds:
+        rows = (
+            Event.objects.filter(
+                identity_id__in=sorted(wanted),
+                kind__in=sorted(kinds),
+                occurred_at__gte=start - span,
+                occurred_at__lte=end + span,
+            )
+            .defer("raw")
+            .order_by("occurred_at", "pk")
+        )
+        for event in rows:
+            history[event.identity_id].append(event)
+
+    ctx = DetectionContext(
+        identities=identities, history=dict(history), baselines=dict(baselines), accepted_domains=domains
+    )
+    _load_actors(ctx, events)
+    spray = next(
+        (a for a in policies if a.detector.key == "suspicious_signin" and a.params["check_password_spray"]), None
+    )
+    if spray is not None:
+        _load_spray_ips(ctx, events, spray.params, start, end)
+    return ctx
+
+
+def _load_actors(ctx: DetectionContext, events: list[Event]) -> None:
+    actors = {str(attr(event, "actor", default="")).lower() for event in events}
+    actors = {actor for actor in actors if "@" in actor}
+    if not actors:
+        return
+    for identity in Identity.objects.filter(upn__in=sorted(actors)):
+        ctx.identities.setdefault(identity.pk, identity)
+        ctx.identity_ids_by_upn[identity.upn] = identity.pk
+
+
+def _load_spray_ips(ctx: DetectionContext, events: list[Event], params: dict, start, end) -> None:
+    """Sign-ins from the batch's IPs that saw failures for enough accounts; their identities and baselines."""
+    window = timedelta(minutes=params["spray_window_minutes"])
+    ips = sorted({event.ip for event in events if event.kind in SIGNIN_KINDS and event.ip})
+    if not ips:
+        return
+    around = {"occurred_at__gte": start - window, "occurred_at__lte": end + window}
+    busy = list(
+        Event.objects.filter(ip__in=ips, kind=Event.Kind.SIGNIN_FAILED, **around)
+        .values("ip")
+        .annotate(accounts=Count("identity_id", distinct=True))
+        .filter(accounts__gte=params["spray_min_accounts"])
+        .values_list("ip", flat=True)
+    )
+    if not busy:
+        return
+    rows = (
+        Event.objects.filter(ip__in=busy, kind__in=SIGNIN_KINDS, **around)
+        .select_related("identity")
+        .defer("raw")
+        .order_by("occurred_at", "pk")
+    )
+    succeeded: set[int] = set()
+    for event in rows:
+        ctx.signins_by_ip.setdefault(event.ip, []).append(event)
+        ctx.identities.setdefault(event.identity_id, event.identity)
+        if event.kind == Event.Kind.SIGNIN:
+            succeeded.add(event.identity_id)
+    missing = succeeded - set(ctx.baselines)
+    for baseline in IdentityBaseline.objects.filter(identity_id__in=sorted(missing)):
+        ctx.baselines[baseline.identity_id] = baseline
+
+
+# --- suppressions ------------------------------------------------------------------------------------
+
+
+def suppressions_active(*, policy_ids: list[int]) -> dict[int, list[AlertSuppression]]:
+    now = timezone.now()
+    active: dict[int, list[AlertSuppression]] = defaultdict(list)
+    for suppression in AlertSuppression.objects.filter(
+        policy_id__in=policy_ids, ended_at__isnull=True, expires_at__gt=now
+    ):
+        active[suppression.policy_id].append(suppression)
+    return active
+
+
+def suppression_matching(suppressions, identity: Identity, finding: Finding) -> AlertSuppression | None:
+    """The first suppression covering the finding: its identity, all its IPs, or its sender domain."""
+    for suppression in suppressions:
+        value = suppression.value.lower()
+        kind = suppression.kind
+        if kind == AlertSuppression.Kind.IDENTITY and identity.upn == value:
+            return suppression
+        if kind == AlertSuppression.Kind.IP_RANGE and finding.ips and all(_in(ip, value) for ip in finding.ips):
+            return suppression
+        if kind == AlertSuppression.Kind.SENDER_DOMAIN:
+            senders = {identity.upn} | {str(attr(e, "sender", default="")) for e in finding.events}
+            if any(domain_is_internal(address_domain(sender), [value]) for sender in senders if sender):
+                return suppression
+    return None
+
+
+def _in(ip: str, network: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False

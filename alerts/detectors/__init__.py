@@ -1,0 +1,1 @@
+"""Detectors: one module per detector key, plus the parameter schema, base classes and registry."""

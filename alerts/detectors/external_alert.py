@@ -1,0 +1,80 @@
+"""An alert from another product (Microsoft Graph security alerts) becomes an alert on the identity.
+
+Each source alert is one of ours (folded by the source's alert id, so updates of the same
+Defender alert do not multiply). Resolved source alerts and those below the minimum severity
+are left out; the source's severity is kept when asked to, else the policy's applies.
+"""
+
+from datetime import timedelta
+
+from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.fields import attr
+from alerts.detectors.params import Param, ParamSchema
+from alerts.models import SEVERITY_RANK, Event, Severity
+
+
+class ExternalAlert(Detector):
+    key = "external_alert"
+    name = "Alert from another product"
+    description = "A Microsoft Graph security alert (Defender, Entra ID Protection, …) about this identity."
+    severity = Severity.MEDIUM
+    schema = ParamSchema(
+        (
+            Param(
+                "min_severity",
+                "choice",
+                Severity.LOW.value,
+                "Minimum source severity",
+                "Source alerts below this severity are left out.",
+                choices=tuple(Severity.values),
+            ),
+            Param("ignore_statuses", "list", ["resolved"], "Ignored statuses", "Source statuses left out."),
+            Param(
+                "use_source_severity",
+                "bool",
+                True,
+                "Keep the source's severity",
+                "Otherwise the policy's severity applies.",
+            ),
+        )
+    )
+    trigger_kinds = frozenset({Event.Kind.EXTERNAL_ALERT})
+
+    def context_span(self, params):
+        return timedelta(0)
+
+    def detect(self, ctx, identity_id, triggers, params):
+        ignored = {status.lower() for status in params["ignore_statuses"]}
+        minimum = SEVERITY_RANK[params["min_severity"]]
+        findings = []
+        for event in triggers:
+            severity = str(attr(event, "severity", default="")).lower()
+            status = str(attr(event, "status", default="")).lower()
+            if status in ignored or SEVERITY_RANK.get(severity, -1) < minimum:
+                continue
+            title = str(attr(event, "title", default="") or event.subject or "Alert")
+            product = str(attr(event, "product_name", "service_source", default=""))
+            alert_id = str(attr(event, "alert_id", "provider_alert_id", default="") or event.source_record_id)
+            findings.append(
+                Finding(
+                    identity_id=identity_id,
+                    title=f"{product or 'Another product'}: {title}"[:300],
+                    reasons={
+                        f"external:{alert_id}": (
+                            f"{product or 'Another product'} raised {quote(title, 120)} with {severity or 'no'} "
+                            f"severity (status {status or 'unknown'})."
+                        )
+                    },
+                    events=[event],
+                    evidence={
+                        "source_alert_id": alert_id,
+                        "source_severity": severity,
+                        "source_status": status,
+                        "category": str(attr(event, "category", default="")),
+                        "product": product,
+                    },
+                    fold_key=f"external:{alert_id}"[:200],
+                    severity=severity if params["use_source_severity"] and severity in SEVERITY_RANK else None,
+                )
+            )
+        return findings

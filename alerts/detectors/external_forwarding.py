@@ -1,0 +1,94 @@
+"""External forwarding: an inbox rule or mailbox forwarding that sends mail outside the tenant.
+
+"Outside" means to a domain that is neither an accepted domain nor a subdomain of one (see
+``alerts.domains``), nor a partner domain the admin allowed. A forwarding target without an
+address (a recipient object named in the directory) is internal by construction.
+"""
+
+from datetime import timedelta
+
+from alerts.detectors.base import Detector, Finding, address_domain, domain_is_internal
+from alerts.detectors.params import Param, ParamSchema
+from alerts.detectors.rules import inbox_rule, mailbox_forwarding
+from alerts.models import Event, Severity
+
+RULE_KINDS = frozenset({Event.Kind.INBOX_RULE_CREATED, Event.Kind.INBOX_RULE_CHANGED})
+ACTION_WORDS = {"ForwardTo": "forwards", "ForwardAsAttachmentTo": "forwards as attachment", "RedirectTo": "redirects"}
+
+
+class ExternalForwarding(Detector):
+    key = "external_forwarding"
+    name = "External forwarding"
+    description = (
+        "An inbox rule (ForwardTo, ForwardAsAttachmentTo, RedirectTo) or mailbox forwarding "
+        "(ForwardingSmtpAddress) to a domain outside the tenant's accepted domains."
+    )
+    severity = Severity.HIGH
+    schema = ParamSchema(
+        (
+            Param(
+                "allowed_domains",
+                "list",
+                [],
+                "Allowed partner domains",
+                "Forwarding to these domains (and their subdomains) is not reported.",
+            ),
+            Param("include_inbox_rules", "bool", True, "Inbox rules", "Check inbox rules."),
+            Param("include_mailbox_forwarding", "bool", True, "Mailbox forwarding", "Check mailbox forwarding."),
+        )
+    )
+    trigger_kinds = RULE_KINDS | {Event.Kind.MAILBOX_FORWARDING_SET}
+
+    def context_span(self, params):
+        return timedelta(0)
+
+    def detect(self, ctx, identity_id, triggers, params):
+        allowed = {domain.lower().lstrip("@") for domain in params["allowed_domains"]}
+
+        def external(address: str) -> bool:
+            if "@" not in address:
+                return False
+            domain = address_domain(address)
+            return not ctx.is_internal(address) and not domain_is_internal(domain, allowed)
+
+        reasons: dict[str, str] = {}
+        events: list[Event] = []
+        targets: list[str] = []
+        for event in triggers:
+            if event.kind in RULE_KINDS and params["include_inbox_rules"]:
+                rule = inbox_rule(event)
+                for action, addresses in rule.forwards.items():
+                    outside = [address for address in addresses if external(address)]
+                    if outside:
+                        events.append(event)
+                        targets.extend(outside)
+                        reasons[f"rule:{rule.name}:{action}"] = (
+                            f"Inbox rule {rule.name!r} {ACTION_WORDS[action]} mail to {', '.join(outside)}, "
+                            "outside the tenant's domains."
+                        )
+            elif event.kind == Event.Kind.MAILBOX_FORWARDING_SET and params["include_mailbox_forwarding"]:
+                outside = [address for address in mailbox_forwarding(event) if external(address)]
+                if outside:
+                    events.append(event)
+                    targets.extend(outside)
+                    reasons[f"mailbox:{','.join(outside)}"] = (
+                        f"Mailbox forwarding was set to {', '.join(outside)}, outside the tenant's domains."
+                    )
+        if not reasons:
+            return []
+        targets = list(dict.fromkeys(targets))
+        return [
+            Finding(
+                identity_id=identity_id,
+                title=f"Mail forwarded outside the tenant to {targets[0]}"
+                + (f" and {len(targets) - 1} more" if len(targets) > 1 else ""),
+                reasons=reasons,
+                events=list(dict.fromkeys(events)),
+                evidence={
+                    "external_targets": targets,
+                    "target_domains": sorted({address_domain(address) for address in targets}),
+                    "accepted_domains": sorted(ctx.accepted_domains)[:50],
+                    "allowed_domains": sorted(allowed),
+                },
+            )
+        ]

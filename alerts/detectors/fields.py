@@ -1,0 +1,46 @@
+"""Reading event attributes the way every detector needs them.
+
+Adapters store source details in ``Event.attributes``; keys are compared without case,
+underscores or dashes (``forward_to`` = ``ForwardTo``), so a detector reads Exchange's cmdlet
+parameter names and our normalised names alike.
+"""
+
+from typing import Any
+
+from alerts.models import Event
+
+
+def key(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "").replace(".", "")
+
+
+def normalised(mapping: Any) -> dict[str, Any]:
+    """The mapping with comparable keys; anything that is not a mapping reads as empty."""
+    if not isinstance(mapping, dict):
+        return {}
+    return {key(str(name)): value for name, value in mapping.items()}
+
+
+def attr(event: Event, *names: str, default: Any = None) -> Any:
+    """The first of ``names`` present (and not empty) in the event's attributes."""
+    attributes = normalised(event.attributes)
+    for name in names:
+        value = attributes.get(key(name))
+        if value not in (None, "", [], {}):
+            return value
+    return default
+
+
+def truthy(value: Any) -> bool:
+    """Exchange writes booleans as ``"True"``/``"False"`` strings; sources are not consistent."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "$true"}
+    return bool(value)
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,271 @@
+"""Suspicious sign-in: impossible travel, a new country, the source's risk verdict, password spray
+followed by a success, and legacy protocols.
+
+Each signal can be switched off. The signals for one identity fold into one alert, whose
+reasons list every signal that fired. Impossible travel compares consecutive successful
+sign-ins (either neighbour of a new sign-in, so late-arriving logs are judged too); the same
+sign-in reported by two sources has the same IP and is never paired with itself.
+Password spray is a cross-account pattern: failures for many accounts from one IP within the
+window, then a success from that IP, which is where the alert goes.
+"""
+
+from datetime import timedelta
+
+from alerts.baselines import known_before
+from alerts.detectors.base import Detector, Finding, ip_range
+from alerts.detectors.fields import attr
+from alerts.detectors.params import Param, ParamSchema
+from alerts.detectors.signins import (
+    DEFAULT_RISK_EVENT_TYPES,
+    DEFAULT_RISK_LEVELS,
+    describe_risk,
+    distance_km,
+    hhmm,
+    is_successful_signin,
+    new_country,
+    place,
+    source_risk,
+    where,
+)
+from alerts.models import Event, Severity
+
+LEGACY_CLIENTS = [
+    "Authenticated SMTP",
+    "AutoDiscover",
+    "Exchange ActiveSync",
+    "Exchange Online PowerShell",
+    "Exchange Web Services",
+    "IMAP4",
+    "MAPI Over HTTP",
+    "Offline Address Book",
+    "Other clients",
+    "Outlook Anywhere (RPC over HTTP)",
+    "POP3",
+    "Reporting Web Services",
+    "Universal Outlook",
+]
+EARTH_HALF_CIRCUMFERENCE_KM = 20_040
+SIGNAL_LABELS = {
+    "spray": "password spray then success",
+    "impossible_travel": "impossible travel",
+    "source_risk": "risky sign-in",
+    "new_country": "new country",
+    "legacy": "legacy protocol",
+}
+
+
+def _on(name, label, help_text=""):
+    return Param(name, "bool", True, label, help_text)
+
+
+class SuspiciousSignin(Detector):
+    key = "suspicious_signin"
+    name = "Suspicious sign-in"
+    description = (
+        "Impossible travel, a country never seen for the user, anonymiser or risky sign-ins as the source "
+        "reports them, password spray followed by a success, legacy protocols."
+    )
+    severity = Severity.MEDIUM
+    schema = ParamSchema(
+        (
+            _on("check_impossible_travel", "Impossible travel"),
+            Param("travel_min_km", "float", 500, "Travel: minimum distance (km)", "Ignore closer pairs.", 1, 20_000),
+            Param("travel_max_kmh", "float", 800, "Travel: plausible speed (km/h)", "A jet's cruise speed.", 50, 5000),
+            _on("check_new_country", "New country"),
+            Param(
+                "new_country_min_history_days",
+                "int",
+                3,
+                "New country: history needed (days)",
+                "Judge a country only once the user has this many days of sign-ins.",
+                0,
+                365,
+            ),
+            _on("check_source_risk", "Risk reported by the source"),
+            Param("risk_levels", "list", DEFAULT_RISK_LEVELS, "Risk levels", "low, medium or high."),
+            Param(
+                "risk_event_types",
+                "list",
+                DEFAULT_RISK_EVENT_TYPES,
+                "Risk detections",
+                "Entra risk event types that count whatever the level.",
+            ),
+            Param(
+                "risk_include_failed",
+                "bool",
+                False,
+                "Risk: include failed sign-ins",
+                "Also alert on risky sign-ins that failed.",
+            ),
+            _on("check_password_spray", "Password spray then success"),
+            Param("spray_window_minutes", "int", 20, "Spray: window (minutes)", "", 1, 1440),
+            Param("spray_min_accounts", "int", 10, "Spray: accounts failing from one IP", "", 2, 100_000),
+            _on("check_legacy_protocols", "Legacy protocols"),
+            Param("legacy_clients", "list", LEGACY_CLIENTS, "Legacy clients", "Entra clientAppUsed values."),
+            Param("legacy_user_agents", "list", ["BAV2ROPC"], "Legacy user agents", "Substrings of the user agent."),
+        )
+    )
+    trigger_kinds = frozenset({Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED})
+    context_kinds = frozenset({Event.Kind.SIGNIN})
+
+    def context_span(self, params):
+        return timedelta(hours=EARTH_HALF_CIRCUMFERENCE_KM / params["travel_max_kmh"])
+
+    def detect(self, ctx, identity_id, triggers, params):
+        reasons: dict[str, str] = {}
+        evidence: dict = {}
+        events: list[Event] = []
+        baseline = ctx.baselines.get(identity_id)
+        successes = [event for event in triggers if is_successful_signin(event)]
+        if params["check_impossible_travel"]:
+            self._travel(ctx, identity_id, successes, params, reasons, evidence, events)
+        for event in successes:
+            found = params["check_new_country"] and new_country(
+                event, baseline, min_history_days=params["new_country_min_history_days"]
+            )
+            if found:
+                known = ", ".join(found["known_countries"]) or "none"
+                reasons[f"new_country:{found['country']}"] = (
+                    f"Signed in from {where(event)} at {hhmm(event.occurred_at)}: a country never seen for this "
+                    f"user (known: {known})."
+                )
+                evidence.setdefault("new_country", []).append({**found, "ip": event.ip})
+                events.append(event)
+            if params["check_legacy_protocols"]:
+                self._legacy(event, params, reasons, evidence, events)
+        if params["check_source_risk"]:
+            for event in triggers if params["risk_include_failed"] else successes:
+                risk = source_risk(event, levels=params["risk_levels"], event_types=params["risk_event_types"])
+                if risk:
+                    outcome = "succeeded" if is_successful_signin(event) else "failed"
+                    reasons[f"source_risk:{event.ip}"] = (
+                        f"Sign-in from {where(event)} ({event.ip}) {outcome}; {describe_risk(risk)}."
+                    )
+                    evidence.setdefault("source_risk", []).append({**risk, "ip": event.ip})
+                    events.append(event)
+        if not reasons:
+            return []
+        return [self._finding(identity_id, reasons, evidence, events)]
+
+    def title_for(self, reasons):
+        found = dict.fromkeys(
+            SIGNAL_LABELS[code.split(":")[0]] for code in reasons if code.split(":")[0] in SIGNAL_LABELS
+        )
+        return "Suspicious sign-in: " + ", ".join(found)
+
+    def _finding(self, identity_id, reasons, evidence, events):
+        return Finding(
+            identity_id=identity_id,
+            title=self.title_for(reasons),
+            reasons=reasons,
+            events=list(dict.fromkeys(events)),
+            evidence=evidence,
+        )
+
+    def _travel(self, ctx, identity_id, successes, params, reasons, evidence, events):
+        located = sorted(
+            (e for e in ctx.events_of(identity_id, self.context_kinds) if is_successful_signin(e)),
+            key=lambda e: (e.occurred_at, e.pk),
+        )
+        located = [e for e in located if e.latitude is not None and e.longitude is not None]
+        position = {event.pk: index for index, event in enumerate(located)}
+        for event in successes:
+            index = position.get(event.pk)
+            if index is None:
+                continue
+            pairs = []
+            if index > 0:
+                pairs.append((located[index - 1], event))
+            if index + 1 < len(located):
+                pairs.append((event, located[index + 1]))
+            for before, after in pairs:
+                if before.ip == after.ip:
+                    continue
+                km = distance_km(before, after)
+                hours = (after.occurred_at - before.occurred_at).total_seconds() / 3600
+                speed = km / hours if hours > 0 else float("inf")
+                if km <= params["travel_min_km"] or speed <= params["travel_max_kmh"]:
+                    continue
+                minutes = round(hours * 60)
+                reasons[f"impossible_travel:{before.pk}:{after.pk}"] = (
+                    f"Signed in from {where(before)} at {hhmm(before.occurred_at)} and from {where(after)} "
+                    f"{minutes} minutes later: {km:,.0f} km, {_speed_text(speed)}, over the plausible "
+                    f"{params['travel_max_kmh']:g} km/h."
+                )
+                evidence.setdefault("impossible_travel", []).append(
+                    {
+                        "from": place(before),
+                        "to": place(after),
+                        "distance_km": round(km),
+                        "minutes": minutes,
+                        "speed_kmh": None if speed == float("inf") else round(speed),
+                        "min_km": params["travel_min_km"],
+                        "max_kmh": params["travel_max_kmh"],
+                    }
+                )
+                events.extend([before, after])
+
+    def _legacy(self, event, params, reasons, evidence, events):
+        client = str(attr(event, "client_app", default=""))
+        agent = event.user_agent or ""
+        clients = [c for c in params["legacy_clients"] if c.lower() in client.lower()]
+        agents = [a for a in params["legacy_user_agents"] if a.lower() in agent.lower()]
+        if not clients and not agents:
+            return
+        what = client if clients else f"user agent {agent[:60]}"
+        reasons[f"legacy:{what}"] = f"Signed in with a legacy protocol ({what}), which cannot enforce MFA."
+        evidence.setdefault("legacy", []).append({"client_app": client, "user_agent": agent[:200], "ip": event.ip})
+        events.append(event)
+
+    def detect_network(self, ctx, batch, params):
+        """Password spray: per IP the batch touched, failures for many accounts then a success."""
+        if not params["check_password_spray"]:
+            return []
+        window = timedelta(minutes=params["spray_window_minutes"])
+        batch_ids = {event.pk for event in batch}
+        findings = []
+        for ip, signins in ctx.signins_by_ip.items():
+            failures = [e for e in signins if e.kind == Event.Kind.SIGNIN_FAILED]
+            successes = [e for e in signins if is_successful_signin(e)]
+            if not failures or not successes:
+                continue
+            for success in successes:
+                before = [f for f in failures if success.occurred_at - window <= f.occurred_at <= success.occurred_at]
+                accounts = {f.identity_id for f in before}
+                if len(accounts) < params["spray_min_accounts"]:
+                    continue
+                if not batch_ids.intersection({success.pk, *(f.pk for f in before)}):
+                    continue
+                baseline = ctx.baselines.get(success.identity_id)
+                if baseline and known_before(baseline.ip_ranges, ip_range(ip), success.occurred_at):
+                    continue  # the user's own network (an office NAT), not an attacker's
+                findings.append(self._spray_finding(success, before, accounts, params))
+        return findings
+
+    def _spray_finding(self, success, failures, accounts, params):
+        reasons = {
+            f"spray:{success.ip}": (
+                f"{len(failures)} failed sign-ins for {len(accounts)} accounts came from {success.ip} within "
+                f"{params['spray_window_minutes']} minutes, then this account signed in successfully from it at "
+                f"{hhmm(success.occurred_at)}."
+            )
+        }
+        evidence = {
+            "spray": [
+                {
+                    "ip": success.ip,
+                    "accounts": len(accounts),
+                    "failures": len(failures),
+                    "first_failure": min(f.occurred_at for f in failures).isoformat(),
+                    "success_at": success.occurred_at.isoformat(),
+                    "window_minutes": params["spray_window_minutes"],
+                    "min_accounts": params["spray_min_accounts"],
+                }
+            ]
+        }
+        events = [success, *sorted(failures, key=lambda f: f.occurred_at)[:99]]
+        return self._finding(success.identity_id, reasons, evidence, events)
+
+
+def _speed_text(speed: float) -> str:
+    return "at the same moment" if speed == float("inf") else f"{speed:,.0f} km/h"

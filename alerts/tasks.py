@@ -1,0 +1,26 @@
+"""Celery tasks of the alerts app: thin wrappers around services."""
+
+import logging
+
+from celery import shared_task
+
+from alerts.detection import detect_events
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="alerts.detect_events", queue="detect", ignore_result=True)
+def detect_events_task(*, event_ids: list[int]) -> None:
+    """Run detection over stored events; ids of events deleted since are skipped."""
+    result = detect_events(event_ids=event_ids)
+    if result.events < len(event_ids):
+        logger.info("detect_events: %d of %d events are gone", len(event_ids) - result.events, len(event_ids))
+    logger.info(
+        "detect_events: %d events, %d identities, %d findings, %d suppressed, %d alerts created, %d folded",
+        result.events,
+        result.identities,
+        result.findings,
+        result.suppressed,
+        result.alerts_created,
+        result.alerts_folded,
+    )
