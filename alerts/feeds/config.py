@@ -131,8 +131,8 @@ def config_get(*, connection: M365Connection | None = None) -> M365Config | None
 
 
 def is_configured() -> bool:
-    """True when a tenant, an app and a credential are configured (usable or not)."""
-    connection = connection_get()
+    """True when a tenant, an app and a credential are configured (usable or not). Reads only."""
+    connection = M365Connection.objects.filter(pk=1).first() or M365Connection()
     return bool(
         (settings.M365_TENANT_ID or connection.tenant_id)
         and (settings.M365_CLIENT_ID or connection.client_id)

@@ -15,11 +15,12 @@ returns what ``undo`` needs to put it back. They raise ``alerts.feeds.client`` e
 from django.conf import settings
 
 from alerts.feeds.client import M365Client, NotFound
-from investigations.connectors.base import ConnectorResult
+from investigations.connectors.base import ConnectorResult, PermanentError
 
 PERMISSION = "Exchange.ManageAsApp (Office 365 Exchange Online) with the Exchange Administrator role"
 FORWARDING_FIELDS = ("ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward")
 SEND_AS = "SendAs"
+SEND_ON_BEHALF = "SendOnBehalf"
 BLOCK_RULE_PREFIX = "AIR Portal: block sending from "
 
 
@@ -75,16 +76,24 @@ def forwarding_restore(exo: ExchangeAdmin, mailbox: str, before: dict) -> Connec
 # --- mailbox permissions -----------------------------------------------------------------------
 
 
-def permission_remove(exo: ExchangeAdmin, mailbox: str, delegate: str, rights: list[str]) -> ConnectorResult:
-    """Remove ``delegate``'s ``rights`` on ``mailbox`` (SendAs is a recipient permission, the rest
-    mailbox permissions); the rights actually held are what undo gives back."""
+def permission_remove(exo: ExchangeAdmin, mailbox: str, delegate: str, rights: list[str] | None) -> ConnectorResult:
+    """Remove ``delegate``'s ``rights`` on ``mailbox`` (all it holds when None).
+
+    SendAs is a recipient permission, FullAccess and the others mailbox permissions; the rights
+    actually held (and removed) are what undo gives back.
+    """
+    wanted = set(rights) if rights else None
+    if wanted and SEND_ON_BEHALF in wanted:
+        raise PermanentError(
+            "Removing SendOnBehalf is not supported by the msgraph connector: remove the delegate from the "
+            "mailbox's 'Send on behalf' list in the Exchange admin center."
+        )
     removed: list[str] = []
-    mailbox_rights = [right for right in rights if right != SEND_AS]
     try:
-        if mailbox_rights:
+        if wanted is None or wanted - {SEND_AS}:
             rows = exo.invoke("Get-MailboxPermission", anchor=mailbox, Identity=mailbox, User=delegate)
-            held = sorted({r for row in rows if not row.get("IsInherited") for r in row.get("AccessRights", [])})
-            to_remove = [right for right in mailbox_rights if right in held]
+            held = {r for row in rows if not row.get("IsInherited") for r in row.get("AccessRights", [])}
+            to_remove = sorted(held if wanted is None else held & wanted)
             if to_remove:
                 exo.invoke(
                     "Remove-MailboxPermission",
@@ -96,7 +105,7 @@ def permission_remove(exo: ExchangeAdmin, mailbox: str, delegate: str, rights: l
                     Confirm=False,
                 )
                 removed += to_remove
-        if SEND_AS in rights:
+        if wanted is None or SEND_AS in wanted:
             rows = exo.invoke("Get-RecipientPermission", anchor=mailbox, Identity=mailbox, Trustee=delegate)
             if any(SEND_AS in row.get("AccessRights", []) for row in rows):
                 exo.invoke(
@@ -112,10 +121,9 @@ def permission_remove(exo: ExchangeAdmin, mailbox: str, delegate: str, rights: l
         return ConnectorResult(detail=f"Mailbox {mailbox} no longer exists.", already_done=True)
     undo_state = {"mailbox": mailbox, "delegate": delegate, "rights": removed}
     if not removed:
+        asked = ", ".join(sorted(wanted)) if wanted else "any right"
         return ConnectorResult(
-            detail=f"{delegate} held none of {', '.join(rights)} on {mailbox}.",
-            already_done=True,
-            undo_state=undo_state,
+            detail=f"{delegate} held {asked} on {mailbox} no more.", already_done=True, undo_state=undo_state
         )
     return ConnectorResult(
         detail=f"Removed {', '.join(removed)} of {delegate} on {mailbox}.", data=undo_state, undo_state=undo_state

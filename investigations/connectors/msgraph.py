@@ -12,10 +12,13 @@ import secrets
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils import timezone
 
+from alerts.feeds import times
 from alerts.feeds.client import (
     AccessDenied,
     AuthenticationFailed,
@@ -43,6 +46,7 @@ PERMISSIONS = {
 }
 RULE_READ_ONLY = ("id", "hasError", "isReadOnly", "@odata.context", "@odata.etag")
 RECOVERABLE_ITEMS = "recoverableitemsdeletions"
+TRACE_LOOKBACK = timedelta(days=10)  # the longest interval one message trace query may span
 
 
 @contextmanager
@@ -52,11 +56,8 @@ def _translated(kind: str) -> Iterator[None]:
         yield
     except (Throttled, Unavailable) as exc:
         raise TransientError(exc.message, retry_after=exc.retry_after) from None
-    except AccessDenied as exc:
-        raise PermanentError(
-            f"{exc.message.split(' Grant ')[0]} Grant the application permission {PERMISSIONS[kind]} "
-            "and admin consent (run `manage.py m365 check`)."
-        ) from None
+    except AccessDenied as exc:  # the client's message names the permission the call needed
+        raise PermanentError(f"{exc.message} `manage.py m365 check` lists every missing permission.") from None
     except (AuthenticationFailed, M365Error) as exc:
         raise PermanentError(exc.message) from None
 
@@ -118,11 +119,12 @@ class MsGraphConnector(Connector):
             return super().run(action)
 
     def undo(self, action) -> ConnectorResult:
+        """Reverse ``action.undo_of`` from the state its run recorded (``action`` is the undo action)."""
         handler = getattr(self, f"undo_{action.kind}", None)
         if handler is None:
             return super().undo(action)
         with _translated(action.kind):
-            return handler(action, (action.result or {}).get("undo_state") or {})
+            return handler(action, (action.undo_of.result or {}).get("undo_state") or {})
 
     # --- Entra ID account ------------------------------------------------------------------------
 
@@ -167,13 +169,15 @@ class MsGraphConnector(Connector):
     # --- inbox rules -----------------------------------------------------------------------------
 
     def _rules_path(self, action) -> str:
-        return f"users/{self._user(action)}/mailFolders/inbox/messageRules"
+        mailbox = action.parameters.get("mailbox")
+        user = quote(mailbox, safe="@") if mailbox else self._user(action)
+        return f"users/{user}/mailFolders/inbox/messageRules"
 
     def _rule_id(self, action) -> str | None:
-        """The Graph id of the rule: given, or found by its display name (what the audit log shows)."""
+        """The Graph id of the rule: given, or found by its name (what the audit log shows)."""
         if action.parameters.get("rule_id"):
             return action.parameters["rule_id"]
-        name = action.parameters.get("rule_name") or action.target
+        name = action.parameters.get("rule") or action.target
         rules = self._graph("GET", self._rules_path(action), kind=action.kind).json().get("value", [])
         return next((rule["id"] for rule in rules if rule.get("displayName") == name), None)
 
@@ -208,16 +212,53 @@ class MsGraphConnector(Connector):
 
     # --- messages --------------------------------------------------------------------------------
 
-    def _find_messages(self, action, mailbox: str, internet_message_id: str, folder: str | None = None) -> list[dict]:
+    def _find_messages(self, action, mailbox: str, *, folder: str | None = None) -> list[dict]:
+        """The action's messages in ``mailbox`` (by Internet message id, else by sender and subject)."""
         path = f"users/{quote(mailbox, safe='@')}/" + (f"mailFolders/{folder}/messages" if folder else "messages")
-        params = {
-            "$filter": f"internetMessageId eq {_odata_string(internet_message_id)}",
-            "$select": "id,parentFolderId",
-        }
-        try:
-            return self._graph("GET", path, kind=action.kind, params=params).json().get("value", [])
-        except NotFound:  # the mailbox is gone
-            return []
+        params = action.parameters
+        wanted = params.get("internet_message_ids") or []
+        sender = (params.get("sender") or action.identity.upn).lower()
+        if wanted:
+            filters = [f"internetMessageId eq {_odata_string(message_id)}" for message_id in wanted]
+        else:
+            filters = [f"subject eq {_odata_string(params.get('subject', ''))}"]
+        found = []
+        for odata_filter in filters:
+            query = {"$filter": odata_filter, "$select": "id,parentFolderId,internetMessageId,from"}
+            try:
+                rows = self._graph("GET", path, kind=action.kind, params=query).json().get("value", [])
+            except NotFound:  # no such mailbox (an external recipient)
+                return []
+            found += [
+                row
+                for row in rows
+                if wanted or (row.get("from") or {}).get("emailAddress", {}).get("address", "").lower() == sender
+            ]
+        return found
+
+    def _recipients(self, action) -> list[str]:
+        """Whose mailboxes hold the messages: given, else every recipient message trace shows (10 days)."""
+        params = action.parameters
+        if params.get("recipients"):
+            return list(params["recipients"])
+        sender = params.get("sender") or action.identity.upn
+        now = timezone.now()
+        odata_filter = (
+            f"receivedDateTime ge {times.iso_z(now - TRACE_LOOKBACK)} and receivedDateTime le {times.iso_z(now)} "
+            f"and senderAddress eq {_odata_string(sender)}"
+        )
+        wanted, subject = set(params.get("internet_message_ids") or []), params.get("subject", "")
+        recipients = set()
+        pages = self.client.graph_pages(
+            "admin/exchange/tracing/messageTraces",
+            params={"$filter": odata_filter},
+            permission="ExchangeMessageTrace.Read.All (Microsoft Graph)",
+        )
+        for page in pages:
+            for row in page:
+                if (row.get("messageId") in wanted) if wanted else row.get("subject") == subject:
+                    recipients.add(row["recipientAddress"].lower())
+        return sorted(recipients)
 
     def _move(self, action, mailbox: str, message_id: str, destination: str) -> bool:
         path = f"users/{quote(mailbox, safe='@')}/messages/{quote(message_id)}/move"
@@ -230,17 +271,14 @@ class MsGraphConnector(Connector):
     def soft_delete_messages(self, action) -> ConnectorResult:
         """Move each message to Recoverable Items (Deletions) in every recipient's mailbox: gone from
         the user's view, still recoverable by an admin, and brought back by undo."""
-        message_ids = action.parameters.get("internet_message_ids") or []
-        recipients = action.parameters.get("recipients") or []
-        if not message_ids or not recipients:
-            raise PermanentError("soft_delete_messages needs parameters internet_message_ids and recipients.")
+        if not action.parameters.get("internet_message_ids") and not action.parameters.get("subject"):
+            raise PermanentError("soft_delete_messages needs internet_message_ids or a subject in its parameters.")
         moved = []
-        for mailbox in recipients:
-            for internet_message_id in message_ids:
-                for message in self._find_messages(action, mailbox, internet_message_id):
-                    if self._move(action, mailbox, message["id"], RECOVERABLE_ITEMS):
-                        moved.append({"mailbox": mailbox, "internet_message_id": internet_message_id,
-                                      "folder": message.get("parentFolderId")})  # fmt: skip
+        for mailbox in self._recipients(action):
+            for message in self._find_messages(action, mailbox):
+                if self._move(action, mailbox, message["id"], RECOVERABLE_ITEMS):
+                    moved.append({"mailbox": mailbox, "internet_message_id": message.get("internetMessageId"),
+                                  "folder": message.get("parentFolderId")})  # fmt: skip
         undo_state = {"moved": moved}
         if not moved:
             return ConnectorResult(detail="No copy of those messages was left in the mailboxes.", already_done=True,
@@ -248,14 +286,19 @@ class MsGraphConnector(Connector):
         mailboxes = len({entry["mailbox"] for entry in moved})
         return ConnectorResult(
             detail=f"{len(moved)} message(s) moved to Recoverable Items in {mailboxes} mailbox(es).",
-            data={"moved": len(moved)},
+            data={"messages": len(moved), "mailboxes": mailboxes},
             undo_state=undo_state,
         )
 
     def undo_soft_delete_messages(self, action, state: dict) -> ConnectorResult:
         restored = 0
         for entry in state.get("moved", []):
-            found = self._find_messages(action, entry["mailbox"], entry["internet_message_id"], RECOVERABLE_ITEMS)
+            path = f"users/{quote(entry['mailbox'], safe='@')}/mailFolders/{RECOVERABLE_ITEMS}/messages"
+            query = {"$filter": f"internetMessageId eq {_odata_string(entry['internet_message_id'])}", "$select": "id"}
+            try:
+                found = self._graph("GET", path, kind=action.kind, params=query).json().get("value", [])
+            except NotFound:
+                continue
             for message in found:
                 restored += self._move(action, entry["mailbox"], message["id"], entry.get("folder") or "inbox")
         return ConnectorResult(detail=f"{restored} message(s) moved back from Recoverable Items.",
@@ -276,7 +319,7 @@ class MsGraphConnector(Connector):
 
     def remove_mailbox_permission(self, action) -> ConnectorResult:
         params = action.parameters
-        rights = params.get("access_rights") or ["FullAccess"]
+        rights = params.get("access_rights") or None  # none given: every right the delegate holds
         if isinstance(rights, str):
             rights = [rights]
         mailbox = params.get("mailbox") or action.identity.upn

@@ -27,8 +27,19 @@ def make_action(kind, *, target=UPN, parameters=None, identity_upn=UPN, external
 
 
 def undo(connector, action, result):
+    """Run the undo action of ``action`` (succeeded with ``result``), as the remediation task does."""
     action.result = {"detail": result.detail, "undo_state": result.undo_state}
-    return connector.undo(action)
+    action.save(update_fields=["result"])
+    Action.objects.filter(undo_of=action).delete()  # one undo per action; a test may undo twice
+    undo_action = ActionFactory(
+        investigation=action.investigation,
+        identity=action.identity,
+        kind=action.kind,
+        target=action.target,
+        parameters=action.parameters,
+        undo_of=action,
+    )
+    return connector.run(undo_action)
 
 
 def test_revoke_sessions_posts_revoke_and_a_repeat_is_harmless(megan, fake_microsoft):
@@ -141,11 +152,42 @@ def test_soft_delete_moves_each_copy_to_recoverable_items_and_undo_brings_them_b
         return sorted((m["subject"], m["parentFolderId"]) for m in fake_microsoft.messages[upn].values())
 
     assert folders("lee.gu@contoso.com") == [("Invoice overdue", "recoverableitemsdeletions"), ("Lunch", "inbox")]
-    assert result.data == {"moved": 2}
+    assert result.data == {"messages": 2, "mailboxes": 2}
     assert connector.run(action).already_done
 
     undo(connector, action, result)
     assert folders(UPN) == [("Invoice overdue", "inbox"), ("Lunch", "inbox")]
+
+
+def test_soft_delete_by_subject_finds_the_recipients_in_message_trace(megan, fake_microsoft):
+    sent = fake_microsoft.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    for recipient in ("lee.gu@contoso.com", "partner@fabrikam.example"):
+        fake_microsoft.message_traces.append(
+            {
+                "id": "t1",
+                "senderAddress": UPN,
+                "recipientAddress": recipient,
+                "subject": "Wire transfer",
+                "receivedDateTime": sent,
+                "messageId": "<w@contoso.com>",
+                "status": "delivered",
+            }  # fmt: skip
+        )
+    fake_microsoft.add_user("lee.gu@contoso.com")
+    fake_microsoft.add_message("lee.gu@contoso.com", internet_message_id="<w@contoso.com>", subject="Wire transfer",
+                               sender=UPN)  # fmt: skip
+    fake_microsoft.add_message("lee.gu@contoso.com", internet_message_id="<x@x>", subject="Wire transfer")
+
+    result = MsGraphConnector().run(
+        make_action(Action.Kind.SOFT_DELETE_MESSAGES, target="Wire transfer", parameters={"subject": "Wire transfer"})
+    )
+
+    folders = {
+        m["internetMessageId"]: m["parentFolderId"] for m in fake_microsoft.messages["lee.gu@contoso.com"].values()
+    }
+    assert folders == {"<w@contoso.com>": "recoverableitemsdeletions", "<x@x>": "inbox"}  # same subject, other sender
+    assert result.data == {"messages": 1, "mailboxes": 1}
+    assert fake_microsoft.calls("graph", "GET", "messageTraces")
 
 
 def test_disable_forwarding_keeps_the_old_forwarding_for_undo(megan, fake_microsoft):
@@ -189,6 +231,24 @@ def test_remove_mailbox_permission_removes_full_access_and_send_as_and_undo_gran
     undo(connector, action, result)
     assert [p["AccessRights"] for p in fake_microsoft.mailbox_permissions] == [["FullAccess"]]
     assert [p["Trustee"] for p in fake_microsoft.recipient_permissions] == [UPN]
+
+
+def test_remove_mailbox_permission_without_rights_removes_every_right_the_delegate_holds(megan, fake_microsoft):
+    cfo = "cfo@contoso.com"
+    fake_microsoft.add_user(cfo)
+    fake_microsoft.mailbox_permissions.append(
+        {"Identity": cfo, "User": UPN, "AccessRights": ["FullAccess", "ReadPermission"], "IsInherited": False}
+    )
+    fake_microsoft.mailbox_permissions.append(
+        {"Identity": cfo, "User": "admin@contoso.com", "AccessRights": ["FullAccess"], "IsInherited": False}
+    )
+
+    result = MsGraphConnector().run(
+        make_action(Action.Kind.REMOVE_MAILBOX_PERMISSION, parameters={"mailbox": cfo, "delegate": UPN})
+    )
+
+    assert result.undo_state["rights"] == ["FullAccess", "ReadPermission"]
+    assert [p["User"] for p in fake_microsoft.mailbox_permissions] == ["admin@contoso.com"]
 
 
 def test_restrict_sending_creates_one_blocking_transport_rule_and_undo_removes_it(megan, fake_microsoft):

@@ -8,8 +8,7 @@ from alerts.feeds.times import parse
 from tests.m365.fake.server import Request, Response, error
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-RANGE = re.compile(r"^(\w+) ge (\S+) and \1 le (\S+)$")
-EQUALS = re.compile(r"^(\w+) eq '(.*)'$")
+CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
 
 COLLECTIONS = {
     "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
@@ -59,13 +58,12 @@ def _collection(fake, request, roles, path) -> Response:
     attribute, time_property, needed = COLLECTIONS[path]
     if not roles & needed:
         return error(403, *DENIED)
-    rows = getattr(fake, attribute)
-    match = RANGE.match(request.query.get("$filter", ""))
-    if match:
-        if match.group(1) != time_property:
-            return error(400, "BadRequest", f"Invalid filter clause: {match.group(1)} is not filterable.")
-        low, high = parse(match.group(2)), parse(match.group(3))
-        rows = [row for row in rows if low <= parse(row[time_property]) <= high]
+    try:
+        rows = [
+            row for row in getattr(fake, attribute) if matches(row, request.query.get("$filter", ""), time_property)
+        ]
+    except ValueError as exc:
+        return error(400, "BadRequest", f"Invalid filter clause: {exc}")
     rows = sorted(rows, key=lambda row: row[time_property], reverse=True)
     skip = int(request.query.get("$skiptoken", 0))
     size = min(int(request.query.get("$top", 1000)), fake.page_size)
@@ -74,6 +72,23 @@ def _collection(fake, request, roles, path) -> Response:
         query = {k: v for k, v in request.query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
         body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/{path}?{urlencode(query)}"
     return Response(200, body)
+
+
+def matches(row: dict, odata_filter: str, time_property: str | None = None) -> bool:
+    """The subset of OData $filter the connector sends: clauses joined by ``and``."""
+    for clause in filter(None, odata_filter.split(" and ")):
+        match = CLAUSE.match(clause.strip())
+        if match is None:
+            raise ValueError(clause)
+        prop, operator, value = match.groups()
+        if operator == "eq":
+            if str(row.get(prop)) != value[1:-1].replace("''", "'"):
+                return False
+        elif prop != time_property:
+            raise ValueError(f"{prop} does not support {operator}")
+        elif (parse(row[prop]) < parse(value)) if operator == "ge" else (parse(row[prop]) > parse(value)):
+            return False
+    return True
 
 
 def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:
@@ -125,15 +140,16 @@ def _messages(fake, request, roles, user, rest) -> Response:
     parts = rest.split("/")
     if request.method == "GET" and parts[-1] == "messages":
         folder = parts[1] if parts[0] == "mailFolders" else None
-        match = EQUALS.match(request.query.get("$filter", ""))
         # /messages spans the visible (IPM) folders only; Recoverable Items lies outside them.
         rows = [
             m
             for m in mailbox.values()
             if m["parentFolderId"] == folder or (folder is None and not m["parentFolderId"].startswith("recoverable"))
         ]
-        if match:
-            rows = [m for m in rows if str(m.get(match.group(1))) == match.group(2).replace("''", "'")]
+        try:
+            rows = [m for m in rows if matches(m, request.query.get("$filter", ""))]
+        except ValueError as exc:
+            return error(400, "BadRequest", f"Invalid filter clause: {exc}")
         return Response(200, {"value": rows})
     if request.method == "POST" and len(parts) == 3 and parts[2] == "move":
         message = mailbox.pop(parts[1], None)

@@ -103,9 +103,9 @@ class FakeMicrosoft:
         self.rules.setdefault(upn.lower(), {})[rule["id"]] = rule
         return rule
 
-    def add_message(self, upn: str, *, internet_message_id: str, subject: str, folder: str = "inbox") -> dict:
-        message = {"id": "AAMk" + uuid.uuid4().hex, "internetMessageId": internet_message_id,
-                   "subject": subject, "parentFolderId": folder}  # fmt: skip
+    def add_message(self, upn, *, internet_message_id, subject, sender="x@fabrikam.example", folder="inbox") -> dict:
+        message = {"id": "AAMk" + uuid.uuid4().hex, "internetMessageId": internet_message_id, "subject": subject,
+                   "parentFolderId": folder, "from": {"emailAddress": {"address": sender}}}  # fmt: skip
         self.messages.setdefault(upn.lower(), {})[message["id"]] = message
         return message
 
