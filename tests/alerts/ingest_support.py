@@ -1,0 +1,46 @@
+"""Shared by the ingest and adapter tests: the public sample datasets and a no-database adapter run."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from alerts.adapters import ADAPTERS, AdapterContext, RecordError
+
+DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+
+def dataset_lines(relative: str) -> list:
+    """The JSON lines of a sample file in ../shared/datasets (skips the test when it is absent)."""
+    path = DATASETS / relative
+    if not path.exists():
+        pytest.skip(f"sample data {relative} not found: ../shared/datasets is absent in this checkout")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def dataset_path(relative: str) -> Path:
+    path = DATASETS / relative
+    if not path.exists():
+        pytest.skip(f"sample data {relative} not found: ../shared/datasets is absent in this checkout")
+    return path
+
+
+def context(*domains: str) -> AdapterContext:
+    return AdapterContext(tenant_domains_loader=lambda: frozenset(domains))
+
+
+def normalise(source: str, record, *domains: str):
+    """The adapter's events for ``record`` (no database involved)."""
+    return ADAPTERS[source](record, context(*domains))
+
+
+def one(source: str, record, *domains: str):
+    events = normalise(source, record, *domains)
+    assert len(events) == 1, events
+    return events[0]
+
+
+def error_of(source: str, record) -> str:
+    with pytest.raises(RecordError) as caught:
+        normalise(source, record)
+    return str(caught.value)
