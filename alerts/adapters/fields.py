@@ -77,7 +77,7 @@ def text(value: Any) -> str:
     if isinstance(value, float) and value != value:  # NaN
         return ""
     value = str(value).strip()
-    return "" if value.lower() in {"<null>", "null", "none"} else value
+    return "" if value == "<null>" else value
 
 
 def parse_bool(value: Any) -> bool | None:
