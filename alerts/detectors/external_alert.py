@@ -58,7 +58,7 @@ class ExternalAlert(Detector):
             findings.append(
                 Finding(
                     identity_id=identity_id,
-                    title=f"{product or 'Another product'}: {title}"[:300],
+                    title=title[:300],
                     reasons={
                         f"external:{alert_id}": (
                             f"{product or 'Another product'} raised {quote(title, 120)} with {severity or 'no'} "

@@ -6,7 +6,7 @@ message id, so a message counts its distinct recipients once, whatever the sourc
 whose recipients no source reported counts as one recipient.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -87,21 +87,14 @@ class Window:
         return [event for message in self.messages for event in message.events][:limit]
 
 
-def busiest_window(
-    messages: list[Message],
-    *,
-    span: timedelta,
-    touches: Callable[[Message], bool],
-    weight: Callable[[Message], int],
-    is_internal: Callable[[str], bool],
-) -> Window | None:
-    """The window of length ``span`` with the most ``weight`` that contains a message ``touches`` accepts.
+def rolling_windows(
+    messages: list[Message], *, span: timedelta, weight: Callable[[Message], int], touches: Callable[[Message], bool]
+) -> Iterator[tuple[int, int, int]]:
+    """``(first, last, total)`` message indexes and weight of each window of length ``span`` that
+    ends at a message and contains a message ``touches`` accepts.
 
-    Two pointers over the time-sorted messages: every maximal window ends at a message, so
-    checking windows ending at each message is enough (O(n)).
+    Two pointers over the time-sorted messages, O(n): every busiest window ends at a message.
     """
-    best: Window | None = None
-    best_weight = -1
     start = 0
     total = 0
     touched_in_window = 0
@@ -114,12 +107,27 @@ def busiest_window(
             total -= weights[start]
             touched_in_window -= touched[start]
             start += 1
-        if touched_in_window and total > best_weight:
-            best_weight = total
-            window_messages = messages[start : end + 1]
-            best = Window(
-                messages=window_messages,
-                recipients=sum(m.recipient_count for m in window_messages),
-                external=sum(m.external_count(is_internal) for m in window_messages),
-            )
-    return best
+        if touched_in_window:
+            yield start, end, total
+
+
+def window_of(messages: list[Message], first: int, last: int, is_internal: Callable[[str], bool]) -> Window:
+    chosen = messages[first : last + 1]
+    return Window(
+        messages=chosen,
+        recipients=sum(m.recipient_count for m in chosen),
+        external=sum(m.external_count(is_internal) for m in chosen),
+    )
+
+
+def busiest_window(
+    messages: list[Message],
+    *,
+    span: timedelta,
+    touches: Callable[[Message], bool],
+    weight: Callable[[Message], int],
+    is_internal: Callable[[str], bool],
+) -> Window | None:
+    """The window of length ``span`` with the most ``weight`` that contains a message ``touches`` accepts."""
+    best = max(rolling_windows(messages, span=span, weight=weight, touches=touches), key=lambda w: w[2], default=None)
+    return None if best is None else window_of(messages, best[0], best[1], is_internal)

@@ -8,7 +8,7 @@ Removing every strong method (MFA switched off) alerts on its own unless disable
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, attribute_list
+from alerts.detectors.base import Detector, Finding, attribute_list, quote
 from alerts.detectors.fields import attr
 from alerts.detectors.params import Param, ParamSchema
 from alerts.detectors.signins import (
@@ -69,9 +69,9 @@ class MfaMethodChanged(Detector):
         evidence: dict = {"window_hours": params["window_hours"], "risky_signins": []}
         events: list[Event] = []
         for change in triggers:
-            method = str(attr(change, "method", "methods_after", default="") or change.target or "an MFA method")
+            what = quote(change.operation or "MFA method changed")
             if params["alert_on_removal"] and _removes_all(change):
-                reasons[f"removed:{change.pk}"] = f"Every strong authentication method was removed ({method})."
+                reasons[f"removed:{change.pk}"] = f"{what}: every strong authentication method was removed."
                 events.append(change)
             for signin in signins:
                 if not timedelta(0) <= change.occurred_at - signin.occurred_at <= window:
@@ -81,7 +81,7 @@ class MfaMethodChanged(Detector):
                     continue
                 minutes = round((change.occurred_at - signin.occurred_at).total_seconds() / 60)
                 reasons[f"after_risky:{change.pk}:{signin.pk}"] = (
-                    f"{method} was changed at {hhmm(change.occurred_at)}, {minutes} minutes after a sign-in from "
+                    f"{what} at {hhmm(change.occurred_at)}, {minutes} minutes after a sign-in from "
                     f"{where(signin)} ({signin.ip}) where {why}."
                 )
                 evidence["risky_signins"].append({"ip": signin.ip, "at": signin.occurred_at.isoformat(), "why": why})

@@ -3,14 +3,16 @@
 A compromised mailbox is used to send phishing: hundreds of recipients, often external, often
 one subject, within minutes. A mail-heavy role (a newsletter mailbox) is not an anomaly: the
 threshold is the larger of an absolute floor and a multiple of *this* user's median day over
-the previous two weeks (days without mail left out, so weekends do not lower it).
+the previous two weeks (days without mail left out, so weekends do not lower it). Each window
+is judged against the baseline of its own day, so a backfill of several days is judged as it
+happened; a user seen for less than the learning period is not judged yet.
 """
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
-from alerts.baselines import sending_baseline
+from alerts.baselines import SendingBaseline, sending_baseline
 from alerts.detectors.base import Detector, Finding, quote
-from alerts.detectors.mail import busiest_window, messages_of
+from alerts.detectors.mail import messages_of, rolling_windows, window_of
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -58,6 +60,15 @@ class SuspiciousEmailSending(Detector):
             Param(
                 "baseline_days", "int", 14, "Baseline period (days)", "Days of history the median is taken over.", 1, 60
             ),
+            Param(
+                "min_history_days",
+                "int",
+                3,
+                "History needed (days)",
+                "Users seen for fewer days are not judged by their baseline yet (the sending limits still apply).",
+                0,
+                60,
+            ),
         )
     )
     trigger_kinds = frozenset({Event.Kind.MAIL_SENT})
@@ -69,68 +80,78 @@ class SuspiciousEmailSending(Detector):
     def detect(self, ctx, identity_id, triggers, params):
         trigger_ids = {event.pk for event in triggers}
         messages = messages_of(ctx.events_of(identity_id, self.context_kinds))
-        span = timedelta(minutes=params["window_minutes"])
+        baseline = ctx.baselines.get(identity_id)
+        learned_since = baseline.first_activity_at if baseline else None
+        usual_by_day: dict[date, SendingBaseline] = {}
+
+        def usual(day: date) -> SendingBaseline:
+            if day not in usual_by_day:
+                usual_by_day[day] = sending_baseline(baseline, before=day, days=params["baseline_days"])
+            return usual_by_day[day]
 
         def touches(message):
             return any(event.pk in trigger_ids for event in message.events)
 
-        by_total = busiest_window(
-            messages, span=span, touches=touches, weight=lambda m: m.recipient_count, is_internal=ctx.is_internal
+        checks = (
+            ("volume", lambda m: m.recipient_count, params["min_recipients"], "median_recipients"),
+            (
+                "external_volume",
+                lambda m: m.external_count(ctx.is_internal),
+                params["min_external_recipients"],
+                "median_external",
+            ),
         )
-        by_external = busiest_window(
-            messages,
-            span=span,
-            touches=touches,
-            weight=lambda m: m.external_count(ctx.is_internal),
-            is_internal=ctx.is_internal,
-        )
-        if by_total is None:
+        worst: dict[str, tuple[int, int, int, float, SendingBaseline]] = {}
+        span = timedelta(minutes=params["window_minutes"])
+        for code, weight, floor, median in checks:
+            for first, last, count in rolling_windows(messages, span=span, weight=weight, touches=touches):
+                start = messages[first].at
+                if count <= floor or learned_since is None:
+                    continue
+                if start - learned_since < timedelta(days=params["min_history_days"]):
+                    continue
+                day_usual = usual(start.astimezone(UTC).date())
+                threshold = max(floor, params["baseline_multiplier"] * getattr(day_usual, median))
+                if count > threshold and count > worst.get(code, (0, 0, 0))[2]:
+                    worst[code] = (first, last, count, threshold, day_usual)
+        if not worst:
             return []
-        usual = sending_baseline(
-            ctx.baselines.get(identity_id),
-            before=by_total.start.astimezone(UTC).date(),
-            days=params["baseline_days"],
-        )
-        multiplier = params["baseline_multiplier"]
-        threshold = max(params["min_recipients"], multiplier * usual.median_recipients)
-        external_threshold = max(params["min_external_recipients"], multiplier * usual.median_external)
+        first, last, _, _, day_usual = worst.get("volume") or worst["external_volume"]
+        window = window_of(messages, first, last, ctx.is_internal)
         usual_text = (
-            f"a usual day is {usual.median_recipients:g} recipients ({usual.median_external:g} external), "
-            f"the median of {usual.active_days} active days in the last {usual.period_days}"
-            if usual.active_days
-            else f"no mail in the previous {usual.period_days} days to compare with"
+            f"a usual day is {day_usual.median_recipients:g} recipients ({day_usual.median_external:g} external), "
+            f"the median of {day_usual.active_days} active days in the last {day_usual.period_days}"
+            if day_usual.active_days
+            else f"no mail in the previous {day_usual.period_days} days to compare with"
         )
+        minutes = params["window_minutes"]
         reasons = {}
-        window = None
-        if by_total.recipients > threshold:
-            window = by_total
+        if "volume" in worst:
+            count, threshold = worst["volume"][2], worst["volume"][3]
             reasons["volume"] = (
-                f"Sent to {by_total.recipients} recipients within {params['window_minutes']} minutes; "
-                f"{usual_text}, so the threshold was {threshold:g}."
+                f"Sent to {count} recipients within {minutes} minutes; {usual_text}, "
+                f"so the threshold was {threshold:g}."
             )
-        if by_external is not None and by_external.external > external_threshold:
-            window = window or by_external
+        if "external_volume" in worst:
+            count, threshold = worst["external_volume"][2], worst["external_volume"][3]
             reasons["external_volume"] = (
-                f"Sent to {by_external.external} external recipients within {params['window_minutes']} minutes "
-                f"(threshold {external_threshold:g})."
+                f"Sent to {count} external recipients within {minutes} minutes (threshold {threshold:g})."
             )
-        if not reasons:
-            return []
         subject, subject_recipients = window.top_subject()
         if subject and subject_recipients > 1:
             reasons["one_subject"] = f"{subject_recipients} of the recipients got the same subject {quote(subject)}."
         evidence = {
-            "window_minutes": params["window_minutes"],
+            "window_minutes": minutes,
             "window_start": window.start.isoformat(),
             "window_end": window.end.isoformat(),
             "window_recipients": window.recipients,
             "window_external_recipients": window.external,
             "window_messages": len(window.messages),
-            "baseline_median_recipients": usual.median_recipients,
-            "baseline_median_external": usual.median_external,
-            "baseline_active_days": usual.active_days,
-            "threshold_recipients": threshold,
-            "threshold_external_recipients": external_threshold,
+            "baseline_median_recipients": day_usual.median_recipients,
+            "baseline_median_external": day_usual.median_external,
+            "baseline_active_days": day_usual.active_days,
+            "threshold_recipients": worst["volume"][3] if "volume" in worst else None,
+            "threshold_external_recipients": worst["external_volume"][3] if "external_volume" in worst else None,
             "top_subject": subject,
             "top_subject_recipients": subject_recipients,
         }

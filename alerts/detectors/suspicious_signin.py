@@ -230,7 +230,9 @@ class SuspiciousSignin(Detector):
             if not failures or not successes:
                 continue
             for success in successes:
-                before = [f for f in failures if success.occurred_at - window <= f.occurred_at <= success.occurred_at]
+                before = _distinct(
+                    f for f in failures if success.occurred_at - window <= f.occurred_at <= success.occurred_at
+                )
                 accounts = {f.identity_id for f in before}
                 if len(accounts) < params["spray_min_accounts"]:
                     continue
@@ -265,6 +267,11 @@ class SuspiciousSignin(Detector):
         }
         events = [success, *sorted(failures, key=lambda f: f.occurred_at)[:99]]
         return self._finding(success.identity_id, reasons, evidence, events)
+
+
+def _distinct(failures) -> list[Event]:
+    """One per sign-in attempt: the audit log and Graph may both report it (same account, second, IP)."""
+    return list({(f.identity_id, f.occurred_at.replace(microsecond=0), f.ip): f for f in failures}.values())
 
 
 def _speed_text(speed: float) -> str:
