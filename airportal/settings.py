@@ -257,6 +257,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "airportal.heartbeat", "schedule": 60.0},
+    # Re-queues approved actions / playbook runs lost to a broker outage or a killed worker.
+    "investigations-sweep": {"task": "investigations.sweep", "schedule": 60.0, "options": {"queue": "default"}},
     "m365-pull": {
         "task": "alerts.m365_pull",
         "schedule": float(M365_PULL_INTERVAL_SECONDS),

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class InvestigationsConfig(AppConfig):
     name = "investigations"
     verbose_name = "Investigations"
+
+    def ready(self):
+        from investigations import receivers  # noqa: F401 - connects the alert_raised receiver

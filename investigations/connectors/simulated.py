@@ -32,6 +32,9 @@ Mode = SimulatedFault.Mode
 class SimulatedConnector(Connector):
     name = "simulated"
 
+    def refresh(self, *, identity_ids: list[int]) -> None:
+        simulated_tenant_sync(identity_ids=identity_ids)
+
     def run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])
         stored = self._register_call(action)

@@ -1,0 +1,27 @@
+"""The compromised-user playbook's checks, one module per family, run in this order.
+
+A check is a function ``check(ctx) -> CheckResult`` with a stable ``key``. Sign-in checks run
+first: they fill ``ctx.risky_signins``, which the MFA, consent and blast-radius checks read.
+"""
+
+from investigations.playbooks.checks import (
+    blast_radius,
+    consents,
+    forwarding,
+    inbox_rules,
+    mfa,
+    permissions,
+    sending,
+    signins,
+)
+
+CHECKS = [
+    *signins.CHECKS,
+    *inbox_rules.CHECKS,
+    *forwarding.CHECKS,
+    *permissions.CHECKS,
+    *mfa.CHECKS,
+    *consents.CHECKS,
+    *sending.CHECKS,
+    *blast_radius.CHECKS,
+]

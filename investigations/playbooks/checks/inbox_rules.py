@@ -1,0 +1,108 @@
+"""Inbox rules: forwarding or redirecting mail outside, deleting, marking read or hiding mail in
+rarely used folders (RSS Feeds, Conversation History, Archive), especially keyed on words an
+attacker watches for (invoice, payment, wire). Each bad rule still in place gets a
+``remove_inbox_rule`` proposal."""
+
+from alerts.detectors.rules import inbox_rule
+from alerts.models import Event
+from investigations.models import Action, Finding
+from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.text import plural, quote
+from investigations.services.actions import Proposal
+
+V = Finding.Verdict
+K = Event.Kind
+RARE_FOLDERS = {"rss feeds", "rss subscriptions", "conversation history", "archive", "junk email", "deleted items"}
+KEYWORDS = {
+    "invoice",
+    "payment",
+    "wire",
+    "transfer",
+    "bank",
+    "remittance",
+    "ach",
+    "swift",
+    "iban",
+    "paypal",
+    "hack",
+    "phish",
+    "compromised",
+    "password",
+    "security",
+    "fraud",
+}
+
+
+def rule_reasons(ctx: PlaybookContext, event: Event) -> tuple[str, list[str]]:
+    """(verdict, reasons in plain words) for one rule event."""
+    rule = inbox_rule(event)
+    reasons, malicious = [], False
+    for how, addresses in rule.forwards.items():
+        external = [a for a in addresses if not ctx.is_internal(a)]
+        if external:
+            verb = {"RedirectTo": "redirects", "ForwardAsAttachmentTo": "forwards as attachment"}.get(how, "forwards")
+            reasons.append(f"{verb} mail outside the organisation to {', '.join(external[:3])}")
+            malicious = True
+    hides = []
+    if rule.deletes:
+        hides.append("deletes mail")
+    if rule.marks_read:
+        hides.append("marks mail as read")
+    if rule.folder_name and rule.folder_name.lower() in RARE_FOLDERS:
+        hides.append(f"moves mail to {quote(rule.folder_name)}")
+    reasons.extend(hides)
+    words = sorted({w for w in rule.keywords if any(k in w.lower() for k in KEYWORDS)})
+    if words and (hides or rule.forwards):
+        reasons.append(f"only for mail mentioning {', '.join(quote(w, 20) for w in words[:4])}")
+        malicious = True
+    if rule.name and len(rule.name.strip(" .-_,;")) == 0:
+        reasons.append(f"has a name meant to go unnoticed ({quote(rule.name)})")
+    if malicious:
+        return V.MALICIOUS, reasons
+    return (V.SUSPICIOUS if hides else V.CLEAN), reasons
+
+
+@check("inbox_rules", "Inbox rules that forward, delete or hide mail")
+def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    events = ctx.of_kind(K.INBOX_RULE_CREATED, K.INBOX_RULE_CHANGED, K.INBOX_RULE_REMOVED)
+    latest: dict[str, Event] = {}
+    for event in events:
+        latest[inbox_rule(event).name] = event  # the rule as it stands at the end of the window
+    bad = []
+    for name, event in latest.items():
+        if event.kind == K.INBOX_RULE_REMOVED:
+            continue
+        verdict, reasons = rule_reasons(ctx, event)
+        if verdict != V.CLEAN:
+            bad.append((name, event, verdict, reasons))
+    if not bad:
+        result.explanation = (
+            f"{plural(len(latest), 'inbox rule')} created or changed in the window; none forwards outside, deletes or "
+            "hides mail."
+            if latest
+            else "No inbox rule was created or changed in the window."
+        )
+        return result
+    result.verdict = V.MALICIOUS if any(b[2] == V.MALICIOUS for b in bad) else V.SUSPICIOUS
+    result.weight = 50
+    result.events = [b[1] for b in bad]
+    described = [f"rule {quote(name or '(unnamed)', 40)} {' and '.join(reasons)}" for name, _, _, reasons in bad]
+    result.headline = f"created an inbox rule that {' and '.join(bad[0][3][:2])}"
+    result.explanation = "; ".join(described[:5]).capitalize() + "."
+    result.data = {
+        "rules": [{"name": n, "verdict": v, "reasons": r, "event_id": e.id} for n, e, v, r in bad],
+        "forward_to": sorted({a for _, e, _, _ in bad for v in inbox_rule(e).forwards.values() for a in v}),
+    }
+    for name, _, _, reasons in bad:
+        result.proposals.append(
+            Proposal(
+                kind=Action.Kind.REMOVE_INBOX_RULE,
+                target=name,
+                reason=f"Inbox rule {quote(name, 40)} {' and '.join(reasons)}.",
+                parameters={"mailbox": ctx.upn, "rule": name},
+            )
+        )
+    return result
+
+
+CHECKS = [inbox_rules]

@@ -1,0 +1,46 @@
+"""MFA changes soon after a risky sign-in: an attacker registering their own authenticator."""
+
+from datetime import timedelta
+
+from alerts.models import Event
+from investigations.models import Finding
+from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.text import plural, when
+
+V = Finding.Verdict
+SOON = timedelta(hours=24)
+
+
+@check("mfa", "MFA methods changed after a risky sign-in")
+def mfa_changes(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    changes = ctx.of_kind(Event.Kind.MFA_METHOD_CHANGED)
+    if not changes:
+        result.explanation = "No MFA method was registered, changed or removed in the window."
+        return result
+    after_risk = []
+    for change in changes:
+        risky = [s for s in ctx.risky_signins if s.occurred_at <= change.occurred_at <= s.occurred_at + SOON]
+        if risky:
+            after_risk.append((change, risky[-1]))
+    if not after_risk:
+        result.events = changes[:10]
+        result.explanation = (
+            f"{plural(len(changes), 'MFA change')} in the window, none within {SOON.seconds // 3600 or 24} hours "
+            "of a risky sign-in."
+        )
+        return result
+    change, signin = after_risk[0]
+    minutes = (change.occurred_at - signin.occurred_at).total_seconds() / 60
+    result.verdict = V.MALICIOUS
+    result.weight = 45
+    result.events = [event for pair in after_risk for event in pair][:20]
+    result.headline = f"changed its MFA methods {minutes:.0f} minutes after a risky sign-in"
+    result.explanation = (
+        f"MFA methods were changed ({change.operation or 'security info updated'}) {when(change.occurred_at)}, "
+        f"{minutes:.0f} minutes after the risky sign-in from {signin.ip}: the usual way an attacker keeps access."
+    )
+    result.data = {"changes": len(after_risk)}
+    return result
+
+
+CHECKS = [mfa_changes]

@@ -1,0 +1,233 @@
+"""Sign-in checks: new countries, impossible travel, risky or anonymiser IPs, spray then success,
+legacy protocols and single-factor sign-ins. Each flags the sign-ins it rests on in
+``ctx.risky_signins`` (the suspicious IPs the pivots follow)."""
+
+import math
+
+from alerts.baselines import known_before
+from alerts.detectors.base import ip_range
+from alerts.detectors.fields import attr
+from alerts.models import Event
+from investigations.models import Finding
+from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.text import plural, when
+
+V = Finding.Verdict
+MAX_EVENTS = 50  # events linked to one finding; the explanation gives the full count
+TRAVEL_KMH = 900  # faster than an airliner
+TRAVEL_MIN_KM = 500  # nearby hops are GeoIP noise
+SPRAY_ACCOUNTS = 5  # distinct accounts failing from one IP before a success from it
+BRUTE_FORCE_FAILURES = 10  # failures of this account from one IP before a success from it
+RISKY_TYPES = {
+    "anonymizedipaddress",
+    "maliciousipaddress",
+    "unfamiliarfeatures",
+    "passwordspray",
+    "suspiciousipaddress",
+    "impossibletravel",
+    "newcountry",
+    "leakedcredentials",
+    "investigationsthreatintelligence",
+    "riskyip",
+    "torip",
+}
+SEVERE_TYPES = {"anonymizedipaddress", "maliciousipaddress", "passwordspray", "leakedcredentials", "torip"}
+
+
+def successes(ctx: PlaybookContext) -> list[Event]:
+    return [event for event in ctx.of_kind(Event.Kind.SIGNIN) if event.succeeded is not False]
+
+
+def _flag(ctx: PlaybookContext, events: list[Event]) -> None:
+    known = {event.id for event in ctx.risky_signins}
+    ctx.risky_signins.extend(event for event in events if event.id not in known)
+
+
+def _place(event: Event) -> str:
+    return ", ".join(part for part in (event.city, event.country) if part) or "an unknown place"
+
+
+@check("signins.new_country", "Sign-ins from countries never seen for this user")
+def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    countries = ctx.baseline.countries if ctx.baseline else {}
+    seen: set[str] = set()
+    new: list[Event] = []
+    for event in successes(ctx):
+        country = (event.country or "").upper()
+        if not country:
+            continue
+        familiar = country in seen or known_before(countries, country, event.occurred_at)
+        if not familiar and (seen or countries):  # the very first country of a new user is home
+            new.append(event)
+        seen.add(country)
+    if not new:
+        known = ", ".join(sorted(seen)) or "none seen"
+        result.explanation = f"Every successful sign-in came from a country this user knew before ({known})."
+        return result
+    names = sorted({_place(event) for event in new})
+    result.verdict = V.SUSPICIOUS
+    result.weight = 40
+    result.events = new[:MAX_EVENTS]
+    result.headline = f"signed in from {', '.join(names[:3])} for the first time"
+    result.explanation = (
+        f"{plural(len(new), 'successful sign-in')} from a country never seen for this user before: "
+        f"{', '.join(names[:5])} (first {when(new[0].occurred_at)}, IP {new[0].ip or 'unknown'})."
+    )
+    result.data = {"countries": sorted({e.country.upper() for e in new}), "ips": sorted({e.ip for e in new if e.ip})}
+    _flag(ctx, new)
+    return result
+
+
+def _km(a: Event, b: Event) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371 * math.asin(math.sqrt(min(1.0, h)))
+
+
+@check("signins.impossible_travel", "Impossible travel between sign-ins")
+def impossible_travel(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    located = [e for e in successes(ctx) if e.latitude is not None and e.longitude is not None]
+    hops = []
+    for before, after in zip(located, located[1:], strict=False):
+        km = _km(before, after)
+        hours = max((after.occurred_at - before.occurred_at).total_seconds() / 3600, 1 / 60)
+        if km >= TRAVEL_MIN_KM and km / hours > TRAVEL_KMH:
+            hops.append((before, after, km, km / hours))
+    if not hops:
+        result.explanation = (
+            f"No two consecutive sign-ins ({len(located)} located) are further apart than travel allows."
+        )
+        return result
+    before, after, km, speed = max(hops, key=lambda hop: hop[3])
+    result.verdict = V.SUSPICIOUS
+    result.weight = 40
+    result.events = [event for hop in hops[: MAX_EVENTS // 2] for event in hop[:2]]
+    minutes = (after.occurred_at - before.occurred_at).total_seconds() / 60
+    result.headline = f"appeared in {_place(before)} and {_place(after)} {minutes:.0f} minutes apart"
+    result.explanation = (
+        f"Signed in from {_place(before)} {when(before.occurred_at)} and from {_place(after)} {minutes:.0f} minutes "
+        f"later: {km:,.0f} km at {speed:,.0f} km/h, faster than any flight ({plural(len(hops), 'such hop')})."
+    )
+    result.data = {"hops": len(hops), "max_speed_kmh": round(speed), "ips": sorted({h[1].ip for h in hops if h[1].ip})}
+    _flag(ctx, [hop[1] for hop in hops])
+    return result
+
+
+def _risk(event: Event) -> tuple[str, set[str]]:
+    level = str(attr(event, "risk_level", "riskLevelDuringSignIn", default="") or "").lower()
+    aggregated = str(attr(event, "risk_level_aggregated", "riskLevelAggregated", default="") or "").lower()
+    types = attr(event, "risk_event_types", "riskEventTypes_v2", "riskEventTypes", default=[]) or []
+    types = {str(t).lower() for t in (types if isinstance(types, list) else [types])}
+    worst = "high" if "high" in (level, aggregated) else "medium" if "medium" in (level, aggregated) else level
+    return worst, types
+
+
+@check("signins.risky_ip", "Risky or anonymiser sign-ins reported by the source")
+def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    risky, severe = [], []
+    for event in successes(ctx):
+        level, types = _risk(event)
+        if level in ("medium", "high") or types & RISKY_TYPES or attr(event, "is_anonymous", "anonymizer") is True:
+            risky.append(event)
+            if level == "high" or types & SEVERE_TYPES:
+                severe.append(event)
+    if not risky:
+        result.explanation = "No successful sign-in was rated risky or came from an anonymiser."
+        return result
+    shown = severe[0] if severe else risky[0]
+    level, types = _risk(shown)
+    result.verdict = V.MALICIOUS if severe else V.SUSPICIOUS
+    result.weight = 45
+    result.events = risky[:MAX_EVENTS]
+    reasons = ", ".join(sorted(types)) or f"{level} risk"
+    result.headline = f"signed in from a risky address ({shown.ip}, {reasons})"
+    result.explanation = (
+        f"{plural(len(risky), 'successful sign-in')} rated risky by Entra ID; the worst from {shown.ip} "
+        f"({_place(shown)}) {when(shown.occurred_at)}: {reasons}."
+    )
+    result.data = {"ips": sorted({e.ip for e in risky if e.ip}), "severe": len(severe)}
+    _flag(ctx, risky)
+    return result
+
+
+@check("signins.spray_then_success", "Password spray or brute force, then a success")
+def spray_then_success(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    own_failures: dict[str, int] = {}
+    for event in ctx.of_kind(Event.Kind.SIGNIN_FAILED):
+        if event.ip:
+            own_failures[event.ip] = own_failures.get(event.ip, 0) + 1
+    hits = []
+    for event in successes(ctx):
+        accounts = ctx.failures_by_ip.get(event.ip, 0) if event.ip else 0
+        own = own_failures.get(event.ip, 0)
+        _, types = _risk(event)
+        if accounts >= SPRAY_ACCOUNTS or own >= BRUTE_FORCE_FAILURES or "passwordspray" in types:
+            hits.append((event, accounts, own))
+    if not hits:
+        total = sum(own_failures.values())
+        result.explanation = (
+            f"{plural(total, 'failed sign-in')} in the window, none followed by a success from a spraying address."
+        )
+        return result
+    event, accounts, own = hits[0]
+    result.verdict = V.MALICIOUS
+    result.weight = 50
+    result.events = [hit[0] for hit in hits[:MAX_EVENTS]]
+    result.headline = f"was broken into from {event.ip} after a password spray"
+    result.explanation = (
+        f"{event.ip} failed to sign in to {plural(accounts, 'account')} ({own} of them against this user), "
+        f"then signed in successfully as this user {when(event.occurred_at)}."
+    )
+    result.data = {"ips": sorted({hit[0].ip for hit in hits}), "accounts_sprayed": accounts}
+    _flag(ctx, [hit[0] for hit in hits])
+    return result
+
+
+@check("signins.legacy_protocol", "Sign-ins over legacy protocols")
+def legacy_protocol(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    legacy = [e for e in successes(ctx) if attr(e, "legacy_protocol") is True]
+    if not legacy:
+        result.explanation = "No successful sign-in used a legacy protocol (IMAP, POP, SMTP AUTH, ActiveSync…)."
+        return result
+    clients = sorted({str(attr(e, "client_app", default="") or e.app) for e in legacy})
+    result.verdict = V.SUSPICIOUS
+    result.weight = 20
+    result.events = legacy[:MAX_EVENTS]
+    result.headline = f"used legacy protocols ({', '.join(clients[:3])})"
+    result.explanation = (
+        f"{plural(len(legacy), 'successful sign-in')} over {', '.join(clients[:5])}: legacy protocols cannot do "
+        f"multi-factor authentication, so a stolen password is enough."
+    )
+    result.data = {"clients": clients, "ips": sorted({e.ip for e in legacy if e.ip})}
+    return result
+
+
+@check("signins.single_factor", "Single-factor sign-ins from unfamiliar networks")
+def single_factor(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    ranges = ctx.baseline.ip_ranges if ctx.baseline else {}
+    seen: set[str] = set()
+    found = []
+    for event in successes(ctx):
+        network = ip_range(event.ip)
+        requirement = str(attr(event, "authentication_requirement", default="") or "").lower()
+        familiar = network in seen or known_before(ranges, network, event.occurred_at)
+        if requirement.startswith("singlefactor") and network and not familiar:
+            found.append(event)
+        if network:
+            seen.add(network)
+    if not found:
+        result.explanation = "Every single-factor sign-in, if any, came from a network this user normally uses."
+        return result
+    result.verdict = V.SUSPICIOUS
+    result.weight = 20
+    result.events = found[:MAX_EVENTS]
+    result.headline = "signed in with a password alone from an unfamiliar network"
+    result.explanation = (
+        f"{plural(len(found), 'sign-in')} with a password only (no second factor) from networks not seen for this "
+        f"user before, first from {found[0].ip} {when(found[0].occurred_at)}."
+    )
+    result.data = {"ips": sorted({e.ip for e in found if e.ip})}
+    return result
+
+
+CHECKS = [new_country, impossible_travel, risky_ip, spray_then_success, legacy_protocol, single_factor]

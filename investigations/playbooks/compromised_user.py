@@ -1,0 +1,174 @@
+"""The compromised-user playbook: checks → findings → verdict, risk score, summary → proposals.
+
+``run`` only reads (``context_load``: a constant number of queries) and computes; the service
+``investigation_run_playbook`` stores what it returns. A check that raises becomes a finding
+with verdict ``error`` and the run is marked failed, but every other finding is kept.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alerts.models import AutomationLevel
+from investigations.models import Action, Finding, Investigation
+from investigations.playbooks.checks import CHECKS
+from investigations.playbooks.context import CheckResult, PlaybookContext, context_load
+from investigations.playbooks.text import plural, when
+from investigations.services.actions import Proposal
+
+logger = logging.getLogger(__name__)
+
+NAME = "compromised_user"
+V = Finding.Verdict
+IV = Investigation.Verdict
+COMPROMISED_SCORE = 60
+SUSPICIOUS_SCORE = 20
+LEVEL_ORDER = [AutomationLevel.MANUAL, AutomationLevel.SEMI, AutomationLevel.FULL]
+
+
+@dataclass
+class PlaybookResult:
+    results: list[CheckResult]
+    verdict: str
+    risk_score: int
+    summary: str
+    proposals: list[tuple[Proposal, str]]  # (proposal, key of the finding it follows from)
+    automation_level: str
+    window_start: datetime
+    window_end: datetime
+    events_read: int
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def run(investigation: Investigation, *, now: datetime | None = None) -> PlaybookResult:
+    ctx = context_load(investigation, now=now)
+    for declared in CHECKS:
+        result = CheckResult(key=declared.key, title=declared.title)
+        try:
+            declared(ctx, result)
+        except Exception as exc:  # one broken check must not hide what the others found
+            logger.exception("Check %s failed on investigation %s", declared.key, investigation.pk)
+            result = CheckResult(
+                key=declared.key,
+                title=declared.title,
+                verdict=V.ERROR,
+                explanation=f"This check could not run ({type(exc).__name__}: {exc}); the others are unaffected.",
+            )
+        ctx.results.append(result)
+    verdict, score = verdict_of(ctx.results)
+    proposals = proposals_of(ctx, verdict)
+    return PlaybookResult(
+        results=ctx.results,
+        verdict=verdict,
+        risk_score=score,
+        summary=summary_of(ctx, verdict, score, len(proposals)),
+        proposals=proposals,
+        automation_level=automation_level_of(ctx),
+        window_start=ctx.window_start,
+        window_end=ctx.window_end,
+        events_read=len(ctx.events),
+        failed_checks=[r.title for r in ctx.results if r.verdict == V.ERROR],
+    )
+
+
+def verdict_of(results: list[CheckResult]) -> tuple[str, int]:
+    """Compromised at 60 points or two malicious findings; suspicious at 20 points or one."""
+    score = min(100, sum(result.score for result in results))
+    malicious = sum(1 for result in results if result.verdict == V.MALICIOUS)
+    if score >= COMPROMISED_SCORE or malicious >= 2:
+        return IV.COMPROMISED, score
+    if score >= SUSPICIOUS_SCORE or malicious:
+        return IV.SUSPICIOUS, score
+    return IV.CLEAN, score
+
+
+def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str]]:
+    """The account-wide actions the verdict calls for, then each finding's own; each (kind, target) once."""
+    if verdict == IV.CLEAN:
+        return []
+    signin_results = [r for r in ctx.results if r.key.startswith("signins.") and r.flagged]
+    anchor = (signin_results or [r for r in ctx.results if r.flagged] or [None])[0]
+    anchor_key = anchor.key if anchor else ""
+    upn = ctx.upn
+    wanted: list[tuple[Proposal, str]] = [
+        (
+            Proposal(
+                kind=Action.Kind.REVOKE_SESSIONS,
+                target=upn,
+                reason="Sign the attacker out everywhere: every session and refresh token is revoked.",
+                parameters={"upn": upn},
+            ),
+            anchor_key,
+        )
+    ]
+    if verdict == IV.COMPROMISED or any(r.verdict == V.MALICIOUS for r in signin_results):
+        wanted.append(
+            (
+                Proposal(
+                    kind=Action.Kind.RESET_PASSWORD,
+                    target=upn,
+                    reason="The password is known to whoever signed in: reset it.",
+                    parameters={"upn": upn},
+                ),
+                anchor_key,
+            )
+        )
+    if verdict == IV.COMPROMISED:
+        wanted.append(
+            (
+                Proposal(
+                    kind=Action.Kind.DISABLE_ACCOUNT,
+                    target=upn,
+                    reason="The account is compromised: block sign-in until the user is reached.",
+                    parameters={"upn": upn},
+                ),
+                anchor_key,
+            )
+        )
+    for result in ctx.results:
+        if result.flagged:
+            wanted.extend((proposal, result.key) for proposal in result.proposals)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for proposal, key in wanted:
+        identity_key = (proposal.kind, proposal.target[:512])
+        if identity_key not in seen:
+            seen.add(identity_key)
+            unique.append((proposal, key))
+    return unique
+
+
+def summary_of(ctx: PlaybookContext, verdict: str, score: int, proposed: int) -> str:
+    """One paragraph in plain words, written from the findings' headlines."""
+    flagged = sorted((r for r in ctx.results if r.flagged), key=lambda r: -r.score)
+    failed = [r.title.lower() for r in ctx.results if r.verdict == V.ERROR]
+    period = f"between {when(ctx.window_start).removeprefix('on ')} and {when(ctx.window_end).removeprefix('on ')}"
+    if verdict == IV.CLEAN:
+        signins = len(ctx.of_kind("signin"))
+        text = (
+            f"No sign of compromise for {ctx.upn} {period}: {plural(signins, 'sign-in')} and "
+            f"{plural(len(ctx.sent_messages()), 'sent message')} were read, and no check found anything suspicious."
+        )
+    else:
+        clauses = [r.headline for r in flagged if r.headline][:5]
+        activity = ", ".join(clauses[:-1]) + (f" and {clauses[-1]}" if len(clauses) > 1 else clauses[0])
+        opening = "appears compromised" if verdict == IV.COMPROMISED else "shows suspicious activity"
+        text = f"{ctx.upn} {opening} (risk {score}/100): it {activity}."
+        text += (
+            f" {plural(proposed, 'action is', 'actions are')} proposed to undo what was found."
+            if proposed
+            else " Review the findings."
+        )
+    if failed:
+        text += f" The {', '.join(failed)} check{'s' if len(failed) > 1 else ''} failed; the verdict rests on the rest."
+    return text
+
+
+def automation_level_of(ctx: PlaybookContext) -> str:
+    """The most automated level among the policies of the investigation's alerts (manual when none).
+
+    Each policy's admin chose how far its alerts may act alone; semi only ever runs
+    low-impact actions, and four-eyes actions always wait for people.
+    """
+    levels = [alert.policy.automation_level for alert in ctx.alerts if alert.policy is not None]
+    return max(levels, key=LEVEL_ORDER.index, default=AutomationLevel.MANUAL)

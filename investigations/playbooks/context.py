@@ -1,0 +1,199 @@
+"""What a playbook run reads, loaded once with a constant number of queries.
+
+``context_load`` reads the investigation's alerts, the identity's baseline, the accepted
+domains, every event of the identity in the activity window (one query, whatever the volume),
+the delegations it took part in on other mailboxes, and how many accounts failed to sign in
+from the IPs it signed in from. Checks only look at this object; the one lookup they may
+need later (which recipients are our own identities) is one more query.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from alerts.detectors.base import address_domain, domain_is_internal
+from alerts.detectors.mail import Message, messages_of
+from alerts.domains import accepted_domains
+from alerts.models import Alert, Event, Identity, IdentityBaseline
+from investigations.models import Finding, Investigation
+from investigations.services.actions import Proposal
+
+K = Event.Kind
+LOOKBACK = timedelta(hours=72)  # activity before the first alert that the checks consider
+LOOKAHEAD = timedelta(hours=24)
+MANUAL_WINDOW = timedelta(days=7)  # a hand-started investigation without alerts looks this far back
+PERMISSION_KINDS = (K.MAILBOX_PERMISSION_ADDED, K.SEND_AS_PERMISSION_ADDED)
+# Fields the checks read; ``raw`` (the source record) is left in the database.
+EVENT_FIELDS = (
+    "id",
+    "identity_id",
+    "occurred_at",
+    "kind",
+    "operation",
+    "source",
+    "ip",
+    "country",
+    "city",
+    "latitude",
+    "longitude",
+    "app",
+    "user_agent",
+    "succeeded",
+    "subject",
+    "target",
+    "attributes",
+)
+
+
+def check(key: str, title: str):
+    """Declare a check: ``fn(ctx, result)`` fills the ``CheckResult`` the runner made for it.
+
+    The runner knows each check's key and title before calling it, so a check that raises
+    still leaves a finding (verdict ``error``) under its own key.
+    """
+
+    def declare(fn):
+        fn.key, fn.title = key, title
+        return fn
+
+    return declare
+
+
+@dataclass
+class CheckResult:
+    """One check's outcome, before it is stored as a ``Finding``."""
+
+    key: str
+    title: str
+    verdict: str = Finding.Verdict.CLEAN
+    explanation: str = ""
+    headline: str = ""  # a clause for the summary paragraph, when the check found something
+    weight: int = 0  # risk points when not clean
+    events: list[Event] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+    proposals: list[Proposal] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict in (Finding.Verdict.MALICIOUS, Finding.Verdict.SUSPICIOUS)
+
+    @property
+    def score(self) -> int:
+        if self.verdict == Finding.Verdict.MALICIOUS:
+            return self.weight
+        if self.verdict == Finding.Verdict.SUSPICIOUS:
+            return self.weight // 2
+        return 0
+
+
+@dataclass
+class PlaybookContext:
+    investigation: Investigation
+    identity: Identity
+    alerts: list[Alert]
+    window_start: datetime
+    window_end: datetime
+    events: list[Event]  # the identity's events in the window, oldest first
+    baseline: IdentityBaseline | None
+    accepted_domains: frozenset[str]
+    delegations: list[Event]  # permission events on any mailbox that this identity performed or received
+    failures_by_ip: dict[str, int]  # distinct accounts that failed to sign in from each IP
+    # Filled by the sign-in checks, read by later checks (MFA, consent, blast radius, pivots).
+    risky_signins: list[Event] = field(default_factory=list)
+    # The results of the checks that already ran, in order.
+    results: list["CheckResult"] = field(default_factory=list)
+    _by_kind: dict[str, list[Event]] = field(default_factory=dict)
+    _sent: list[Message] | None = None
+
+    def __post_init__(self):
+        by_kind = defaultdict(list)
+        for event in self.events:
+            by_kind[event.kind].append(event)
+        self._by_kind = dict(by_kind)
+
+    def of_kind(self, *kinds: str) -> list[Event]:
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], [])
+        return sorted((e for kind in kinds for e in self._by_kind.get(kind, [])), key=lambda e: (e.occurred_at, e.id))
+
+    def sent_messages(self) -> list[Message]:
+        """The mail it sent in the window, grouped into messages (audit and trace rows counted once)."""
+        if self._sent is None:
+            self._sent = messages_of(self.of_kind(K.MAIL_SENT))
+        return self._sent
+
+    def is_internal(self, address: str) -> bool:
+        return domain_is_internal(address_domain(address), self.accepted_domains)
+
+    @property
+    def upn(self) -> str:
+        return self.identity.upn
+
+    @property
+    def suspicious_since(self) -> datetime:
+        """The start of the suspicious period: the first risky sign-in, else the first alert activity."""
+        moments = [event.occurred_at for event in self.risky_signins]
+        moments += [alert.first_activity_at for alert in self.alerts]
+        return min(moments) if moments else self.window_start
+
+    def identities_by_upn(self, upns) -> dict[str, Identity]:
+        """Which of these addresses are monitored identities (one query)."""
+        upns = {upn.lower() for upn in upns if upn}
+        if not upns:
+            return {}
+        return {identity.upn: identity for identity in Identity.objects.filter(upn__in=upns)}
+
+
+def activity_window(alerts: list[Alert], *, now: datetime) -> tuple[datetime, datetime]:
+    """From ``LOOKBACK`` before the first alert's activity to ``LOOKAHEAD`` after the last (not past now)."""
+    if not alerts:
+        return now - MANUAL_WINDOW, now
+    start = min(alert.first_activity_at for alert in alerts) - LOOKBACK
+    end = min(max(alert.last_activity_at for alert in alerts) + LOOKAHEAD, now)
+    return start, max(end, start)
+
+
+def context_load(investigation: Investigation, *, now: datetime | None = None) -> PlaybookContext:
+    now = now or timezone.now()
+    identity = investigation.identity
+    alerts = list(investigation.alerts.select_related("policy").order_by("first_activity_at", "id"))
+    start, end = activity_window(alerts, now=now)
+    events = list(
+        Event.objects.filter(identity=identity, occurred_at__gte=start, occurred_at__lte=end)
+        .exclude(kind=K.REMEDIATION)
+        .only(*EVENT_FIELDS)
+        .order_by("occurred_at", "id")
+    )
+    delegations = list(
+        Event.objects.filter(kind__in=PERMISSION_KINDS, occurred_at__gte=start, occurred_at__lte=end)
+        .filter(Q(identity=identity) | Q(attributes__actor=identity.upn) | Q(attributes__delegate=identity.upn))
+        .only(*EVENT_FIELDS)
+        .order_by("occurred_at", "id")
+    )
+    signin_ips = {event.ip for event in events if event.kind == K.SIGNIN and event.ip}
+    failures_by_ip = {}
+    if signin_ips:
+        failures_by_ip = dict(
+            Event.objects.filter(
+                kind=K.SIGNIN_FAILED, ip__in=signin_ips, occurred_at__gte=start - LOOKBACK, occurred_at__lte=end
+            )
+            .values("ip")
+            .annotate(accounts=Count("identity", distinct=True))
+            .order_by()
+            .values_list("ip", "accounts")
+        )
+    return PlaybookContext(
+        investigation=investigation,
+        identity=identity,
+        alerts=alerts,
+        window_start=start,
+        window_end=end,
+        events=events,
+        baseline=IdentityBaseline.objects.filter(identity=identity).first(),
+        accepted_domains=accepted_domains(),
+        delegations=delegations,
+        failures_by_ip=failures_by_ip,
+    )

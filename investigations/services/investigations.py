@@ -1,0 +1,301 @@
+"""Investigations: opening (by an alert or by hand), joining alerts, running the playbook, terminating.
+
+One open investigation per identity is enforced by the database (``investigation_one_open_per_identity``):
+two alerts racing to open one both end up in the same investigation, because the loser of the
+insert re-reads the winner's row. Status moves go through ``investigation_status``.
+"""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from airportal.audit import audit_record
+from airportal.errors import Conflict, DomainError, NotFound
+from alerts.models import Alert, Identity, Severity
+from investigations.connectors import get_connector
+from investigations.models import Action, Finding, Investigation
+from investigations.playbooks import PLAYBOOKS
+from investigations.services.actions import action_approve_automatically, action_propose, actions_withdraw_pending
+from investigations.services.dispatch import playbook_dispatch_on_commit
+from investigations.services.investigation_status import investigation_step, investigation_transition
+
+logger = logging.getLogger(__name__)
+S = Investigation.Status
+OPEN = list(Investigation.OPEN_STATUSES)
+
+
+def _open_or_create(*, identity: Identity, started_by=None, reason: str = "") -> tuple[Investigation, bool]:
+    """The identity's open investigation, locked; a new queued one if there is none. Call inside atomic."""
+    for _ in range(3):
+        investigation = Investigation.objects.select_for_update().filter(identity=identity, status__in=OPEN).first()
+        if investigation is not None:
+            return investigation, False
+        try:
+            with transaction.atomic():
+                investigation = Investigation.objects.create(
+                    identity=identity, started_by=started_by, reason=reason, queued_at=timezone.now()
+                )
+        except IntegrityError:  # opened by someone else a moment ago: join theirs
+            continue
+        return investigation, True
+    raise Conflict(f"Could not open an investigation for {identity.upn}; try again.")
+
+
+def _opened(investigation: Investigation, *, actor, summary: str) -> None:
+    audit_record(actor=actor, verb="investigation.started", target=investigation, summary=summary)
+    investigation_step(investigation.pk, summary)
+    playbook_dispatch_on_commit(investigation.pk)
+
+
+def investigation_request_rerun(*, investigation: Investigation, why: str) -> None:
+    """Run the playbook again with the new evidence. The row must be locked by the caller."""
+    if investigation.status == S.QUEUED:
+        return  # the coming run will see it
+    if investigation.status == S.RUNNING:
+        Investigation.objects.filter(pk=investigation.pk, status=S.RUNNING).update(rerun_requested=True)
+        investigation_step(investigation.pk, f"{why}; the playbook will run again when this run ends.")
+        return
+    if investigation_transition(
+        investigation, verb="rerun", to=S.QUEUED, summary=why, queued_at=timezone.now(), rerun_requested=False
+    ):
+        investigation_step(investigation.pk, f"{why}; the playbook runs again.")
+        playbook_dispatch_on_commit(investigation.pk)
+
+
+@transaction.atomic
+def investigation_attach_alert(*, alert_id: int) -> Investigation | None:
+    """Put the alert into its identity's open investigation (opening one if needed) and re-run it.
+
+    Informational alerts join an open investigation but never open one on their own.
+    """
+    alert = Alert.objects.select_related("identity").filter(pk=alert_id).first()
+    if alert is None:
+        logger.info("Alert %s is gone; nothing to investigate", alert_id)
+        return None
+    if alert.severity == Severity.INFORMATIONAL:
+        investigation = (
+            Investigation.objects.select_for_update().filter(identity=alert.identity, status__in=OPEN).first()
+        )
+        if investigation is None:
+            return None
+        created = False
+    else:
+        investigation, created = _open_or_create(identity=alert.identity)
+    already = investigation.alerts.filter(pk=alert.pk).exists()
+    investigation.alerts.add(alert)
+    if created:
+        _opened(
+            investigation, actor=None, summary=f"Opened by the alert {alert.title!r} ({alert.get_severity_display()})."
+        )
+    elif not already:
+        investigation_request_rerun(investigation=investigation, why=f"The alert {alert.title!r} joined")
+    else:
+        investigation_request_rerun(investigation=investigation, why=f"New activity folded into {alert.title!r}")
+    return investigation
+
+
+@transaction.atomic
+def investigation_start(*, upn: str, user, reason: str = "") -> tuple[Investigation, bool]:
+    """Start an investigation by hand on a monitored identity; (investigation, created).
+
+    If one is already open, it is re-run and returned instead (there is one open per identity).
+    """
+    upn = (upn or "").strip().lower()
+    if not upn or "@" not in upn:
+        raise DomainError("Give the user principal name of the user to investigate, e.g. megan@contoso.com.")
+    identity = Identity.objects.filter(upn=upn).first()
+    if identity is None:
+        raise DomainError(
+            f"{upn} is not a monitored identity: AIR Portal has no activity for it yet. Ingest its logs first."
+        )
+    reason = (reason or "").strip()[:2000] or "Started by hand."
+    investigation, created = _open_or_create(identity=identity, started_by=user, reason=reason)
+    if created:
+        _opened(investigation, actor=user, summary=f"Started by {user}: {reason}")
+    else:
+        audit_record(actor=user, verb="investigation.rerun_requested", target=investigation, summary=reason)
+        investigation_request_rerun(investigation=investigation, why=f"{user} asked for a new run: {reason}")
+    return investigation, created
+
+
+@transaction.atomic
+def investigation_terminate(*, investigation_id: int, user, reason: str) -> Investigation:
+    """Stop an open investigation with a reason; actions waiting for approval are withdrawn.
+
+    Actions already approved keep running: a person decided them.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why you terminate this investigation: a reason is required.")
+    investigation = Investigation.objects.select_for_update().filter(pk=investigation_id).first()
+    if investigation is None:
+        raise NotFound(f"There is no investigation #{investigation_id}.")
+    if not investigation_transition(
+        investigation, verb="terminate", to=S.TERMINATED, actor=user, summary=reason, reason=reason[:2000]
+    ):
+        raise Conflict(f"This investigation is {investigation.get_status_display().lower()}; it cannot be terminated.")
+    withdrawn = actions_withdraw_pending(investigation_id=investigation.pk, actor=user, reason=reason)
+    investigation_step(
+        investigation.pk,
+        f"Terminated by {user}: {reason}" + (f" ({withdrawn} pending action(s) withdrawn)" if withdrawn else ""),
+        level="warning",
+    )
+    return investigation
+
+
+# --- the playbook run ------------------------------------------------------------------------------
+
+
+def investigation_claim(*, investigation_id: int) -> Investigation | None:
+    """queued → running for this worker, or None if another worker has it (or it is closed or gone)."""
+    investigation = Investigation.objects.filter(pk=investigation_id).first()
+    if investigation is None or investigation.status != S.QUEUED:
+        return None
+    with transaction.atomic():
+        now = timezone.now()
+        if not investigation_transition(
+            investigation,
+            verb="claim",
+            to=S.RUNNING,
+            run_count=F("run_count") + 1,
+            run_started_at=now,
+            started_at=Coalesce("started_at", now),
+            rerun_requested=False,
+        ):
+            return None
+    return Investigation.objects.select_related("identity").get(pk=investigation_id)
+
+
+def investigation_run_playbook(*, investigation_id: int) -> str | None:
+    """What the ``investigations.run_playbook`` task does; the status it ended in, or None if not ours."""
+    investigation = investigation_claim(investigation_id=investigation_id)
+    if investigation is None:
+        logger.info("Investigation %s is not queued (taken, closed or gone): nothing to do", investigation_id)
+        return None
+    investigation_step(investigation.pk, f"Playbook {investigation.playbook} started (run {investigation.run_count}).")
+    try:
+        outcome = PLAYBOOKS[investigation.playbook].run(investigation)
+    except Exception as exc:
+        logger.exception("Playbook failed on investigation %s", investigation_id)
+        with transaction.atomic():
+            locked = Investigation.objects.select_for_update().get(pk=investigation_id)
+            if investigation_transition(
+                locked, verb="finish", to=S.FAILED, summary=f"The playbook could not run: {exc}"
+            ):
+                investigation_step(
+                    investigation_id, f"The playbook could not run: {type(exc).__name__}: {exc}", level="error"
+                )
+        return S.FAILED
+    status = investigation_record_run(investigation_id=investigation_id, outcome=outcome)
+    get_connector().refresh(identity_ids=[investigation.identity_id])  # the simulated tenant mirrors new events
+    return status
+
+
+@transaction.atomic
+def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
+    """Store a run's findings and proposals, apply the automation level and set the status.
+
+    If new evidence arrived during the run, the investigation goes back to ``queued``; if it
+    was terminated meanwhile, the results are dropped.
+    """
+    investigation = Investigation.objects.select_for_update().select_related("identity").get(pk=investigation_id)
+    if investigation.status != S.RUNNING:
+        investigation_step(investigation_id, "The run's results were dropped: the investigation was closed meanwhile.")
+        return None
+    findings = _store_findings(investigation, outcome.results)
+    created = []
+    for proposal, key in outcome.proposals:
+        action = action_propose(investigation=investigation, proposal=proposal, finding=findings.get(key))
+        if action is not None:
+            created.append(action)
+    automated = _automate(created, outcome.automation_level)
+    _log_run(investigation, outcome, created, automated)
+    common = {
+        "verdict": outcome.verdict,
+        "risk_score": outcome.risk_score,
+        "summary": outcome.summary,
+        "automation_level": outcome.automation_level,
+        "window_start": outcome.window_start,
+        "window_end": outcome.window_end,
+    }
+    if investigation.rerun_requested:
+        investigation_transition(
+            investigation, verb="rerun", to=S.QUEUED, queued_at=timezone.now(), rerun_requested=False, **common
+        )
+        playbook_dispatch_on_commit(investigation.pk)
+        return S.QUEUED
+    to = _status_after_run(investigation, failed=bool(outcome.failed_checks))
+    investigation_transition(investigation, verb="finish", to=to, summary=outcome.summary[:500], **common)
+    return to
+
+
+def _store_findings(investigation: Investigation, results) -> dict[str, Finding]:
+    """Upsert one finding per check key (ids survive re-runs), drop stale ones, relink events: 5 queries."""
+    existing = {finding.check_key: finding for finding in investigation.findings.all()}
+    new, changed = [], []
+    for result in results:
+        finding = existing.pop(result.key, None)
+        if finding is None:
+            finding = Finding(investigation=investigation, check_key=result.key)
+            new.append(finding)
+        else:
+            changed.append(finding)
+        finding.title = result.title[:300]
+        finding.verdict = result.verdict
+        finding.explanation = result.explanation
+        finding.data = result.data
+    if existing:
+        Finding.objects.filter(pk__in=[f.pk for f in existing.values()]).delete()
+    Finding.objects.bulk_create(new)
+    if changed:
+        Finding.objects.bulk_update(changed, ["title", "verdict", "explanation", "data"])
+    by_key = {f.check_key: f for f in [*new, *changed]}
+    through = Finding.events.through
+    through.objects.filter(finding__investigation=investigation).delete()
+    through.objects.bulk_create(
+        [
+            through(finding_id=by_key[r.key].pk, event_id=e.pk)
+            for r in results
+            for e in {e.pk: e for e in r.events}.values()
+        ],
+        ignore_conflicts=True,
+    )
+    return by_key
+
+
+def _automate(actions: list[Action], level: str) -> list[Action]:
+    """Approve what the automation level allows: semi = low-impact kinds, full = all; never four-eyes."""
+    if level == "manual":
+        return []
+    allowed = [a for a in actions if level == "full" or a.kind in Action.LOW_IMPACT_KINDS]
+    return [a for a in allowed if action_approve_automatically(action=a, automation_level=level)]
+
+
+def _status_after_run(investigation: Investigation, *, failed: bool) -> str:
+    if failed:
+        return S.FAILED
+    statuses = set(investigation.actions.values_list("status", flat=True))
+    if not statuses:
+        return S.NO_THREATS_FOUND
+    if statuses <= set(Action.TERMINAL_STATUSES):
+        return S.PARTIALLY_REMEDIATED if Action.Status.FAILED in statuses else S.REMEDIATED
+    return S.PENDING_ACTION
+
+
+def _log_run(investigation: Investigation, outcome, created: list[Action], automated: list[Action]) -> None:
+    flagged = sum(1 for r in outcome.results if r.flagged)
+    investigation_step(
+        investigation.pk,
+        f"Read {outcome.events_read:,} events; {len(outcome.results)} checks, {flagged} flagged. "
+        f"Verdict: {outcome.verdict or 'none'} (risk {outcome.risk_score}/100).",
+    )
+    for title in outcome.failed_checks:
+        investigation_step(investigation.pk, f"Check failed: {title}.", level="error")
+    if created:
+        line = f"Proposed {len(created)} action(s)"
+        if automated:
+            line += f"; {len(automated)} approved at once by the {outcome.automation_level!r} automation level"
+        investigation_step(investigation.pk, line + ".")
