@@ -148,10 +148,8 @@ class SuspiciousSignin(Detector):
         return [self._finding(identity_id, reasons, evidence, events)]
 
     def title_for(self, reasons):
-        found = dict.fromkeys(
-            SIGNAL_LABELS[code.split(":")[0]] for code in reasons if code.split(":")[0] in SIGNAL_LABELS
-        )
-        return "Suspicious sign-in: " + ", ".join(found)
+        codes = {code.split(":")[0] for code in reasons}
+        return "Suspicious sign-in: " + ", ".join(label for code, label in SIGNAL_LABELS.items() if code in codes)
 
     def _finding(self, identity_id, reasons, evidence, events):
         return Finding(
