@@ -13,7 +13,7 @@ from alerts.models import AutomationLevel
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks.checks import CHECKS
 from investigations.playbooks.context import CheckResult, PlaybookContext, context_load
-from investigations.playbooks.text import plural, when
+from investigations.playbooks.text import plural, stamp
 from investigations.services.actions import Proposal
 
 logger = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def summary_of(ctx: PlaybookContext, verdict: str, score: int, proposed: int) ->
     """One paragraph in plain words, written from the findings' headlines."""
     flagged = sorted((r for r in ctx.results if r.flagged), key=lambda r: -r.score)
     failed = [r.title.lower() for r in ctx.results if r.verdict == V.ERROR]
-    period = f"between {when(ctx.window_start).removeprefix('on ')} and {when(ctx.window_end).removeprefix('on ')}"
+    period = f"between {stamp(ctx.window_start)} and {stamp(ctx.window_end)}"
     if verdict == IV.CLEAN:
         signins = len(ctx.of_kind("signin"))
         text = (

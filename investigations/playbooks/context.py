@@ -135,9 +135,9 @@ class PlaybookContext:
     @property
     def suspicious_since(self) -> datetime:
         """The start of the suspicious period: the first risky sign-in, else the first alert activity."""
-        moments = [event.occurred_at for event in self.risky_signins]
-        moments += [alert.first_activity_at for alert in self.alerts]
-        return min(moments) if moments else self.window_start
+        if self.risky_signins:
+            return min(event.occurred_at for event in self.risky_signins)
+        return min((alert.first_activity_at for alert in self.alerts), default=self.window_start)
 
     def identities_by_upn(self, upns) -> dict[str, Identity]:
         """Which of these addresses are monitored identities (one query)."""

@@ -10,7 +10,18 @@ def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
 
 
 def when(moment: datetime) -> str:
+    """``on 2026-03-11 at 22:24 UTC``"""
     return f"on {moment:%Y-%m-%d at %H:%M} UTC"
 
 
-__all__ = ["plural", "quote", "when"]
+def stamp(moment: datetime) -> str:
+    """``2026-03-11 22:24 UTC`` (after "since", "between"…)."""
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (``str.capitalize`` would lower-case quoted names)."""
+    return text[:1].upper() + text[1:]
+
+
+__all__ = ["plural", "quote", "sentence", "stamp", "when"]

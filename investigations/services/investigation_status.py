@@ -41,13 +41,13 @@ def investigation_transition(
     verb: str,
     to: str,
     actor=None,
-    summary: str = "",
+    note: str = "",
     filters: dict | None = None,
     **fields,
 ) -> bool:
     """Move ``investigation`` to ``to`` if it is still in one of the verb's FROM statuses.
 
-    ``filters`` narrows the conditional UPDATE further (e.g. ``{"rerun_requested": False}``).
+    ``note`` is the audit row's summary; ``filters`` narrows the conditional UPDATE further (e.g. ``{"rerun_requested": False}``).
     Returns True when this call made the move (and audited it), False when it lost a race.
     """
     allowed_from, allowed_to = TRANSITIONS[verb]
@@ -70,7 +70,7 @@ def investigation_transition(
         actor=actor,
         verb=f"investigation.{verb}",
         target=investigation,
-        summary=summary or f"{before} → {to}",
+        summary=note or f"{before} → {to}",
         changes={"status": [before, to]},
     )
     return True

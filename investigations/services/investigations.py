@@ -59,7 +59,7 @@ def investigation_request_rerun(*, investigation: Investigation, why: str) -> No
         investigation_step(investigation.pk, f"{why}; the playbook will run again when this run ends.")
         return
     if investigation_transition(
-        investigation, verb="rerun", to=S.QUEUED, summary=why, queued_at=timezone.now(), rerun_requested=False
+        investigation, verb="rerun", to=S.QUEUED, note=why, queued_at=timezone.now(), rerun_requested=False
     ):
         investigation_step(investigation.pk, f"{why}; the playbook runs again.")
         playbook_dispatch_on_commit(investigation.pk)
@@ -134,7 +134,7 @@ def investigation_terminate(*, investigation_id: int, user, reason: str) -> Inve
     if investigation is None:
         raise NotFound(f"There is no investigation #{investigation_id}.")
     if not investigation_transition(
-        investigation, verb="terminate", to=S.TERMINATED, actor=user, summary=reason, reason=reason[:2000]
+        investigation, verb="terminate", to=S.TERMINATED, actor=user, note=reason, reason=reason[:2000]
     ):
         raise Conflict(f"This investigation is {investigation.get_status_display().lower()}; it cannot be terminated.")
     withdrawn = actions_withdraw_pending(investigation_id=investigation.pk, actor=user, reason=reason)
@@ -182,9 +182,7 @@ def investigation_run_playbook(*, investigation_id: int) -> str | None:
         logger.exception("Playbook failed on investigation %s", investigation_id)
         with transaction.atomic():
             locked = Investigation.objects.select_for_update().get(pk=investigation_id)
-            if investigation_transition(
-                locked, verb="finish", to=S.FAILED, summary=f"The playbook could not run: {exc}"
-            ):
+            if investigation_transition(locked, verb="finish", to=S.FAILED, note=f"The playbook could not run: {exc}"):
                 investigation_step(
                     investigation_id, f"The playbook could not run: {type(exc).__name__}: {exc}", level="error"
                 )
@@ -228,7 +226,7 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
         playbook_dispatch_on_commit(investigation.pk)
         return S.QUEUED
     to = _status_after_run(investigation, failed=bool(outcome.failed_checks))
-    investigation_transition(investigation, verb="finish", to=to, summary=outcome.summary[:500], **common)
+    investigation_transition(investigation, verb="finish", to=to, note=outcome.summary[:500], **common)
     return to
 
 

@@ -83,7 +83,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 investigation,
                 verb="requeue",
                 to=Investigation.Status.QUEUED,
-                summary="The worker running the playbook stopped; queued again.",
+                note="The worker running the playbook stopped; queued again.",
                 filters={"run_started_at__lt": dead},
                 queued_at=now,
             ):

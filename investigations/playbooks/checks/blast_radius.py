@@ -6,7 +6,7 @@ related identities on the investigation.
 
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
-from investigations.playbooks.text import plural, when
+from investigations.playbooks.text import plural, stamp
 
 V = Finding.Verdict
 MAX_LISTED = 500
@@ -22,7 +22,7 @@ def blast_radius(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     messages = [m for m in ctx.sent_messages() if m.at >= since]
     recipients = {address for m in messages for address in m.recipients}
     if not recipients:
-        result.explanation = f"No mail was sent since the suspicious period began {when(since)}."
+        result.explanation = f"No mail was sent since the suspicious period began {stamp(since)}."
         return result
     identities = ctx.identities_by_upn(a for a in recipients if ctx.is_internal(a))
     internal = sorted(identities)
@@ -40,7 +40,7 @@ def blast_radius(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         else f"mailed {plural(len(recipients), 'recipient')} while under suspicion"
     )
     result.explanation = (
-        f"Since {when(since)} this user sent {plural(len(messages), 'message')} "
+        f"Since {stamp(since)} this user sent {plural(len(messages), 'message')} "
         f"to {plural(len(recipients), 'recipient')}: "
         f"{len(internal)} monitored colleague(s) and {external:,} outside the organisation."
         + (f" {len(phished)} colleague(s) received the phishing wave; check their accounts next." if phished else "")

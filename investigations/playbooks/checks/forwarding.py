@@ -4,7 +4,7 @@ from alerts.detectors.rules import mailbox_forwarding
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
-from investigations.playbooks.text import when
+from investigations.playbooks.text import stamp, when
 from investigations.services.actions import Proposal
 
 V = Finding.Verdict
@@ -34,7 +34,7 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.headline = f"forwarded all mail to {external[0]}"
     result.explanation = (
         f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation) since "
-        f"{when(last.occurred_at)}" + (", without keeping a copy." if keeps_copy is False else ".")
+        f"{stamp(last.occurred_at)}" + (", without keeping a copy." if keeps_copy is False else ".")
     )
     result.data = {"forward_to": external}
     result.proposals.append(

@@ -7,7 +7,7 @@ from alerts.detectors.rules import inbox_rule
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
-from investigations.playbooks.text import plural, quote
+from investigations.playbooks.text import plural, quote, sentence
 from investigations.services.actions import Proposal
 
 V = Finding.Verdict
@@ -88,7 +88,7 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.events = [b[1] for b in bad]
     described = [f"rule {quote(name or '(unnamed)', 40)} {' and '.join(reasons)}" for name, _, _, reasons in bad]
     result.headline = f"created an inbox rule that {' and '.join(bad[0][3][:2])}"
-    result.explanation = "; ".join(described[:5]).capitalize() + "."
+    result.explanation = sentence("; ".join(described[:5])) + "."
     result.data = {
         "rules": [{"name": n, "verdict": v, "reasons": r, "event_id": e.id} for n, e, v, r in bad],
         "forward_to": sorted({a for _, e, _, _ in bad for v in inbox_rule(e).forwards.values() for a in v}),

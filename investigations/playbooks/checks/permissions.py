@@ -10,6 +10,7 @@ from alerts.detectors.fields import attr
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.text import sentence
 from investigations.services.actions import Proposal
 
 V = Finding.Verdict
@@ -53,7 +54,7 @@ def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     bad = [item for item in judged if item[2] != V.CLEAN]
     if not bad:
         result.events = [item[0] for item in judged]
-        result.explanation = "; ".join(item[3] for item in judged[:5]).capitalize() + ": ordinary delegation."
+        result.explanation = sentence("; ".join(item[3] for item in judged[:5])) + ": ordinary delegation."
         return result
     result.verdict = V.MALICIOUS if any(item[2] == V.MALICIOUS for item in bad) else V.SUSPICIOUS
     result.weight = 45
@@ -61,7 +62,7 @@ def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.headline = bad[0][3]
     result.explanation = "This user " + "; ".join(item[3] for item in bad[:5]) + "."
     result.data = {"grants": [{**grant, "verdict": verdict} for _, grant, verdict, _ in bad]}
-    for _, grant, _, sentence in bad:
+    for _, grant, _, why in bad:
         if not grant["delegate"] or not grant["mailbox"]:
             continue
         rights = "/".join(grant["rights"])
@@ -69,7 +70,7 @@ def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             Proposal(
                 kind=Action.Kind.REMOVE_MAILBOX_PERMISSION,
                 target=f"{rights} of {grant['delegate']} on {grant['mailbox']}",
-                reason=f"This user {sentence}.",
+                reason=f"This user {why}.",
                 parameters={
                     "mailbox": grant["mailbox"],
                     "delegate": grant["delegate"],

@@ -117,9 +117,13 @@ def _risk(event: Event) -> tuple[str, set[str]]:
     level = str(attr(event, "risk_level", "riskLevelDuringSignIn", default="") or "").lower()
     aggregated = str(attr(event, "risk_level_aggregated", "riskLevelAggregated", default="") or "").lower()
     types = attr(event, "risk_event_types", "riskEventTypes_v2", "riskEventTypes", default=[]) or []
-    types = {str(t).lower() for t in (types if isinstance(types, list) else [types])}
+    types = {str(t) for t in (types if isinstance(types, list) else [types])}
     worst = "high" if "high" in (level, aggregated) else "medium" if "medium" in (level, aggregated) else level
     return worst, types
+
+
+def _lower(values: set[str]) -> set[str]:
+    return {value.lower() for value in values}
 
 
 @check("signins.risky_ip", "Risky or anonymiser sign-ins reported by the source")
@@ -127,9 +131,13 @@ def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     risky, severe = [], []
     for event in successes(ctx):
         level, types = _risk(event)
-        if level in ("medium", "high") or types & RISKY_TYPES or attr(event, "is_anonymous", "anonymizer") is True:
+        if (
+            level in ("medium", "high")
+            or _lower(types) & RISKY_TYPES
+            or attr(event, "is_anonymous", "anonymizer") is True
+        ):
             risky.append(event)
-            if level == "high" or types & SEVERE_TYPES:
+            if level == "high" or _lower(types) & SEVERE_TYPES:
                 severe.append(event)
     if not risky:
         result.explanation = "No successful sign-in was rated risky or came from an anonymiser."
@@ -161,7 +169,7 @@ def spray_then_success(ctx: PlaybookContext, result: CheckResult) -> CheckResult
         accounts = ctx.failures_by_ip.get(event.ip, 0) if event.ip else 0
         own = own_failures.get(event.ip, 0)
         _, types = _risk(event)
-        if accounts >= SPRAY_ACCOUNTS or own >= BRUTE_FORCE_FAILURES or "passwordspray" in types:
+        if accounts >= SPRAY_ACCOUNTS or own >= BRUTE_FORCE_FAILURES or "passwordspray" in _lower(types):
             hits.append((event, accounts, own))
     if not hits:
         total = sum(own_failures.values())
@@ -175,7 +183,7 @@ def spray_then_success(ctx: PlaybookContext, result: CheckResult) -> CheckResult
     result.events = [hit[0] for hit in hits[:MAX_EVENTS]]
     result.headline = f"was broken into from {event.ip} after a password spray"
     result.explanation = (
-        f"{event.ip} failed to sign in to {plural(accounts, 'account')} ({own} of them against this user), "
+        f"{event.ip} failed to sign in to {plural(accounts, 'account')} ({plural(own, 'failure')} against this user), "
         f"then signed in successfully as this user {when(event.occurred_at)}."
     )
     result.data = {"ips": sorted({hit[0].ip for hit in hits}), "accounts_sprayed": accounts}
