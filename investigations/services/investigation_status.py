@@ -47,7 +47,8 @@ def investigation_transition(
 ) -> bool:
     """Move ``investigation`` to ``to`` if it is still in one of the verb's FROM statuses.
 
-    ``note`` is the audit row's summary; ``filters`` narrows the conditional UPDATE further (e.g. ``{"rerun_requested": False}``).
+    ``note`` is the audit row's summary; ``filters`` narrows the conditional UPDATE further
+    (e.g. ``{"run_started_at__lt": cutoff}``).
     Returns True when this call made the move (and audited it), False when it lost a race.
     """
     allowed_from, allowed_to = TRANSITIONS[verb]
