@@ -14,6 +14,7 @@ from alerts.adapters.directory import directory_attributes, directory_kind, modi
 from alerts.adapters.fields import (
     lower_keys,
     normalise_ip,
+    objects,
     parse_bool,
     parse_float,
     parse_int,
@@ -158,7 +159,7 @@ def _authentication_methods(details: Any) -> list[str]:
 
 def _directory_audit(rec: dict[str, Any]) -> NormalisedEvent:
     operation = text(rec.get("activitydisplayname"))
-    targets = [lower_keys(item) for item in rec.get("targetresources") or [] if isinstance(item, dict)]
+    targets = objects(rec.get("targetresources"))
     changes: dict[str, tuple[Any, Any]] = {}
     for target in targets:
         for name, change in modified_properties(target.get("modifiedproperties")).items():

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from alerts.adapters.fields import (
+    as_list,
     email_addresses,
     json_value,
     lower_keys,
@@ -139,7 +140,7 @@ _KNOWN_SNAKE = {
 def forward_targets(rule: dict[str, Any]) -> list[str]:
     targets: list[str] = []
     for key in ("forward_to", "redirect_to", "forward_as_attachment_to"):
-        for address in rule.get(key) or []:
+        for address in as_list(rule.get(key)):
             if address not in targets:
                 targets.append(address)
     return targets

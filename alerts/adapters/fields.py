@@ -59,6 +59,16 @@ def lower_keys(mapping: Any) -> dict[str, Any]:
     return lowered
 
 
+def as_list(value: Any) -> list:
+    """``value`` if it is a list, else an empty list (sources put scalars where lists belong)."""
+    return value if isinstance(value, list) else []
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list, with lower-cased keys; anything else in it is skipped."""
+    return [lower_keys(item) for item in as_list(value) if isinstance(item, dict)]
+
+
 def pick(mapping: dict[str, Any], *names: str) -> Any:
     """The first of ``names`` (lower-case) whose value is present and not empty."""
     for name in names:

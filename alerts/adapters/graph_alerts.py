@@ -9,9 +9,11 @@ from typing import Any
 
 from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
 from alerts.adapters.fields import (
+    as_list,
     email_addresses,
     lower_keys,
     normalise_ip,
+    objects,
     parse_time,
     pick,
     require_object,
@@ -28,7 +30,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
     rec = lower_keys(require_object(record))
     alert_id = text(rec.get("id"))
     title = text(rec.get("title"))
-    evidence = [lower_keys(item) for item in rec.get("evidence") or [] if isinstance(item, dict)]
+    evidence = objects(rec.get("evidence"))
     accounts: dict[str, dict[str, Any]] = {}
     for kinds in (_PRIMARY, _FALLBACK):
         for item in evidence:
@@ -58,7 +60,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
         "incident_id": text(rec.get("incidentid")),
         "classification": text(rec.get("classification")),
         "determination": text(rec.get("determination")),
-        "mitre_techniques": [text(t) for t in rec.get("mitretechniques") or [] if text(t)],
+        "mitre_techniques": [text(t) for t in as_list(rec.get("mitretechniques")) if text(t)],
         "alert_web_url": text(rec.get("alertweburl")),
         "description": text(rec.get("description"))[:1000],
         "first_activity": text(rec.get("firstactivitydatetime")),
@@ -93,9 +95,7 @@ def _evidence_type(item: dict[str, Any]) -> str:
 
 def _accounts(item: dict[str, Any]) -> list[dict[str, Any]]:
     kind = _evidence_type(item)
-    roles = (
-        [text(role) for role in item.get("roles") or [] if text(role)] if isinstance(item.get("roles"), list) else []
-    )
+    roles = [text(role) for role in as_list(item.get("roles")) if text(role)]
     if kind == "analyzedmessageevidence":
         return [_account(address, roles=roles) for address in email_addresses(item.get("recipientemailaddress"))]
     if kind == "deviceevidence":

@@ -13,11 +13,13 @@ from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
 from alerts.adapters.directory import directory_attributes, directory_kind, modified_properties, operation_key
 from alerts.adapters.exchange import cmdlet_event, mailbox_event
 from alerts.adapters.fields import (
+    as_list,
     email_addresses,
     json_value,
     lower_keys,
     name_values,
     normalise_ip,
+    objects,
     parse_bool,
     parse_int,
     parse_time,
@@ -162,7 +164,7 @@ def _compliance_alert(rec: dict[str, Any], actor: str) -> NormalisedEvent:
 
 
 def _cloud_app_alert(rec: dict[str, Any], actor: str) -> NormalisedEvent:
-    ips = [ip for ip in (normalise_ip(value) for value in json_value(rec.get("clientips")) or []) if ip]
+    ips = [ip for ip in (normalise_ip(value) for value in as_list(json_value(rec.get("clientips")))) if ip]
     title = text(rec.get("alertdisplayname")) or text(rec.get("operation"))
     attributes = {
         "title": title,
@@ -188,7 +190,7 @@ def _cloud_app_alert(rec: dict[str, Any], actor: str) -> NormalisedEvent:
 def _directory(operation: str, rec: dict[str, Any], actor: str) -> NormalisedEvent:
     changes = modified_properties(rec.get("modifiedproperties"))
     kind = directory_kind(operation, changes)
-    targets = [lower_keys(item) for item in rec.get("target") or [] if isinstance(item, dict)]
+    targets = objects(rec.get("target"))
     target_user = next((upn(item.get("id")) for item in targets if parse_int(item.get("type")) == 5), "")
     if not target_user and "@" in text(rec.get("objectid")):
         target_user = upn(rec.get("objectid"))
