@@ -284,6 +284,8 @@ def signin_map_figure(places: Sequence[dict], legs: Sequence[dict]) -> dict:
         legend={"orientation": "h", "y": 0.02, "x": 0.01, "bgcolor": "rgba(15,20,25,0.6)"},
         geo={
             "projection": {"type": "natural earth"},
+            # Zoom to where the user signed in from, not the whole world.
+            "fitbounds": "locations" if places else False,
             "resolution": 110,
             "showland": True,
             "landcolor": "#253041",

@@ -7,3 +7,6 @@ class InvestigationsConfig(AppConfig):
 
     def ready(self):
         from investigations import receivers  # noqa: F401 - connects the alert_raised receiver
+        from investigations.console import console_hooks_install
+
+        console_hooks_install()

@@ -29,6 +29,12 @@ def age(since: datetime | None, until: datetime | None = None) -> str:
 
 
 @register.filter
+def duration(value: timedelta | None) -> str:
+    """A timedelta written like an age: "3d 4h", "2h 05m", "12m"."""
+    return _compact(value) if value is not None else ""
+
+
+@register.filter
 def minutes(value: int | None) -> str:
     """A number of minutes written like an age: 240 → "4h 00m"."""
     return _compact(timedelta(minutes=value or 0))
@@ -52,10 +58,55 @@ def get_item(mapping: dict, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
 
 
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{humanize_key(key)}: {_cell(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _flatten(item: dict) -> dict:
+    """One level of nesting becomes columns: {"from": {"city": …}} → {"from city": …}."""
+    flat = {}
+    for key, value in item.items():
+        if isinstance(value, dict):
+            for inner, inner_value in value.items():
+                flat[f"{key} {inner}"] = inner_value
+        else:
+            flat[key] = value
+    return flat
+
+
 @register.filter
-def is_structured(value) -> bool:
-    """A dict or a list (shown as JSON), rather than a plain value."""
-    return isinstance(value, dict | list)
+def evidence_blocks(evidence: dict, skip: str = "") -> list[dict]:
+    """An alert's evidence as display blocks: a value per key, or a table for a list of records.
+
+    ``skip`` names keys (comma-separated) not to show, e.g. the reasons already in the description.
+    """
+    hidden = {key.strip() for key in skip.split(",") if key.strip()}
+    blocks = []
+    for key, value in (evidence or {}).items():
+        if key in hidden:
+            continue
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            rows = [_flatten(item) for item in value[:50]]
+            columns = list(dict.fromkeys(column for row in rows for column in row))
+            blocks.append(
+                {
+                    "label": humanize_key(key),
+                    "columns": [humanize_key(column) for column in columns],
+                    "rows": [[_cell(row.get(column)) for column in columns] for row in rows],
+                    "more": max(0, len(value) - len(rows)),
+                }
+            )
+        else:
+            blocks.append({"label": humanize_key(key), "value": _cell(value)})
+    return blocks
 
 
 @register.filter

@@ -38,12 +38,13 @@
     }
   });
 
-  /* <input type=checkbox data-check-all="NAME"> ticks every checkbox named NAME in its form. */
+  /* <input type=checkbox data-check-all="NAME"> ticks every checkbox named NAME of its form. */
   document.addEventListener("change", function (event) {
     var master = event.target.closest && event.target.closest("[data-check-all]");
     if (!master || !master.form) { return; }
-    master.form.querySelectorAll('input[type=checkbox][name="' + master.dataset.checkAll + '"]').forEach(function (box) {
-      box.checked = master.checked;
+    /* form.elements also holds the boxes outside the <form> that name it with form="…". */
+    Array.prototype.forEach.call(master.form.elements, function (box) {
+      if (box.type === "checkbox" && box.name === master.dataset.checkAll) { box.checked = master.checked; }
     });
   });
 

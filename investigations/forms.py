@@ -1,0 +1,89 @@
+"""Input of the investigation pages and the action center (filters, decisions)."""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from investigations.console import ActionFilters, InvestigationFilters
+from investigations.models import Action, Investigation
+
+INVESTIGATION_STATUS_CHOICES = [("", "Any status"), ("open", "Open"), *Investigation.Status.choices]
+
+
+class InvestigationFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=INVESTIGATION_STATUS_CHOICES, required=False)
+    verdict = forms.ChoiceField(
+        choices=[("", "Any verdict"), *[c for c in Investigation.Verdict.choices if c[0]]], required=False
+    )
+    user = forms.CharField(label="User (UPN)", max_length=320, required=False)
+
+    def filters(self) -> InvestigationFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return InvestigationFilters(
+            status=data.get("status", ""), verdict=data.get("verdict", ""), user=data.get("user", "")
+        )
+
+
+def _day_start(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+class ActionHistoryFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *Action.Kind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any outcome")] + [c for c in Action.Status.choices if c[0] != Action.Status.PENDING_APPROVAL],
+        required=False,
+    )
+    decided_by = forms.CharField(label="Decided by", max_length=150, required=False)
+    user = forms.CharField(label="User (UPN)", max_length=320, required=False)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filters(self) -> ActionFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return ActionFilters(
+            kind=data.get("kind", ""),
+            status=data.get("status", ""),
+            decided_by=data.get("decided_by", ""),
+            user=data.get("user", ""),
+            since=_day_start(data["since"]) if data.get("since") else None,
+            until=_day_start(data["until"] + timedelta(days=1)) if data.get("until") else None,
+        )
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(max_length=2000, required=False, strip=True)
+
+
+class RejectForm(forms.Form):
+    comment = forms.CharField(
+        max_length=2000, strip=True, error_messages={"required": "Say why you reject this action."}
+    )
+
+
+class BulkApproveForm(forms.Form):
+    action = forms.ModelMultipleChoiceField(
+        queryset=Action.objects.filter(status=Action.Status.PENDING_APPROVAL),
+        error_messages={
+            "required": "Select at least one action.",
+            "invalid_choice": "One of the selected actions is no longer pending.",
+        },
+    )
+    comment = forms.CharField(max_length=2000, required=False, strip=True)
+
+    def clean_action(self):
+        actions = self.cleaned_data["action"]
+        kinds = {action.kind for action in actions}
+        if len(kinds) > 1:
+            raise forms.ValidationError("Bulk approval takes actions of one kind at a time.")
+        return actions
+
+
+class StartInvestigationForm(forms.Form):
+    user = forms.CharField(max_length=320)
+    reason = forms.CharField(max_length=2000, strip=True, error_messages={"required": "Say why you start it."})
+
+
+class TerminateForm(forms.Form):
+    reason = forms.CharField(max_length=2000, strip=True, error_messages={"required": "Say why you stop it."})
