@@ -43,6 +43,7 @@ class Fault:
     path_contains: str
     response: Response
     remaining: int
+    after: int = 0  # matching requests to let through first
 
 
 def error(status: int, code: str, message: str, **extra) -> Response:
@@ -68,6 +69,7 @@ def read_token(token: str) -> dict | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: "_Server"
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet

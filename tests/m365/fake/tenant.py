@@ -73,9 +73,10 @@ class FakeMicrosoft:
     def url(self, service: str) -> str:
         return self.servers.url(service)
 
-    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1):
-        """The next ``times`` matching requests get this answer instead."""
-        self.faults.append(Fault(service, method, path_contains, Response(status, body, headers or {}), times))
+    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1, after=0):
+        """After ``after`` matching requests, the next ``times`` get this answer instead."""
+        response = Response(status, body, headers or {})
+        self.faults.append(Fault(service, method, path_contains, response, times, after))
 
     def add_user(self, upn: str, **properties) -> dict:
         user = {"id": str(uuid.uuid4()), "userPrincipalName": upn, "accountEnabled": True, **properties}
@@ -129,6 +130,9 @@ class FakeMicrosoft:
                     and fault.method == request.method
                     and fault.path_contains in request.path
                 ):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.remaining -= 1
                     return fault.response
             if request.service == "login":

@@ -1,0 +1,213 @@
+"""Full pull cycles against the fake tenant: backfill, checkpoints, late content, restarts, limits."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from alerts.feeds.client import forget_tokens
+from alerts.feeds.config import connection_get
+from alerts.feeds.cycle import m365_pull_cycle
+from alerts.feeds.management_activity import CONTENT_TYPES
+from alerts.feeds.times import parse
+from alerts.models import Event, M365Connection, M365FeedState
+from tests.m365 import records
+
+pytestmark = pytest.mark.django_db
+MEGAN, LEE = "megan.bowen@contoso.com", "lee.gu@contoso.com"
+
+
+@pytest.fixture
+def tenant_logs(fake_microsoft):
+    """A week of activity in every feed, plus some the pull must not reach."""
+    fake, ago = fake_microsoft, fake_microsoft.days_ago
+    fake.add_blob("Audit.Exchange", ago(6.5), [records.audit_inbox_rule(ago(6.6), MEGAN, "a")])
+    fake.add_blob("Audit.Exchange", ago(3), [records.audit_inbox_rule(ago(3.1), MEGAN, "b")] * 1)
+    fake.add_blob("Audit.Exchange", ago(3.05), [records.audit_inbox_rule(ago(3.1), LEE, "c")])
+    fake.add_blob("Audit.Exchange", ago(0.1), [records.audit_inbox_rule(ago(0.2), LEE, "d")])
+    fake.add_blob("Audit.Exchange", ago(8), [records.audit_inbox_rule(ago(8), LEE, "too old")])
+    fake.add_blob("Audit.AzureActiveDirectory", ago(1), [records.audit_directory(ago(1.1), LEE) for _ in range(3)])
+    fake.add_blob("Audit.General", ago(5), [records.audit_general(ago(5), MEGAN)])
+    fake.signins += [records.signin(ago(days), MEGAN) for days in (0.01, 0.5, 1.5, 2.5, 6.9)]
+    fake.signins.append(records.signin(ago(10), MEGAN))  # before the 7-day backfill
+    fake.alerts += [records.security_alert(ago(days), LEE) for days in (0.2, 4)]
+    fake.message_traces += [records.message_trace(ago(days), MEGAN, LEE) for days in (0.3, 1, 2)]
+    return fake
+
+
+def events(source):
+    return Event.objects.filter(source=source).count()
+
+
+def listing_requests(fake):
+    return [query for _, _, path, query in fake.calls("manage", "GET", "subscriptions/content")]
+
+
+def test_the_first_pull_starts_the_subscriptions_and_backfills_seven_days_of_every_feed(tenant_logs):
+    tenant_logs.page_size = 1  # every listing and collection with two items pages
+
+    report = m365_pull_cycle()
+
+    assert report.ok, report
+    assert tenant_logs.subscriptions == set(CONTENT_TYPES)
+    assert events("o365-audit") == 4 + 3 + 1  # the 8-day-old blob is out of reach
+    assert events("entra-signins") == 5
+    assert events("graph-alerts") == 2
+    assert events("message-trace") == 3
+    now = timezone.now()
+    for query in listing_requests(tenant_logs):
+        start, end = parse(query["startTime"]), parse(query["endTime"])
+        assert end - start <= timedelta(hours=24)
+        assert start >= now - timedelta(days=7)
+    assert any("nextPage" in query for query in listing_requests(tenant_logs))  # NextPageUri was followed
+    assert tenant_logs.calls("graph", "GET", "signIns")[-1][3].get("$skiptoken")  # and @odata.nextLink
+    for state in M365FeedState.objects.all():
+        assert now - state.checkpoint < timedelta(minutes=1), state.stream
+        assert state.last_error == "" and state.last_success_at is not None
+
+
+def test_every_blob_is_fetched_once_across_cycles_and_only_new_records_are_handed_on(tenant_logs):
+    m365_pull_cycle()
+    tenant_logs.add_blob("Audit.Exchange", timezone.now() - timedelta(minutes=1), [records.audit_inbox_rule(
+        timezone.now(), MEGAN, "new")])  # fmt: skip
+    tenant_logs.signins.append(records.signin(timezone.now() - timedelta(seconds=30), LEE))
+
+    report = m365_pull_cycle()
+
+    fetched = {run.stream: run.fetched for run in report.runs}
+    assert fetched == {
+        "audit:Audit.Exchange": 1,
+        "audit:Audit.AzureActiveDirectory": 0,
+        "audit:Audit.General": 0,
+        "signins": 1,
+        "alerts": 0,
+        "message_trace": 0,
+    }
+    blob_fetches = [path for _, _, path, _ in tenant_logs.calls("manage", "GET", "/audit/")]
+    assert len(blob_fetches) == len(set(blob_fetches)) == 7
+    assert events("o365-audit") == 9
+
+
+def test_a_blob_listed_late_behind_the_checkpoint_is_still_fetched(tenant_logs):
+    m365_pull_cycle()
+    # Became available 20 minutes ago but only shows up in listings now: behind the checkpoint.
+    late = tenant_logs.add_blob(
+        "Audit.AzureActiveDirectory",
+        timezone.now() - timedelta(minutes=20),
+        [records.audit_directory(timezone.now() - timedelta(hours=3), MEGAN, "Add member to role.")],  # fmt: skip
+    )
+
+    m365_pull_cycle()
+
+    assert Event.objects.filter(source="o365-audit", operation="Add member to role.").count() == 1
+    assert len(tenant_logs.calls("manage", "GET", late.content_id)) == 1
+
+
+def test_throttling_mid_cycle_keeps_progress_and_a_restart_resumes_without_gaps_or_duplicates(tenant_logs):
+    af429 = {"error": {"code": "AF429", "message": "Too many requests. Method=GetBlob, PublisherId=x"}}
+    tenant_logs.fail("manage", "GET", "/audit/", 403, body=af429, after=2)  # the third blob fetch
+    tenant_logs.fail("graph", "GET", "signIns", 429, headers={"Retry-After": "30"}, after=1)  # the second page
+
+    first = m365_pull_cycle()
+
+    errors = {run.stream: run.error for run in first.runs if run.error}
+    assert set(errors) == {"audit:Audit.Exchange", "signins"}
+    assert "AF429" in errors["audit:Audit.Exchange"] and "30" in errors["signins"]
+    assert events("graph-alerts") == 2  # the other feeds ran
+    partial = events("o365-audit")
+    assert 0 < partial < 8
+
+    forget_tokens()  # a new worker process: nothing in memory, only the checkpoints
+    second = m365_pull_cycle()
+
+    assert second.ok, second
+    assert events("o365-audit") == 8 and events("entra-signins") == 5
+    assert Event.objects.values("source", "source_record_id").distinct().count() == Event.objects.count()
+    blob_fetches = [path for _, _, path, _ in tenant_logs.calls("manage", "GET", "/audit/")]
+    assert len(blob_fetches) == 6 + 1  # each blob once, plus the throttled attempt
+    state = M365FeedState.objects.get(stream="audit:Audit.Exchange")
+    assert state.last_error == ""
+
+
+def test_expired_content_is_skipped_with_a_note_and_the_rest_is_fetched(tenant_logs):
+    expired = tenant_logs.add_blob("Audit.General", tenant_logs.days_ago(2), [records.audit_general(
+        tenant_logs.days_ago(2), LEE)], expired=True)  # fmt: skip
+
+    report = m365_pull_cycle()
+
+    [general] = [run for run in report.runs if run.stream == "audit:Audit.General"]
+    assert general.ok and general.fetched == 1
+    notes = "\n".join(general.notes)
+    assert "AF20051" in notes and expired.content_id[:20] in notes
+    assert "AF20051" in M365FeedState.objects.get(stream="audit:Audit.General").notes
+
+
+def test_the_audit_log_is_never_read_more_than_seven_days_back(tenant_logs, settings):
+    settings.M365_BACKFILL_DAYS = 30
+
+    report = m365_pull_cycle()
+
+    assert report.ok, report  # the fake refuses (AF20030) a start time more than 7 days back
+    assert events("o365-audit") == 8
+    assert events("entra-signins") == 6  # Graph keeps 30 days: the 10-day-old sign-in is in reach
+
+
+def test_a_checkpoint_older_than_the_retention_resumes_at_the_limit_and_says_so(tenant_logs):
+    stream = "audit:Audit.Exchange"
+    M365FeedState.objects.create(stream=stream, checkpoint=timezone.now() - timedelta(days=12))
+
+    report = m365_pull_cycle()
+
+    [run] = [run for run in report.runs if run.stream == stream]
+    assert run.ok and run.fetched == 4
+    assert "older than the source keeps data" in "\n".join(run.notes)
+
+
+def test_only_enabled_feeds_are_pulled(tenant_logs):
+    connection_get()
+    M365Connection.objects.filter(pk=1).update(feeds=["alerts"])
+
+    report = m365_pull_cycle()
+
+    assert [run.stream for run in report.runs] == ["alerts"]
+    assert events("graph-alerts") == 2 and events("o365-audit") == 0
+    assert not tenant_logs.calls("manage")
+
+
+def test_a_cycle_does_not_start_while_another_runs_but_takes_over_a_dead_ones_claim(tenant_logs):
+    connection_get()
+    M365Connection.objects.filter(pk=1).update(cycle_started_at=timezone.now())
+    assert m365_pull_cycle().skipped == "Another pull cycle is running."
+    assert events("graph-alerts") == 0
+
+    M365Connection.objects.filter(pk=1).update(cycle_started_at=timezone.now() - timedelta(hours=1))
+    assert m365_pull_cycle().ok
+    assert M365Connection.objects.get(pk=1).cycle_started_at is None
+
+
+def test_a_missing_permission_is_named_on_its_stream_and_the_other_feeds_still_run(tenant_logs):
+    tenant_logs.roles["graph"].discard("AuditLog.Read.All")
+    tenant_logs.roles["manage"].clear()
+
+    report = m365_pull_cycle()
+
+    errors = {run.stream: run.error for run in report.runs if run.error}
+    assert "AuditLog.Read.All" in errors["signins"]
+    assert all("ActivityFeed.Read" in errors[f"audit:{content_type}"] for content_type in CONTENT_TYPES)
+    assert events("graph-alerts") == 2 and events("message-trace") == 3
+
+
+def test_one_token_per_resource_serves_the_whole_cycle(tenant_logs):
+    m365_pull_cycle()
+    m365_pull_cycle()
+
+    scopes = [request["scope"] for request in tenant_logs.token_requests]
+    assert sorted(scopes) == sorted([f"{tenant_logs.url('graph')}/.default", f"{tenant_logs.url('manage')}/.default"])
+
+
+def test_nothing_runs_without_a_configured_tenant(settings, db):
+    settings.M365_TENANT_ID = settings.M365_CLIENT_ID = settings.M365_CLIENT_SECRET = ""
+
+    report = m365_pull_cycle()
+
+    assert "No Microsoft 365 tenant is configured" in report.skipped
