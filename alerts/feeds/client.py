@@ -81,12 +81,29 @@ class AuthenticationFailed(M365Error):
 
 def ca_bundle() -> str | bool:
     """The CA bundle TLS is verified against: the environment's, else certifi's (``True``)."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+    return (
+        os.environ.get("REQUESTS_CA_BUNDLE")
+        or os.environ.get("SSL_CERT_FILE")
+        or os.environ.get("CURL_CA_BUNDLE")
+        or True
+    )
+
+
+class VerifiedSession(requests.Session):
+    """A session whose every request (ours and MSAL's) verifies TLS against ``ca_bundle()``.
+
+    Plain requests lets ``CURL_CA_BUNDLE`` override the session's bundle and any caller pass
+    ``verify=False``; here neither can happen. Proxies from the environment still apply.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        merged["verify"] = ca_bundle()
+        return merged
 
 
 def http_session() -> requests.Session:
-    session = requests.Session()
-    session.verify = ca_bundle()
+    session = VerifiedSession()
     session.headers["User-Agent"] = USER_AGENT
     return session
 

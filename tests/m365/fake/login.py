@@ -1,5 +1,6 @@
 """The Microsoft identity platform: OpenID configuration and the v2.0 token endpoint (client credentials)."""
 
+import re
 import time
 
 import jwt
@@ -9,7 +10,8 @@ from tests.m365.fake.server import Request, Response, make_token
 
 
 def _aad_error(status: int, error: str, description: str) -> Response:
-    return Response(status, {"error": error, "error_description": description, "error_codes": [int(description[5:12])]})
+    code = int(re.match(r"AADSTS(\d+)", description).group(1))
+    return Response(status, {"error": error, "error_description": description, "error_codes": [code]})
 
 
 def handle(fake, request: Request) -> Response:
