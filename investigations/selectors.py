@@ -69,8 +69,8 @@ def investigation_related_identities(*, investigation: Investigation) -> list[Re
     """
     ips: set[str] = set()
     phished: set[str] = set()
-    for finding in investigation.findings.filter(
-        verdict__in=[Finding.Verdict.MALICIOUS, Finding.Verdict.SUSPICIOUS]
+    for finding in Finding.objects.filter(
+        investigation_id=investigation.pk, verdict__in=[Finding.Verdict.MALICIOUS, Finding.Verdict.SUSPICIOUS]
     ).only("check_key", "data"):
         if finding.check_key.startswith("signins."):
             ips.update(finding.data.get("ips", []))
