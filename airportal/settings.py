@@ -230,6 +230,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Notifications: links in messages point at PORTAL_BASE_URL; e-mail goes through Django's mail
+# backend (console in development, SMTP from EMAIL_* in production).
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://localhost:8000").rstrip("/")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AIR Portal <air-portal@localhost>")
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5"))
+NOTIFICATION_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_BASE_SECONDS", "30"))
+
 # Celery: explicit queues; a worker started without -Q consumes all of them.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
@@ -259,6 +276,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "airportal.heartbeat", "schedule": 60.0},
     # Re-queues approved actions / playbook runs lost to a broker outage or a killed worker.
     "investigations-sweep": {"task": "investigations.sweep", "schedule": 60.0, "options": {"queue": "default"}},
+    # Notifies actions past their SLA (once each) and re-queues notification deliveries that were lost.
+    "notifications-sweep": {
+        "task": "investigations.notifications.sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default"},
+    },
     "m365-pull": {
         "task": "alerts.m365_pull",
         "schedule": float(M365_PULL_INTERVAL_SECONDS),

@@ -6,6 +6,7 @@ app_name = "investigations"
 
 urlpatterns: list = [
     path("reports/", include("investigations.reports.urls")),
+    path("administration/notifications/", include("investigations.notifications.urls")),
     path("investigations/", views.investigation_list, name="investigation_list"),
     path("investigations/start/", views.investigation_start_view, name="investigation_start"),
     path("investigations/<int:investigation_id>/", views.investigation_detail, name="investigation_detail"),

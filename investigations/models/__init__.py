@@ -1,6 +1,7 @@
 """The investigations app's models: the workflow (core) and the simulated tenant."""
 
 from investigations.models.core import Action, Finding, Investigation, InvestigationStep
+from investigations.models.notifications import NotificationDelivery, NotificationEvent, NotificationRule
 from investigations.models.tenant import (
     SimulatedAccount,
     SimulatedFault,
@@ -16,6 +17,9 @@ __all__ = [
     "Finding",
     "Investigation",
     "InvestigationStep",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationRule",
     "SimulatedAccount",
     "SimulatedFault",
     "SimulatedInboxRule",

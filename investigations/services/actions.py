@@ -25,7 +25,8 @@ from airportal.audit import audit_record
 from airportal.errors import Conflict, DomainError, NotAllowed, NotFound
 from airportal.roles import Capability, has_capability
 from airportal.services import portal_settings_get
-from investigations.models import Action, Finding, Investigation
+from investigations.models import Action, Finding, Investigation, NotificationEvent
+from investigations.notifications.hooks import notify_on_commit
 from investigations.services.dispatch import action_dispatch_on_commit
 from investigations.services.investigation_status import investigation_settle, investigation_step
 
@@ -82,6 +83,8 @@ def _transition(
         summary=summary,
         changes={"status": [before, to], "investigation": action.investigation_id},
     )
+    if to == A.FAILED:
+        notify_on_commit(NotificationEvent.ACTION_FAILED, action.pk)
     return True
 
 

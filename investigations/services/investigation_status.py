@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from airportal.audit import audit_record
-from investigations.models import Action, Investigation, InvestigationStep
+from investigations.models import Action, Investigation, InvestigationStep, NotificationEvent
+from investigations.notifications.hooks import notify_on_commit
 
 S = Investigation.Status
 OPEN = frozenset(Investigation.OPEN_STATUSES)
@@ -74,6 +75,8 @@ def investigation_transition(
         summary=note or f"{before} → {to}",
         changes={"status": [before, to]},
     )
+    if to == S.PENDING_ACTION:
+        notify_on_commit(NotificationEvent.INVESTIGATION_PENDING_ACTION, investigation.pk, str(investigation.run_count))
     return True
 
 
