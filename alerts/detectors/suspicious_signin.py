@@ -177,42 +177,25 @@ class SuspiciousSignin(Detector):
             if index + 1 < len(located):
                 pairs.append((event, located[index + 1]))
             for before, after in pairs:
-                if before.ip == after.ip:
+                found = impossible_travel(before, after, params)
+                if found is None:
                     continue
-                km = distance_km(before, after)
-                hours = (after.occurred_at - before.occurred_at).total_seconds() / 3600
-                speed = km / hours if hours > 0 else float("inf")
-                if km <= params["travel_min_km"] or speed <= params["travel_max_kmh"]:
-                    continue
-                minutes = round(hours * 60)
                 reasons[f"impossible_travel:{before.pk}:{after.pk}"] = (
                     f"Signed in from {where(before)} at {hhmm(before.occurred_at)} and from {where(after)} "
-                    f"{minutes} minutes later: {km:,.0f} km, {_speed_text(speed)}, over the plausible "
-                    f"{params['travel_max_kmh']:g} km/h."
+                    f"{found['minutes']} minutes later: {found['distance_km']:,} km, "
+                    f"{_speed_text(found['speed_kmh'])}, over the plausible {params['travel_max_kmh']:g} km/h."
                 )
-                evidence.setdefault("impossible_travel", []).append(
-                    {
-                        "from": place(before),
-                        "to": place(after),
-                        "distance_km": round(km),
-                        "minutes": minutes,
-                        "speed_kmh": None if speed == float("inf") else round(speed),
-                        "min_km": params["travel_min_km"],
-                        "max_kmh": params["travel_max_kmh"],
-                    }
-                )
+                evidence.setdefault("impossible_travel", []).append(found)
                 events.extend([before, after])
 
     def _legacy(self, event, params, reasons, evidence, events):
-        client = str(attr(event, "client_app", default=""))
-        agent = event.user_agent or ""
-        clients = [c for c in params["legacy_clients"] if c.lower() in client.lower()]
-        agents = [a for a in params["legacy_user_agents"] if a.lower() in agent.lower()]
-        if not clients and not agents:
+        found = legacy_protocol(event, params)
+        if found is None:
             return
-        what = client if clients else f"user agent {agent[:60]}"
-        reasons[f"legacy:{what}"] = f"Signed in with a legacy protocol ({what}), which cannot enforce MFA."
-        evidence.setdefault("legacy", []).append({"client_app": client, "user_agent": agent[:200], "ip": event.ip})
+        reasons[f"legacy:{found['what']}"] = (
+            f"Signed in with a legacy protocol ({found['what']}), which cannot enforce MFA."
+        )
+        evidence.setdefault("legacy", []).append(found)
         events.append(event)
 
     def detect_network(self, ctx, batch, params):
@@ -272,5 +255,41 @@ def _distinct(failures) -> list[Event]:
     return list({(f.identity_id, f.occurred_at.replace(microsecond=0), f.ip): f for f in failures}.values())
 
 
-def _speed_text(speed: float) -> str:
-    return "at the same moment" if speed == float("inf") else f"{speed:,.0f} km/h"
+def _speed_text(speed: float | None) -> str:
+    return "at the same moment" if speed is None else f"{speed:,} km/h"
+
+
+def impossible_travel(before: Event, after: Event, params: dict) -> dict | None:
+    """The compared values when two consecutive sign-ins are too far apart for the time between them.
+
+    The same sign-in reported by two sources (same IP) is never a journey. Used by the detector
+    and by the back-test, so both judge a pair the same way.
+    """
+    if before.ip == after.ip:
+        return None
+    km = distance_km(before, after)
+    hours = (after.occurred_at - before.occurred_at).total_seconds() / 3600
+    speed = km / hours if hours > 0 else float("inf")
+    if km <= params["travel_min_km"] or speed <= params["travel_max_kmh"]:
+        return None
+    return {
+        "from": place(before),
+        "to": place(after),
+        "distance_km": round(km),
+        "minutes": round(hours * 60),
+        "speed_kmh": None if speed == float("inf") else round(speed),
+        "min_km": params["travel_min_km"],
+        "max_kmh": params["travel_max_kmh"],
+    }
+
+
+def legacy_protocol(event: Event, params: dict) -> dict | None:
+    """The legacy client or user agent of a sign-in, when it is one the policy lists."""
+    client = str(attr(event, "client_app", default=""))
+    agent = event.user_agent or ""
+    clients = [c for c in params["legacy_clients"] if c.lower() in client.lower()]
+    agents = [a for a in params["legacy_user_agents"] if a.lower() in agent.lower()]
+    if not clients and not agents:
+        return None
+    what = client if clients else f"user agent {agent[:60]}"
+    return {"what": what, "client_app": client, "user_agent": agent[:200], "ip": event.ip}
