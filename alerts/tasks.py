@@ -24,3 +24,6 @@ def detect_events_task(*, event_ids: list[int]) -> None:
         result.alerts_created,
         result.alerts_folded,
     )
+
+
+from alerts.tasks_m365 import m365_pull  # noqa: E402,F401 - registers alerts.m365_pull with the worker

@@ -6,12 +6,17 @@ a restart) therefore resumes at the window it was in and skips what it had alrea
 no gap, no duplicate.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from alerts.models import M365FeedState
+
+
+class TimeBudgetSpent(Exception):
+    """The cycle's time is up: stop at a checkpointed boundary and resume next cycle."""
 
 
 @dataclass
@@ -26,6 +31,11 @@ class StreamRun:
     blobs: int = 0  # audit content blobs fetched
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    deadline: float | None = None  # time.monotonic() value after which the run stops
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimeBudgetSpent
 
     @property
     def ok(self) -> bool:

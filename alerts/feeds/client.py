@@ -263,6 +263,20 @@ class M365Client:
         response = self.request("GET", url, base_url=base_url, permission=permission, params=params)
         return response.json()
 
+    def invoke_cmdlet(self, cmdlet: str, *, anchor: str, permission: str, **parameters) -> list[dict]:
+        """Run an Exchange Online cmdlet through the admin API's InvokeCommand (what the Exchange Online
+        PowerShell module v3 does); its output objects. ``anchor`` (a UPN) routes the call."""
+        url = f"{settings.M365_EXCHANGE_URL}/adminapi/beta/{self.config.tenant_id}/InvokeCommand"
+        response = self.request(
+            "POST",
+            url,
+            base_url=settings.M365_EXCHANGE_URL,
+            permission=permission,
+            json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
+            headers={"X-AnchorMailbox": f"UPN:{anchor}"},
+        )
+        return list((response.json() or {}).get("value") or [])
+
     def graph_url(self, path: str) -> str:
         return f"{settings.M365_GRAPH_URL}/{path.lstrip('/')}"
 

@@ -8,6 +8,7 @@ others still run.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.feeds import graph_alerts, graph_feed, graph_signins, management_activity, message_trace
-from alerts.feeds.checkpoints import StreamRun, feed_state_finish, feed_state_get
+from alerts.feeds.checkpoints import StreamRun, TimeBudgetSpent, feed_state_finish, feed_state_get
 from alerts.feeds.client import M365Client, M365Error
 from alerts.feeds.config import ConfigError, config_get, connection_get
 from alerts.feeds.crypto import CredentialUnreadable
@@ -36,6 +37,7 @@ GRAPH_FEEDS = {
 class CycleReport:
     runs: list[StreamRun] = field(default_factory=list)
     skipped: str = ""  # why nothing ran
+    deadline: float | None = None
 
     @property
     def fetched(self) -> int:
@@ -56,9 +58,11 @@ def _release() -> None:
 
 
 def _run_stream(stream: str, report: CycleReport, work: Callable[[StreamRun], None]) -> None:
-    run = StreamRun(stream=stream)
+    run = StreamRun(stream=stream, deadline=report.deadline)
     try:
         work(run)
+    except TimeBudgetSpent:
+        run.notes.append("The cycle's time budget ran out; the next cycle resumes from the checkpoint.")
     except M365Error as exc:
         run.error = exc.message
         logger.warning("m365 pull %s: %s", stream, exc.message)
@@ -69,8 +73,12 @@ def _run_stream(stream: str, report: CycleReport, work: Callable[[StreamRun], No
     report.runs.append(run)
 
 
-def m365_pull_cycle(*, now: datetime | None = None) -> CycleReport:
-    """Pull every enabled feed once. Returns what each stream fetched, or why nothing ran."""
+def m365_pull_cycle(*, now: datetime | None = None, budget_seconds: float | None = None) -> CycleReport:
+    """Pull every enabled feed once. Returns what each stream fetched, or why nothing ran.
+
+    With ``budget_seconds`` the streams stop at their next checkpointed boundary once it is spent
+    (a long backfill then spreads over several cycles instead of hitting the task time limit).
+    """
     now = (now or timezone.now()).replace(microsecond=0)
     connection = connection_get()
     try:
@@ -83,7 +91,7 @@ def m365_pull_cycle(*, now: datetime | None = None) -> CycleReport:
         return CycleReport(skipped="Every feed is switched off.")
     if not _claim(now):
         return CycleReport(skipped="Another pull cycle is running.")
-    report = CycleReport()
+    report = CycleReport(deadline=None if budget_seconds is None else time.monotonic() + budget_seconds)
     try:
         client = M365Client(config)
         if M365Feed.AUDIT in config.feeds:

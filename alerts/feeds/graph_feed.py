@@ -54,7 +54,9 @@ def pull(client: M365Client, feed: GraphFeed, *, now: datetime, run: StreamRun) 
         params = {"$filter": f"{prop} ge {times.iso_z(window_from)} and {prop} le {times.iso_z(window_to)}"}
         if feed.page_size:
             params["$top"] = str(feed.page_size)
+        run.check_time()
         for page in client.graph_pages(feed.path, params=params, permission=feed.permission):
+            run.check_time()
             fresh = []
             for record in page:
                 key = feed.key(record)

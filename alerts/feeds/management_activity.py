@@ -101,10 +101,12 @@ def pull_content_type(client: M365Client, content_type: str, *, now: datetime, r
     backfill = min(timedelta(days=settings.M365_BACKFILL_DAYS), MAX_BACK)
     start = window_start(state, now=now, backfill=backfill, overlap=OVERLAP, max_back=MAX_BACK, run=run)
     for window_from, window_to in windows(start, now, MAX_WINDOW):
+        run.check_time()
         for blob in list_content(client, content_type, window_from, window_to):
             content_id = blob["contentId"]
             if content_id in state.seen:
                 continue
+            run.check_time()
             created = times.parse(blob["contentCreated"])
             try:
                 records = client.get_json(

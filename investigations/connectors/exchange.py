@@ -12,12 +12,11 @@ returns what ``undo`` needs to put it back. They raise ``alerts.feeds.client`` e
 ``msgraph`` connector turns those into ``TransientError`` / ``PermanentError``.
 """
 
-from django.conf import settings
-
+from alerts.feeds import permissions
 from alerts.feeds.client import M365Client, NotFound
 from investigations.connectors.base import ConnectorResult, PermanentError
 
-PERMISSION = "Exchange.ManageAsApp (Office 365 Exchange Online) with the Exchange Administrator role"
+PERMISSION = permissions.for_action("restrict_sending")
 FORWARDING_FIELDS = ("ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward")
 SEND_AS = "SendAs"
 SEND_ON_BEHALF = "SendOnBehalf"
@@ -30,16 +29,7 @@ class ExchangeAdmin:
 
     def invoke(self, cmdlet: str, *, anchor: str, **parameters) -> list[dict]:
         """Run one cmdlet; its output objects. ``anchor`` routes the call to that mailbox's servers."""
-        url = f"{settings.M365_EXCHANGE_URL}/adminapi/beta/{self.client.config.tenant_id}/InvokeCommand"
-        response = self.client.request(
-            "POST",
-            url,
-            base_url=settings.M365_EXCHANGE_URL,
-            permission=PERMISSION,
-            json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
-            headers={"X-AnchorMailbox": f"UPN:{anchor}", "Content-Type": "application/json"},
-        )
-        return list((response.json() or {}).get("value") or [])
+        return self.client.invoke_cmdlet(cmdlet, anchor=anchor, permission=PERMISSION, **parameters)
 
 
 # --- forwarding --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.feeds import times
+from alerts.feeds import permissions, times
 from alerts.feeds.client import (
     AccessDenied,
     AuthenticationFailed,
@@ -33,17 +33,10 @@ from alerts.feeds.crypto import CredentialUnreadable
 from investigations.connectors import exchange
 from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
 
-PERMISSIONS = {
-    "revoke_sessions": "User.RevokeSessions.All (Microsoft Graph)",
-    "disable_account": "User.EnableDisableAccount.All (Microsoft Graph)",
-    "reset_password": "User-PasswordProfile.ReadWrite.All (Microsoft Graph) with a role allowed to reset this user's "
-    "password (User Administrator or Privileged Authentication Administrator)",
-    "remove_inbox_rule": "MailboxSettings.ReadWrite (Microsoft Graph)",
-    "soft_delete_messages": "Mail.ReadWrite (Microsoft Graph)",
-    "disable_mailbox_forwarding": exchange.PERMISSION,
-    "remove_mailbox_permission": exchange.PERMISSION,
-    "restrict_sending": exchange.PERMISSION,
-}
+PERMISSIONS = {kind: permissions.for_action(kind) for kind in (
+    "revoke_sessions", "disable_account", "reset_password", "remove_inbox_rule", "soft_delete_messages",
+    "disable_mailbox_forwarding", "remove_mailbox_permission", "restrict_sending",
+)}  # fmt: skip
 RULE_READ_ONLY = ("id", "hasError", "isReadOnly", "@odata.context", "@odata.etag")
 RECOVERABLE_ITEMS = "recoverableitemsdeletions"
 TRACE_LOOKBACK = timedelta(days=10)  # the longest interval one message trace query may span

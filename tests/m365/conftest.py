@@ -3,9 +3,11 @@
 import pytest
 
 from alerts.feeds.client import forget_tokens
+from tests.m365 import records
 from tests.m365.fake.server import FakeServers
 from tests.m365.fake.tenant import FakeMicrosoft
 from tests.m365.fake.tls import make_certificates
+from tests.m365.records import LEE, MEGAN
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,21 @@ def m365_client(fake_microsoft, db):
     from alerts.feeds.config import config_get
 
     return M365Client(config_get())
+
+
+@pytest.fixture
+def tenant_logs(fake_microsoft):
+    """A week of activity in every feed, plus some the pull must not reach."""
+    fake, ago = fake_microsoft, fake_microsoft.days_ago
+    fake.add_blob("Audit.Exchange", ago(6.5), [records.audit_inbox_rule(ago(6.6), MEGAN, "a")])
+    fake.add_blob("Audit.Exchange", ago(3), [records.audit_inbox_rule(ago(3.1), MEGAN, "b")] * 1)
+    fake.add_blob("Audit.Exchange", ago(3.05), [records.audit_inbox_rule(ago(3.1), LEE, "c")])
+    fake.add_blob("Audit.Exchange", ago(0.1), [records.audit_inbox_rule(ago(0.2), LEE, "d")])
+    fake.add_blob("Audit.Exchange", ago(8), [records.audit_inbox_rule(ago(8), LEE, "too old")])
+    fake.add_blob("Audit.AzureActiveDirectory", ago(1), [records.audit_directory(ago(1.1), LEE) for _ in range(3)])
+    fake.add_blob("Audit.General", ago(5), [records.audit_general(ago(5), MEGAN)])
+    fake.signins += [records.signin(ago(days), MEGAN) for days in (0.01, 0.5, 1.5, 2.5, 6.9)]
+    fake.signins.append(records.signin(ago(10), MEGAN))  # before the 7-day backfill
+    fake.alerts += [records.security_alert(ago(days), LEE) for days in (0.2, 4)]
+    fake.message_traces += [records.message_trace(ago(days), MEGAN, LEE) for days in (0.3, 1, 2)]
+    return fake

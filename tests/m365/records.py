@@ -6,6 +6,7 @@ from datetime import datetime
 from tests.m365.fake.tenant import iso
 
 TENANT = "6f3c2a1e-9b8d-4e7f-a1b2-c3d4e5f60718"
+MEGAN, LEE = "megan.bowen@contoso.com", "lee.gu@contoso.com"
 
 
 def audit_inbox_rule(at: datetime, upn: str, name: str = "..") -> dict:

@@ -12,27 +12,9 @@ from alerts.feeds.management_activity import CONTENT_TYPES
 from alerts.feeds.times import parse
 from alerts.models import Event, M365Connection, M365FeedState
 from tests.m365 import records
+from tests.m365.records import LEE, MEGAN
 
 pytestmark = pytest.mark.django_db
-MEGAN, LEE = "megan.bowen@contoso.com", "lee.gu@contoso.com"
-
-
-@pytest.fixture
-def tenant_logs(fake_microsoft):
-    """A week of activity in every feed, plus some the pull must not reach."""
-    fake, ago = fake_microsoft, fake_microsoft.days_ago
-    fake.add_blob("Audit.Exchange", ago(6.5), [records.audit_inbox_rule(ago(6.6), MEGAN, "a")])
-    fake.add_blob("Audit.Exchange", ago(3), [records.audit_inbox_rule(ago(3.1), MEGAN, "b")] * 1)
-    fake.add_blob("Audit.Exchange", ago(3.05), [records.audit_inbox_rule(ago(3.1), LEE, "c")])
-    fake.add_blob("Audit.Exchange", ago(0.1), [records.audit_inbox_rule(ago(0.2), LEE, "d")])
-    fake.add_blob("Audit.Exchange", ago(8), [records.audit_inbox_rule(ago(8), LEE, "too old")])
-    fake.add_blob("Audit.AzureActiveDirectory", ago(1), [records.audit_directory(ago(1.1), LEE) for _ in range(3)])
-    fake.add_blob("Audit.General", ago(5), [records.audit_general(ago(5), MEGAN)])
-    fake.signins += [records.signin(ago(days), MEGAN) for days in (0.01, 0.5, 1.5, 2.5, 6.9)]
-    fake.signins.append(records.signin(ago(10), MEGAN))  # before the 7-day backfill
-    fake.alerts += [records.security_alert(ago(days), LEE) for days in (0.2, 4)]
-    fake.message_traces += [records.message_trace(ago(days), MEGAN, LEE) for days in (0.3, 1, 2)]
-    return fake
 
 
 def events(source):

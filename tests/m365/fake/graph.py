@@ -44,6 +44,8 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
         user["revoked"] = user.get("revoked", 0) + 1
         return Response(200, {"@odata.context": "$metadata#Edm.Boolean", "value": True})
     if rest == "" and request.method == "GET":
+        if not roles & ({"User.Read.All", "Directory.Read.All"} | USER_WRITE):
+            return error(403, *DENIED)
         return Response(200, {k: v for k, v in user.items() if k != "passwordProfile"})
     if rest == "" and request.method == "PATCH":
         return _patch_user(user, request.json(), roles)

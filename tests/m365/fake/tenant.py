@@ -13,6 +13,7 @@ ALL_ROLES = {
         "AuditLog.Read.All",
         "SecurityAlert.Read.All",
         "ExchangeMessageTrace.Read.All",
+        "User.Read.All",
         "User.RevokeSessions.All",
         "User.EnableDisableAccount.All",
         "User-PasswordProfile.ReadWrite.All",

@@ -1,0 +1,116 @@
+"""Test connection: sign in to each API, compare the granted permissions with what AIR Portal
+needs, and make one harmless read per API to catch what a token does not show (a missing
+directory role, a wrong tenant id, an unlicensed feature).
+
+The granted permissions are read from the access token's ``roles`` claim: Entra puts every
+admin-consented application permission there, so the test names exactly what is missing.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from alerts.feeds import management_activity
+from alerts.feeds.client import AuthenticationFailed, M365Client, M365Error, scope_for
+from alerts.feeds.config import ConfigError, config_get
+from alerts.feeds.crypto import CredentialUnreadable
+from alerts.feeds.permissions import API_NAMES, REQUIREMENTS
+from alerts.models import M365Feed
+
+# A mailbox every Exchange Online organisation has; the PowerShell module anchors app-only calls on it.
+SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    label: str
+    ok: bool
+    detail: str
+    required: bool = True  # False: only needed by a feed that is switched off
+
+
+def _bases() -> dict[str, str]:
+    return {
+        "graph": settings.M365_GRAPH_URL,
+        "manage": settings.M365_MANAGEMENT_URL,
+        "exchange": settings.M365_EXCHANGE_URL,
+    }
+
+
+def m365_check() -> list[CheckItem]:
+    """Every check, in order; ``all(item.ok for item in items if item.required)`` means ready."""
+    try:
+        config = config_get()
+    except (ConfigError, CredentialUnreadable) as exc:
+        return [CheckItem("Configuration", False, str(exc))]
+    if config is None:
+        return [CheckItem("Configuration", False, "No tenant id, client id and secret or certificate are configured.")]
+    items = [
+        CheckItem(
+            "Configuration", True, f"Tenant {config.tenant_id}, app {config.client_id}, {config.credential_kind}."
+        )
+    ]
+    client = M365Client(config)
+    granted: dict[str, set[str]] = {}
+    for api, base in _bases().items():
+        try:
+            granted[api] = client.granted_roles(scope_for(base))
+        except AuthenticationFailed as exc:  # wrong secret, app or tenant: nothing else can work
+            return [*items, CheckItem(f"Sign-in to {API_NAMES[api]}", False, exc.message)]
+        except M365Error as exc:
+            items.append(CheckItem(f"Sign-in to {API_NAMES[api]}", False, exc.message))
+            continue
+        items.append(
+            CheckItem(f"Sign-in to {API_NAMES[api]}", True, f"Token issued with {len(granted[api])} permission(s).")
+        )
+    for req in REQUIREMENTS:
+        if req.api not in granted:
+            continue
+        needed = req.feed is None or req.feed in config.feeds
+        ok = bool(granted[req.api] & req.accepted)
+        detail = "Granted." if ok else f"Missing: grant {req.describe()} and admin consent, to {req.purpose}."
+        if not ok and not needed:
+            detail += " (Only needed when that feed is on.)"
+        items.append(CheckItem(f"{API_NAMES[req.api]}: {req.permission}", ok, detail, required=needed))
+    items += _probes(client, config, granted)
+    return items
+
+
+def _probes(client: M365Client, config, granted: dict[str, set[str]]) -> list[CheckItem]:
+    probes = []
+    if M365Feed.SIGNINS in config.feeds and "AuditLog.Read.All" in granted.get("graph", set()):
+        probes.append(("Read sign-ins", lambda: _graph_read(client, "auditLogs/signIns", "AuditLog.Read.All")))
+    if M365Feed.ALERTS in config.feeds and granted.get("graph", set()) & {"SecurityAlert.Read.All"}:
+        probes.append(("Read alerts", lambda: _graph_read(client, "security/alerts_v2", "SecurityAlert.Read.All")))
+    if M365Feed.AUDIT in config.feeds and "ActivityFeed.Read" in granted.get("manage", set()):
+        probes.append(("Read the audit log subscriptions", lambda: _management_read(client)))
+    if "Exchange.ManageAsApp" in granted.get("exchange", set()):
+        probes.append(("Run an Exchange Online cmdlet", lambda: _exchange_read(client)))
+    items = []
+    for label, probe in probes:
+        try:
+            detail = probe()
+        except M365Error as exc:
+            items.append(CheckItem(label, False, exc.message))
+        else:
+            items.append(CheckItem(label, True, detail))
+    return items
+
+
+def _graph_read(client: M365Client, path: str, permission: str) -> str:
+    client.get_json(client.graph_url(path), base_url=settings.M365_GRAPH_URL, permission=permission,
+                    params={"$top": "1"})  # fmt: skip
+    return "Answered."
+
+
+def _management_read(client: M365Client) -> str:
+    url = f"{settings.M365_MANAGEMENT_URL}/{client.config.tenant_id}/activity/feed/subscriptions/list"
+    current = client.get_json(url, base_url=settings.M365_MANAGEMENT_URL, permission=management_activity.PERMISSION)
+    enabled = sorted(item.get("contentType") for item in current if item.get("status") == "enabled")
+    return f"Enabled subscriptions: {', '.join(enabled) or 'none yet (the first pull starts them)'}."
+
+
+def _exchange_read(client: M365Client) -> str:
+    anchor = SYSTEM_MAILBOX + client.config.tenant_id
+    client.invoke_cmdlet("Get-Mailbox", anchor=anchor, permission="Exchange.ManageAsApp", ResultSize=1)
+    return "Answered (the Exchange Administrator role is assigned)."

@@ -1,0 +1,99 @@
+"""The application permissions AIR Portal needs, what each is for, and what else satisfies it.
+
+One table for the connection test, the error messages of the connector and docs/m365.md.
+"""
+
+from dataclasses import dataclass
+
+from alerts.models import M365Feed
+
+API_NAMES = {
+    "graph": "Microsoft Graph",
+    "manage": "Office 365 Management APIs",
+    "exchange": "Office 365 Exchange Online",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    api: str  # a key of API_NAMES
+    permission: str  # the least privileged application permission to grant
+    purpose: str
+    feed: str | None = None  # needed only while this feed is on
+    actions: tuple[str, ...] = ()  # remediation action kinds that need it
+    also_accepted: frozenset[str] = frozenset()  # broader permissions that include it
+    role: str = ""  # a directory role the app's service principal needs as well
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        return self.also_accepted | {self.permission}
+
+    def describe(self) -> str:
+        role = f" with the {self.role} role" if self.role else ""
+        return f"{self.permission} ({API_NAMES[self.api]}){role}"
+
+
+USER_WRITE = frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"})
+
+REQUIREMENTS = (
+    Requirement("manage", "ActivityFeed.Read", "read the unified audit log", feed=M365Feed.AUDIT),
+    Requirement("graph", "AuditLog.Read.All", "read Entra ID sign-ins", feed=M365Feed.SIGNINS),
+    Requirement(
+        "graph",
+        "SecurityAlert.Read.All",
+        "read Defender and Entra ID Protection alerts",
+        feed=M365Feed.ALERTS,
+        also_accepted=frozenset({"SecurityAlert.ReadWrite.All"}),
+    ),
+    Requirement(
+        "graph",
+        "ExchangeMessageTrace.Read.All",
+        "read message trace (and find who received a message to soft-delete)",
+        feed=M365Feed.MESSAGE_TRACE,
+        actions=("soft_delete_messages",),
+    ),
+    Requirement(
+        "graph",
+        "User.Read.All",
+        "read an account's state before disabling it (for undo)",
+        actions=("disable_account",),
+        also_accepted=USER_WRITE | {"Directory.Read.All"},
+    ),
+    Requirement(
+        "graph",
+        "User.RevokeSessions.All",
+        "revoke sign-in sessions",
+        actions=("revoke_sessions",),
+        also_accepted=USER_WRITE,
+    ),
+    Requirement(
+        "graph",
+        "User.EnableDisableAccount.All",
+        "disable and re-enable accounts",
+        actions=("disable_account",),
+        also_accepted=USER_WRITE,
+    ),
+    Requirement(
+        "graph",
+        "User-PasswordProfile.ReadWrite.All",
+        "reset passwords",
+        actions=("reset_password",),
+        role="User Administrator or Privileged Authentication Administrator",
+    ),
+    Requirement("graph", "MailboxSettings.ReadWrite", "remove and restore inbox rules", actions=("remove_inbox_rule",)),
+    Requirement(
+        "graph", "Mail.ReadWrite", "move phishing messages to Recoverable Items", actions=("soft_delete_messages",)
+    ),
+    Requirement(
+        "exchange",
+        "Exchange.ManageAsApp",
+        "disable forwarding, remove mailbox permissions, block sending",
+        actions=("disable_mailbox_forwarding", "remove_mailbox_permission", "restrict_sending"),
+        role="Exchange Administrator",
+    ),
+)
+
+
+def for_action(kind: str) -> str:
+    """What to grant for a remediation action kind, in words."""
+    return " and ".join(req.describe() for req in REQUIREMENTS if kind in req.actions)
