@@ -81,23 +81,22 @@ class AlertQueueFilterForm(forms.Form):
 
 
 class BulkTriageForm(forms.Form):
-    """A decision on several alerts at once: assign them, or close them with a classification."""
+    """A decision on one or several alerts: assign them, close them with a classification, reopen them.
 
-    OPERATIONS = [("assign", "Assign"), ("resolve", "Resolve"), ("dismiss", "Dismiss")]
+    The rules (which classification fits which status, who may be assigned) are the triage
+    services'; the form only reads the request.
+    """
+
+    OPERATIONS = [("assign", "Assign"), ("resolve", "Resolve"), ("dismiss", "Dismiss"), ("reopen", "Reopen")]
 
     alert = forms.ModelMultipleChoiceField(
-        queryset=Alert.objects.all(), error_messages={"required": "Select at least one alert."}
+        queryset=Alert.objects.only("id"),
+        error_messages={"required": "Select at least one alert.", "invalid_choice": "One of the alerts is gone."},
     )
-    operation = forms.ChoiceField(choices=OPERATIONS)
+    operation = forms.ChoiceField(choices=OPERATIONS, error_messages={"required": "Choose what to do."})
     assignee = forms.IntegerField(required=False)
     classification = forms.ChoiceField(choices=Alert.Classification.choices, required=False)
     comment = forms.CharField(max_length=2000, required=False)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("operation") in ("resolve", "dismiss") and not data.get("classification"):
-            self.add_error("classification", "Choose a classification to close alerts.")
-        return data
 
 
 class TimelineForm(forms.Form):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Q, QuerySet, Window
-from django.db.models.functions import Lag, TruncHour
+from django.db.models.functions import Lag, Lead, TruncHour
 from django.utils import timezone
 
 from airportal.keyset import Page, SortKey, keyset_page
@@ -122,23 +122,33 @@ def _place_label(city: str, country: str) -> str:
 def signin_moves(*, identity: Identity, start: datetime, end: datetime) -> tuple[list[dict], list[dict]]:
     """Places the user signed in from, and each move between consecutive successful sign-ins.
 
-    Consecutive sign-ins from the same coordinates collapse in SQL (a window function), so a
-    user with thousands of sign-ins from the office yields one place, not thousands of rows.
+    A run of sign-ins from the same coordinates collapses in SQL (window functions) to its
+    first and last row: a user with thousands of office sign-ins yields two rows, and a move
+    is timed from the last sign-in at the old place to the first at the new one.
     """
     order = [F("occurred_at").asc(), F("id").asc()]
-    changes = (
+    boundaries = (
         _events(identity, start, end)
         .filter(kind=Event.Kind.SIGNIN, latitude__isnull=False, longitude__isnull=False)
         .annotate(
             prev_lat=Window(Lag("latitude"), order_by=order),
             prev_lon=Window(Lag("longitude"), order_by=order),
+            next_lat=Window(Lead("latitude"), order_by=order),
+            next_lon=Window(Lead("longitude"), order_by=order),
             visits=Window(Count("id"), partition_by=[F("latitude"), F("longitude")]),
         )
-        .filter(Q(prev_lat__isnull=True) | ~Q(latitude=F("prev_lat")) | ~Q(longitude=F("prev_lon")))
+        .filter(
+            Q(prev_lat__isnull=True)
+            | ~Q(latitude=F("prev_lat"))
+            | ~Q(longitude=F("prev_lon"))
+            | Q(next_lat__isnull=True)
+            | ~Q(latitude=F("next_lat"))
+            | ~Q(longitude=F("next_lon"))
+        )
         .order_by("-occurred_at", "-id")
         .values("occurred_at", "latitude", "longitude", "city", "country", "ip", "visits")
     )
-    sequence = list(reversed(list(changes[:MAP_MAX_MOVES])))
+    sequence = list(reversed(list(boundaries[: 2 * MAP_MAX_MOVES])))
     places: dict[tuple[float, float], dict] = {}
     for row in sequence:
         key = (row["latitude"], row["longitude"])
@@ -154,6 +164,8 @@ def signin_moves(*, identity: Identity, start: datetime, end: datetime) -> tuple
     legs = []
     for previous, current in zip(sequence, sequence[1:], strict=False):
         here, there = (previous["latitude"], previous["longitude"]), (current["latitude"], current["longitude"])
+        if here == there:  # the first and the last sign-in of one stay
+            continue
         km = haversine_km(here, there)
         hours = (current["occurred_at"] - previous["occurred_at"]).total_seconds() / 3600
         speed = km / hours if hours > 0 else math.inf
@@ -212,12 +224,18 @@ SEARCH_MIN_LENGTH = 3
 SEARCH_COUNT_CAP = 20_000
 
 
+SEARCH_MAX_IDENTITIES = 200
+
+
 @dataclass(frozen=True)
 class EventSearch:
-    """A parsed search: an IP address (exact match on its index) or text (trigram index)."""
+    """A resolved search: an IP address (exact match on its index), or text matched against
+    subjects and targets (trigram indexes) plus the identities whose UPN contains it."""
 
     text: str
     ip: str | None = None
+    identity_ids: tuple[int, ...] = ()
+    too_many_identities: bool = False
 
     @property
     def kind(self) -> str:
@@ -228,7 +246,13 @@ class SearchTooShort(ValueError):
     pass
 
 
-def search_parse(text: str) -> EventSearch:
+def search_resolve(text: str) -> EventSearch:
+    """Parse the query; for text, look up the matching UPNs first (one query on the identities).
+
+    Their ids go into the event query as a list: an ``IN (subquery)`` inside the OR would stop
+    PostgreSQL from combining the three indexes. A query matching more than
+    ``SEARCH_MAX_IDENTITIES`` UPNs (a domain) keeps only the subject and target matches.
+    """
     text = text.strip()
     try:
         return EventSearch(text=text, ip=str(ipaddress.ip_address(text)))
@@ -236,16 +260,23 @@ def search_parse(text: str) -> EventSearch:
         pass
     if len(text) < SEARCH_MIN_LENGTH:
         raise SearchTooShort(f"Type at least {SEARCH_MIN_LENGTH} characters, or a whole IP address.")
-    return EventSearch(text=text)
+    ids = list(
+        Identity.objects.filter(upn__icontains=text)
+        .order_by("id")
+        .values_list("id", flat=True)[: SEARCH_MAX_IDENTITIES + 1]
+    )
+    if len(ids) > SEARCH_MAX_IDENTITIES:
+        return EventSearch(text=text, too_many_identities=True)
+    return EventSearch(text=text, identity_ids=tuple(ids))
 
 
 def _matching(search: EventSearch) -> QuerySet:
     if search.ip:
         return Event.objects.filter(ip=search.ip)
-    identities = Identity.objects.filter(upn__icontains=search.text).values("id")
-    return Event.objects.filter(
-        Q(subject__icontains=search.text) | Q(target__icontains=search.text) | Q(identity_id__in=identities)
-    )
+    condition = Q(subject__icontains=search.text) | Q(target__icontains=search.text)
+    if search.identity_ids:
+        condition |= Q(identity_id__in=search.identity_ids)
+    return Event.objects.filter(condition)
 
 
 def search_events(*, search: EventSearch, cursor=None, limit: int = 50) -> Page:
@@ -259,7 +290,7 @@ def search_identity_counts(*, search: EventSearch, limit: int = 50) -> tuple[lis
     Counting stops after ``SEARCH_COUNT_CAP`` matches, so a query that matches half the tenant
     answers as fast as a precise one; the page then says the counts are a lower bound.
     """
-    capped_ids = _matching(search).order_by().values("id")[: SEARCH_COUNT_CAP + 1]
+    capped_ids = _matching(search).order_by().values("id")[:SEARCH_COUNT_CAP]
     total = _matching(search).order_by()[: SEARCH_COUNT_CAP + 1].count()
     rows = (
         Event.objects.filter(id__in=capped_ids)

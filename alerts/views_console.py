@@ -6,16 +6,24 @@ through the alert services, and answers htmx with a named partial of its page te
 
 from datetime import date
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from airportal.htmx import render_page, wants_partial
+from airportal.errors import DomainError
+from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
 from alerts import charts, queue, timeline
 from alerts.console_hooks import hooks
-from alerts.forms_console import AlertQueueFilterForm, SearchForm, TimelineForm
+from alerts.forms_console import AlertQueueFilterForm, BulkTriageForm, SearchForm, TimelineForm
 from alerts.models import Alert, Event, Identity
+from alerts.services import alert_bulk_assign, alert_bulk_set_status
 
 PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 100
@@ -58,6 +66,68 @@ def alert_new_count(request):
         after_id = 0
     context = {"new_counts": queue.alert_new_counts(after_id=after_id), "latest_id": after_id}
     return render(request, "alerts/alert_list.html#new-count", context)
+
+
+def _refused(request, message: str):
+    if wants_partial(request):
+        return domain_error_response(DomainError(message))
+    messages.error(request, message)
+    return redirect(_next_url(request))
+
+
+def _next_url(request) -> str:
+    url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return reverse("alerts:alert_list")
+
+
+TRIAGE_STATUS = {
+    "resolve": Alert.Status.RESOLVED,
+    "dismiss": Alert.Status.DISMISSED,
+    "reopen": Alert.Status.IN_PROGRESS,
+}
+
+
+@require_POST
+@capability_required(Capability.TRIAGE)
+def alert_triage(request):
+    """Assign, resolve, dismiss or reopen the selected alerts (one or many) through the triage services.
+
+    htmx gets an empty answer with ``alertsTriaged`` (the queue and the alert card reload
+    themselves) and a toast; alerts that could not move are named in it, the others are kept.
+    """
+    form = BulkTriageForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, " ".join(error for errors in form.errors.values() for error in errors))
+    ids = [alert.id for alert in form.cleaned_data["alert"]]
+    operation = form.cleaned_data["operation"]
+    if operation == "assign":
+        assignee_id = form.cleaned_data["assignee"] or request.user.pk
+        assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is None:
+            return _refused(request, "There is no such user to assign to.")
+        result = alert_bulk_assign(alert_ids=ids, assignee=assignee, actor=request.user)
+        done = f"assigned to {assignee.get_username()}"
+    else:
+        result = alert_bulk_set_status(
+            alert_ids=ids,
+            status=TRIAGE_STATUS[operation],
+            actor=request.user,
+            classification=form.cleaned_data["classification"] if operation != "reopen" else "",
+            comment=form.cleaned_data["comment"],
+        )
+        done = {"resolve": "resolved", "dismiss": "dismissed", "reopen": "reopened"}[operation]
+    summary = f"{len(result.changed)} alert{pluralize(len(result.changed))} {done}."
+    if result.skipped:
+        reasons = sorted(set(result.skipped.values()))
+        summary += f" {len(result.skipped)} unchanged: " + " ".join(reasons)
+    level = "success" if not result.skipped else ("warning" if result.changed else "error")
+    if not wants_partial(request):
+        messages.add_message(request, messages.SUCCESS if level == "success" else messages.WARNING, summary)
+        return redirect(_next_url(request))
+    response = trigger(HttpResponse(), {"alertsTriaged": {"ids": result.changed}})
+    return toast(response, summary, level=level)
 
 
 @capability_required(Capability.VIEW)
@@ -187,7 +257,7 @@ def search(request):
     if form.is_valid() and form.cleaned_data["q"]:
         context["q"] = form.cleaned_data["q"]
         try:
-            parsed = timeline.search_parse(context["q"])
+            parsed = timeline.search_resolve(context["q"])
         except timeline.SearchTooShort as error:
             context["error"] = str(error)
         else:

@@ -95,6 +95,9 @@ def investigation_detail(request, investigation_id: int):
     investigation = _investigation(investigation_id)
     default_tab = "actions" if investigation.pending_count else "findings"
     tab = request.GET.get("tab") if request.GET.get("tab") in dict(TABS) else default_tab
+    if wants_partial(request) and request.htmx.target == "investigation-tabs":  # refreshed counts
+        context = {"investigation": investigation, "tab": tab, "tabs": TABS}
+        return render(request, "investigations/investigation_detail.html#tabs", context)
     context = {
         "investigation": investigation,
         "tab": tab,
