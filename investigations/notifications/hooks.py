@@ -4,8 +4,6 @@ It only schedules the dispatch task for after the commit (so a rolled-back trans
 nothing); a broker failure is logged and does not break the caller (``robust``).
 """
 
-from functools import partial
-
 from django.db import transaction
 
 from investigations.models import NotificationEvent
@@ -15,4 +13,8 @@ def notify_on_commit(event: NotificationEvent | str, object_id: int, occurrence:
     """Announce ``event`` about row ``object_id``; ``occurrence`` tells repeats apart (e.g. a playbook run)."""
     from investigations.notifications.tasks import dispatch_event
 
-    transaction.on_commit(partial(dispatch_event.delay, str(event), object_id, occurrence), robust=True)
+    # A named function, not functools.partial: Django logs a failing robust callback by __qualname__.
+    def dispatch_notification() -> None:
+        dispatch_event.delay(str(event), object_id, occurrence)
+
+    transaction.on_commit(dispatch_notification, robust=True)

@@ -9,7 +9,6 @@ message is sent by one worker; failures are retried with exponential backoff up 
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -127,8 +126,12 @@ def _today_start():
 def _queue(delivery_ids: list[int]) -> None:
     from investigations.notifications.tasks import deliver
 
-    for delivery_id in delivery_ids:
-        transaction.on_commit(partial(deliver.delay, delivery_id), robust=True)
+    def send() -> None:  # named (not a partial): Django logs failing robust callbacks by __qualname__
+        for delivery_id in delivery_ids:
+            deliver.delay(delivery_id)
+
+    if delivery_ids:
+        transaction.on_commit(send, robust=True)
 
 
 def notification_event_dispatch(

@@ -38,7 +38,7 @@ def webhook_url_check(url: str, *, allow_private: bool) -> list[str]:
     only towards non-public addresses: a lab receiver, never the internet in clear text).
     """
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http"):
+    if parts.scheme != "https" and not (parts.scheme == "http" and allow_private):
         raise WebhookURLRefused("A webhook URL must start with https://.")
     if parts.username or parts.password:
         raise WebhookURLRefused("Put credentials in a secret header, not in the URL.")
