@@ -11,6 +11,7 @@ NAVIGATION = [
     ("Reports", "investigations:reports", Capability.READ_REPORTS),
     ("Audit log", "audit_list", Capability.READ_REPORTS),
     ("Policies", "alerts:policy_list", Capability.ADMINISTER),
+    ("Connectors", "alerts:connector_settings", Capability.ADMINISTER),
     ("Administration", "admin_home", Capability.ADMINISTER),
 ]
 

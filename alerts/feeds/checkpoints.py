@@ -107,6 +107,13 @@ def feed_state_finish(*, state: M365FeedState, run: StreamRun) -> None:
     M365FeedState.objects.filter(pk=state.pk).update(**changes)
 
 
+def feed_states() -> list[dict]:
+    """Every stream's standing for the Connectors page, with its lag (one query)."""
+    now = timezone.now()
+    states = M365FeedState.objects.defer("seen").order_by("stream")
+    return [{"state": state, "lag": lag(state, now=now)} for state in states]
+
+
 def lag(state: M365FeedState, *, now: datetime | None = None) -> timedelta | None:
     """How far behind now the stream's checkpoint is (None before the first completed window)."""
     if state.checkpoint is None:

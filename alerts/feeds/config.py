@@ -130,9 +130,15 @@ def config_get(*, connection: M365Connection | None = None) -> M365Config | None
     )
 
 
-def is_configured() -> bool:
+def remediation_connector_name(*, connection: M365Connection | None = None) -> str:
+    """Which connector remediation uses: REMEDIATION_CONNECTOR when set, else msgraph when a tenant
+    is configured and simulated otherwise."""
+    return settings.REMEDIATION_CONNECTOR or ("msgraph" if is_configured(connection=connection) else "simulated")
+
+
+def is_configured(*, connection: M365Connection | None = None) -> bool:
     """True when a tenant, an app and a credential are configured (usable or not). Reads only."""
-    connection = M365Connection.objects.filter(pk=1).first() or M365Connection()
+    connection = connection or M365Connection.objects.filter(pk=1).first() or M365Connection()
     return bool(
         (settings.M365_TENANT_ID or connection.tenant_id)
         and (settings.M365_CLIENT_ID or connection.client_id)

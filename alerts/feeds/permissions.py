@@ -28,6 +28,10 @@ class Requirement:
     def accepted(self) -> frozenset[str]:
         return self.also_accepted | {self.permission}
 
+    @property
+    def api_name(self) -> str:
+        return API_NAMES[self.api]
+
     def describe(self) -> str:
         role = f" with the {self.role} role" if self.role else ""
         return f"{self.permission} ({API_NAMES[self.api]}){role}"

@@ -6,48 +6,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
+        ("alerts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='M365FeedState',
+            name="M365FeedState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.CharField(max_length=64, unique=True)),
-                ('checkpoint', models.DateTimeField(blank=True, help_text='Everything before it has been fetched.', null=True)),
-                ('seen', models.JSONField(blank=True, default=dict)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_fetched', models.PositiveIntegerField(default=0, help_text='Records handed to ingest by the last run.')),
-                ('total_fetched', models.PositiveBigIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True, help_text='Warnings of the last run: expired content, clamped backfill.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stream", models.CharField(max_length=64, unique=True)),
+                (
+                    "checkpoint",
+                    models.DateTimeField(blank=True, help_text="Everything before it has been fetched.", null=True),
+                ),
+                ("seen", models.JSONField(blank=True, default=dict)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_fetched",
+                    models.PositiveIntegerField(default=0, help_text="Records handed to ingest by the last run."),
+                ),
+                ("total_fetched", models.PositiveBigIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "notes",
+                    models.TextField(
+                        blank=True, help_text="Warnings of the last run: expired content, clamped backfill."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['stream'],
+                "ordering": ["stream"],
             },
         ),
         migrations.CreateModel(
-            name='M365Connection',
+            name="M365Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant_id', models.CharField(blank=True, max_length=64)),
-                ('client_id', models.CharField(blank=True, max_length=64)),
-                ('credential_kind', models.CharField(blank=True, choices=[('', 'None'), ('secret', 'Client secret'), ('certificate', 'Certificate')], default='', max_length=16)),
-                ('credential_encrypted', models.TextField(blank=True, help_text='Fernet token of the secret or the PEM.')),
-                ('credential_hint', models.CharField(blank=True, help_text="What the admin may see: the secret's last characters, the thumbprint.", max_length=64)),
-                ('feeds', models.JSONField(blank=True, default=list, help_text='Enabled feeds (M365Feed values).')),
-                ('cycle_started_at', models.DateTimeField(blank=True, help_text='Set while a pull cycle runs, so two cycles never overlap.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("tenant_id", models.CharField(blank=True, max_length=64)),
+                ("client_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "credential_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "None"), ("secret", "Client secret"), ("certificate", "Certificate")],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "credential_encrypted",
+                    models.TextField(blank=True, help_text="Fernet token of the secret or the PEM."),
+                ),
+                (
+                    "credential_hint",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the admin may see: the secret's last characters, the thumbprint.",
+                        max_length=64,
+                    ),
+                ),
+                ("feeds", models.JSONField(blank=True, default=list, help_text="Enabled feeds (M365Feed values).")),
+                (
+                    "cycle_started_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Set while a pull cycle runs, so two cycles never overlap.", null=True
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Microsoft 365 connection',
+                "verbose_name": "Microsoft 365 connection",
             },
         ),
     ]

@@ -6,11 +6,10 @@ or any name registered in ``CONNECTORS``. Left empty, it is ``msgraph`` when a M
 tenant is configured (Connectors page or ``M365_*`` settings) and ``simulated`` otherwise.
 """
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from alerts.feeds.config import is_configured
+from alerts.feeds.config import remediation_connector_name
 from investigations.connectors.base import Connector
 
 CONNECTORS: dict[str, str] = {
@@ -19,12 +18,8 @@ CONNECTORS: dict[str, str] = {
 }
 
 
-def _default_name() -> str:
-    return "msgraph" if is_configured() else "simulated"
-
-
 def get_connector(name: str | None = None) -> Connector:
-    name = name or getattr(settings, "REMEDIATION_CONNECTOR", "") or _default_name()
+    name = name or remediation_connector_name()
     try:
         path = CONNECTORS[name]
     except KeyError:
