@@ -1,0 +1,71 @@
+"""The connector through the product's own paths: configured on the page, actions approved and undone
+through the API and run by the remediation task, a pull cycle; the secret appears nowhere."""
+
+import json
+import logging
+
+import pytest
+from django.urls import reverse
+
+from airportal.models import AuditEntry
+from airportal.services import portal_settings_get, portal_settings_update
+from alerts.feeds.cycle import m365_pull_cycle
+from investigations.models import Action
+from tests.factories import ActionFactory, IdentityFactory
+from tests.m365.records import MEGAN
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def configured_on_the_page(fake_microsoft, settings, admin_client):
+    """The secret reaches AIR Portal only through the Connectors page."""
+    settings.M365_TENANT_ID = settings.M365_CLIENT_ID = settings.M365_CLIENT_SECRET = ""
+    settings.REMEDIATION_CONNECTOR = ""
+    response = admin_client.post(
+        reverse("alerts:connector_settings"),
+        {
+            "tenant_id": fake_microsoft.tenant_id,
+            "client_id": fake_microsoft.client_id,
+            "client_secret": fake_microsoft.client_secret,
+            "feeds": ["audit", "signins", "alerts", "message_trace"],
+            "accepted_domains": "contoso.com",
+        },
+    )
+    assert response.status_code == 302
+    return fake_microsoft
+
+
+def test_an_approved_action_runs_on_the_tenant_and_its_undo_too_without_the_secret_showing_anywhere(
+    configured_on_the_page, client, analyst, bearer, caplog, django_capture_on_commit_callbacks, tenant_logs
+):
+    fake = configured_on_the_page
+    caplog.set_level(logging.DEBUG)
+    fake.add_user(MEGAN)
+    fake.add_rule(MEGAN, displayName="Invoices", actions={"moveToFolder": "RSS Feeds"}, conditions={})
+    portal_settings_update(actor=None, four_eyes_action_kinds=[])
+    assert portal_settings_get().four_eyes_action_kinds == []
+    identity = IdentityFactory(upn=MEGAN)
+    action = ActionFactory(
+        investigation__identity=identity, identity=identity, kind=Action.Kind.REMOVE_INBOX_RULE, target="Invoices"
+    )
+    headers = bearer(analyst)
+    responses = []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        responses.append(client.post(f"/api/v1/actions/{action.pk}/approve/", {"comment": "bad rule"}, **headers))
+    action.refresh_from_db()
+    assert (action.status, action.connector) == (Action.Status.SUCCEEDED, "msgraph"), action.error
+    assert fake.rules[MEGAN] == {}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        responses.append(client.post(f"/api/v1/actions/{action.pk}/undo/", {"comment": "false positive"}, **headers))
+    assert [rule["displayName"] for rule in fake.rules[MEGAN].values()] == ["Invoices"]
+
+    responses.append(client.get(f"/api/v1/actions/{action.pk}/", **headers))
+    assert m365_pull_cycle().ok
+    responses.append(client.get(reverse("alerts:connector_settings")))  # ``client`` is the admin's session
+    texts = [caplog.text, json.dumps(list(AuditEntry.objects.values("summary", "changes")), default=str)]
+    texts += [response.content.decode() for response in responses]
+    assert all(fake.client_secret not in text for text in texts)
+    assert all(response.status_code < 400 for response in responses[:3]), [r.content for r in responses]
