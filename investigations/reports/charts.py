@@ -43,7 +43,13 @@ def alerts_per_day_figure(metrics: Metrics) -> dict:
     start = metrics.filters.start.date()
     days = [start + timedelta(days=i) for i in range((metrics.filters.end.date() - start).days + 1)]
     counts = {(str(row["day"])[:10], row["severity"]): row["n"] for row in metrics.alerts_per_day}
-    figure = go.Figure(layout=_layout(barmode="stack", title={"text": "Alerts per day by severity"}))
+    figure = go.Figure(
+        layout=_layout(
+            barmode="stack",
+            title={"text": "Alerts per day by severity"},
+            xaxis={"gridcolor": GRID, "type": "date", "tickformat": "%b %d", "automargin": True},
+        )
+    )
     for severity in reversed(Severity.values):
         figure.add_bar(
             name=Severity(severity).label,
@@ -61,6 +67,7 @@ def speed_trend_figure(metrics: Metrics, speed: str) -> dict:
     figure = go.Figure(
         layout=_layout(
             title={"text": f"{SPEEDS[speed]} per {speeds.bucket} (hours)"},
+            xaxis={"gridcolor": GRID, "type": "date", "tickformat": "%b %d", "automargin": True},
             yaxis={"gridcolor": GRID, "zerolinecolor": GRID, "rangemode": "tozero", "automargin": True},
         )
     )

@@ -71,7 +71,9 @@ def _detector_choices() -> list[tuple[str, str]]:
 class ReportFilterForm(forms.Form):
     """Period (a preset, or from/to dates) and who/what the report is about."""
 
-    period = forms.ChoiceField(choices=PERIOD_CHOICES + [("custom", "From … to …")], required=False)
+    period = forms.ChoiceField(
+        choices=PERIOD_CHOICES + [("custom", "From … to …")], required=False, initial=str(DEFAULT_PERIOD_DAYS)
+    )
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     detector = forms.ChoiceField(required=False)
