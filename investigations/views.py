@@ -5,9 +5,12 @@ in ``investigations.services``; htmx requests get a named partial of the page's 
 Live parts poll only while something is running and stop with HTTP 286.
 """
 
+from datetime import timedelta
+
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
@@ -75,9 +78,10 @@ def _tab_context(request, investigation: Investigation, tab: str) -> dict:
         }
     if tab == "log":
         return {"steps": console.investigation_steps(investigation=investigation)}
-    # The timeline tab: the identity's events in the window the playbook read.
+    # The timeline tab: the identity's events from the start of the window the playbook read
+    # until now, so the remediation that followed shows too.
     start = investigation.window_start or investigation.created_at
-    end = investigation.window_end or investigation.finished_at or investigation.updated_at
+    end = timezone.now() + timedelta(seconds=1)
     page = timeline.event_page(
         identity=investigation.identity, start=start, end=end, cursor=request.GET.get("cursor"), limit=100
     )
