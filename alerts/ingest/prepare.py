@@ -18,6 +18,7 @@ from alerts.geo import ip_location
 from alerts.models import Event, Identity
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_KINDS = frozenset(Event.Kind.values)
 _EVENT_TEXT = ("operation", "country", "city", "app", "user_agent", "subject", "target")
 _LIMITS = {name: Event._meta.get_field(name).max_length for name in (*_EVENT_TEXT, "source_record_id")}
 _UPN_LIMIT = Identity._meta.get_field("upn").max_length
@@ -91,7 +92,7 @@ def prepare(event: NormalisedEvent) -> PreparedEvent:
         raise RecordError("the record names no user")
     if len(event.upn) > _UPN_LIMIT:
         raise RecordError(f"user name longer than {_UPN_LIMIT} characters")
-    if event.kind not in Event.Kind.values:
+    if event.kind not in _KINDS:
         raise RecordError(f"unknown event kind {clean_text(event.kind, 40)!r}")
     for name in _EVENT_TEXT:
         setattr(event, name, clean_text(getattr(event, name), _LIMITS[name]))

@@ -12,7 +12,8 @@ from airportal.services import portal_settings_get
 from alerts import pipeline
 from alerts.adapters import ADAPTERS, SOURCES, AdapterContext, RecordError
 from alerts.ingest.prepare import PreparedEvent, prepare
-from alerts.ingest.store import EventWriter, identities_resolve
+from alerts.ingest.store import identities_resolve
+from alerts.ingest.writer import EventWriter
 from alerts.models import Identity
 
 logger = logging.getLogger(__name__)
