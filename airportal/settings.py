@@ -228,6 +228,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+        "AlertClassificationEnum": "alerts.models.Alert.Classification",
+        "EventKindEnum": "alerts.models.Event.Kind",
+        "InvestigationStatusEnum": "investigations.models.Investigation.Status",
+        "ActionStatusEnum": "investigations.models.Action.Status",
+        "ActionKindEnum": "investigations.models.Action.Kind",
+        "InvestigationVerdictEnum": "investigations.models.Investigation.Verdict",
+        "FindingVerdictEnum": "investigations.models.Finding.Verdict",
+    },
 }
 
 # Notifications: links in messages point at PORTAL_BASE_URL; e-mail goes through Django's mail
