@@ -22,7 +22,7 @@ from alerts.baselines import baselines_update
 from alerts.detectors.base import DetectionContext, Detector, Finding, address_domain, domain_is_internal
 from alerts.detectors.fields import attr
 from alerts.detectors.registry import DETECTORS, effective_parameters
-from alerts.domains import accepted_domains
+from alerts.domains import TenantDomains, tenant_domains
 from alerts.models import AlertPolicy, AlertSuppression, Event, Identity, IdentityBaseline
 from alerts.services.raising import alert_raise
 
@@ -70,10 +70,10 @@ def detect_events(*, event_ids: list[int], inline: bool = False) -> DetectionRes
             return result
         result.events = len(events)
         result.identities = len({event.identity_id for event in events})
-        domains = accepted_domains()
+        domains = tenant_domains()
 
         def is_internal(address: str) -> bool:
-            return domain_is_internal(address_domain(address), domains)
+            return domain_is_internal(address_domain(address), domains.domains)
 
         baselines = baselines_update(events=events, is_internal=is_internal)
         if not policies:
@@ -126,7 +126,7 @@ def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Ev
 
 
 def context_load(
-    *, events: list[Event], policies: list[ActivePolicy], baselines: dict, domains: frozenset[str]
+    *, events: list[Event], policies: list[ActivePolicy], baselines: dict, domains: TenantDomains
 ) -> DetectionContext:
     """What the detectors may look at for this batch, in a handful of queries."""
     identities = {event.identity_id: event.identity for event in events}
@@ -157,7 +157,11 @@ def context_load(
             history[event.identity_id].append(event)
 
     ctx = DetectionContext(
-        identities=identities, history=dict(history), baselines=dict(baselines), accepted_domains=domains
+        identities=identities,
+        history=dict(history),
+        baselines=dict(baselines),
+        accepted_domains=domains.domains,
+        domains_configured=domains.configured,
     )
     _load_actors(ctx, events)
     spray = next(

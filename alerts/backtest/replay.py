@@ -12,7 +12,7 @@ from datetime import datetime
 from alerts.backtest.firings import Firing
 from alerts.detection import ActivePolicy, context_load
 from alerts.detectors.base import Detector
-from alerts.domains import accepted_domains
+from alerts.domains import tenant_domains
 from alerts.models import Event, IdentityBaseline
 
 
@@ -32,7 +32,7 @@ def replay(detector: Detector, params_sets: list[dict], candidates: list[Event])
     identity_ids = {event.identity_id for event in candidates}
     baselines = {b.identity_id: b for b in IdentityBaseline.objects.filter(identity_id__in=sorted(identity_ids))}
     policies = [ActivePolicy(policy=None, detector=detector, params=params) for params in params_sets]
-    ctx = context_load(events=candidates, policies=policies, baselines=baselines, domains=accepted_domains())
+    ctx = context_load(events=candidates, policies=policies, baselines=baselines, domains=tenant_domains())
     slices: dict[tuple[int, datetime], list[Event]] = defaultdict(list)
     for event in candidates:
         slices[(event.identity_id, event.occurred_at.replace(minute=0, second=0, microsecond=0))].append(event)

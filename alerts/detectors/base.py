@@ -61,12 +61,15 @@ class DetectionContext:
     successful) of any identity from the IPs the batch signed in from, since password spray is
     a cross-account pattern; ``identity_ids_by_upn`` resolves the actors the batch names
     (``attributes["actor"]``) for detectors that alert on who did something.
+    ``domains_configured`` is False when the accepted domains were learnt from the identities
+    seen so far (the admin listed none), so they may still miss one of the tenant's domains.
     """
 
     identities: dict[int, Identity]
     history: dict[int, list[Event]]
     baselines: dict[int, IdentityBaseline]
     accepted_domains: frozenset[str]
+    domains_configured: bool = False
     identity_ids_by_upn: dict[str, int] = field(default_factory=dict)
     signins_by_ip: dict[str, list[Event]] = field(default_factory=dict)
 

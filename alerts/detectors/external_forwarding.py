@@ -2,12 +2,16 @@
 
 "Outside" means to a domain that is neither an accepted domain nor a subdomain of one (see
 ``alerts.domains``), nor a partner domain the admin allowed. A forwarding target without an
-address (a recipient object named in the directory) is internal by construction.
+address (a recipient object named in the directory) is internal by construction. While the
+accepted domains are only learnt from the identities seen (none configured), the domains of
+the account that made the change and of the mailbox it changed count as the tenant's too:
+both are accounts of this tenant, perhaps under a domain not seen on an identity yet.
 """
 
 from datetime import timedelta
 
 from alerts.detectors.base import Detector, Finding, address_domain, domain_is_internal
+from alerts.detectors.fields import attr
 from alerts.detectors.params import Param, ParamSchema
 from alerts.detectors.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Severity
@@ -44,21 +48,18 @@ class ExternalForwarding(Detector):
 
     def detect(self, ctx, identity_id, triggers, params):
         allowed = {domain.lower().lstrip("@") for domain in params["allowed_domains"]}
-
-        def external(address: str) -> bool:
-            if "@" not in address:
-                return False
-            domain = address_domain(address)
-            return not ctx.is_internal(address) and not domain_is_internal(domain, allowed)
-
+        owner = ctx.identities[identity_id].upn
         reasons: dict[str, str] = {}
         events: list[Event] = []
         targets: list[str] = []
         for event in triggers:
+            own = set(allowed)
+            if not ctx.domains_configured:
+                own |= {address_domain(owner), address_domain(str(attr(event, "actor", default="")))} - {""}
             if event.kind in RULE_KINDS and params["include_inbox_rules"]:
                 rule = inbox_rule(event)
                 for action, addresses in rule.forwards.items():
-                    outside = [address for address in addresses if external(address)]
+                    outside = _outside(ctx, addresses, own)
                     if outside:
                         events.append(event)
                         targets.extend(outside)
@@ -67,7 +68,7 @@ class ExternalForwarding(Detector):
                             "outside the tenant's domains."
                         )
             elif event.kind == Event.Kind.MAILBOX_FORWARDING_SET and params["include_mailbox_forwarding"]:
-                outside = [address for address in mailbox_forwarding(event) if external(address)]
+                outside = _outside(ctx, mailbox_forwarding(event), own)
                 if outside:
                     events.append(event)
                     targets.extend(outside)
@@ -92,3 +93,12 @@ class ExternalForwarding(Detector):
                 },
             )
         ]
+
+
+def _outside(ctx, addresses: list[str], own: set[str]) -> list[str]:
+    """The addresses outside the accepted domains and ``own`` (names without an address are internal)."""
+    return [
+        address
+        for address in addresses
+        if "@" in address and not ctx.is_internal(address) and not domain_is_internal(address_domain(address), own)
+    ]

@@ -127,3 +127,13 @@ def test_exchange_parameter_names_in_our_own_schema_work_too():
     rule = {"Name": "x", "ForwardTo": "a@example.com;b@example.com", "DeleteMessage": "True"}
     detect([rule_event(megan, T0, rule)])
     assert alerts_of("external_forwarding")[0].evidence["external_targets"] == ["a@example.com", "b@example.com"]
+
+
+def test_the_actors_own_domain_is_internal_until_accepted_domains_are_configured():
+    """homer@simpsons.com sets forwarding on the simpsons.onmicrosoft.com mailbox to marge@simpsons.com."""
+    mailbox = identity("homer", "simpsons.onmicrosoft.com")
+    detect([forwarding_event(mailbox, T0, ["marge@simpsons.com"], actor="homer@simpsons.com")])
+    assert alerts_of("external_forwarding") == []
+    portal_settings_update(actor=None, accepted_domains=["simpsons.onmicrosoft.com"])
+    detect([forwarding_event(mailbox, T0, ["marge@simpsons.com"], actor="homer@simpsons.com")])
+    assert len(alerts_of("external_forwarding")) == 1
