@@ -31,7 +31,7 @@ class M365Connection(models.Model):
     credential_kind = models.CharField(max_length=16, choices=CredentialKind.choices, blank=True, default="")
     credential_encrypted = models.TextField(blank=True, help_text="Fernet token of the secret or the PEM.")
     credential_hint = models.CharField(
-        max_length=64, blank=True, help_text="What the admin may see: the secret's last characters, the thumbprint."
+        max_length=128, blank=True, help_text="What the admin may see: the secret's last characters, the thumbprint."
     )
     feeds = models.JSONField(default=list, blank=True, help_text="Enabled feeds (M365Feed values).")
     cycle_started_at = models.DateTimeField(
