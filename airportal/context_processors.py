@@ -30,4 +30,8 @@ def navigation(request):
             continue
         active = path == url if url == "/" else path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
+    # /alerts/connectors/ is under /alerts/ too: only the most specific match is the current page.
+    matches = [item for item in items if item["active"]]
+    for item in matches:
+        item["active"] = item is max(matches, key=lambda match: len(match["url"]))
     return {"navigation": items, "can_search": has_capability(request.user, Capability.VIEW)}

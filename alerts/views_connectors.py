@@ -97,10 +97,11 @@ def connector_test(request):
 @require_POST
 def connector_pull(request):
     """Queue one pull cycle now (the beat task's code)."""
+    since = timezone.now()  # before queueing: an eager or instant worker may finish before we render
     transaction.on_commit(m365_pull.delay)
     text = "A pull cycle is queued; the table below updates when it has run."
     if request.htmx:
-        context = {"streams": feed_states(), "poll_since": timezone.now().isoformat()}
+        context = {"streams": feed_states(), "poll_since": since.isoformat()}
         response = render(request, f"{TEMPLATE}#feed-status", context)
         return trigger_client_event(response, "toast", {"level": "info", "message": text})
     messages.info(request, text)
