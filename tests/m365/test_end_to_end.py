@@ -11,6 +11,7 @@ from airportal.models import AuditEntry
 from airportal.services import portal_settings_get, portal_settings_update
 from alerts.feeds.cycle import m365_pull_cycle
 from investigations.models import Action
+from investigations.services.remediation import action_execute
 from tests.factories import ActionFactory, IdentityFactory
 from tests.m365.records import MEGAN
 
@@ -69,3 +70,42 @@ def test_an_approved_action_runs_on_the_tenant_and_its_undo_too_without_the_secr
     texts += [response.content.decode() for response in responses]
     assert all(fake.client_secret not in text for text in texts)
     assert all(response.status_code < 400 for response in responses[:3]), [r.content for r in responses]
+
+
+def test_throttling_from_graph_makes_the_remediation_task_retry_after_the_services_retry_after(
+    fake_microsoft, settings
+):
+    settings.REMEDIATION_CONNECTOR = ""
+    megan = fake_microsoft.add_user(MEGAN)
+    identity = IdentityFactory(upn=MEGAN)
+    action = ActionFactory(
+        investigation__identity=identity,
+        identity=identity,
+        kind=Action.Kind.REVOKE_SESSIONS,
+        status=Action.Status.APPROVED,
+    )
+    fake_microsoft.fail("graph", "POST", "revokeSignInSessions", 429, headers={"Retry-After": "17"})
+
+    delay = action_execute(action_id=action.pk)
+
+    action.refresh_from_db()
+    assert delay == 17.0 and action.status == Action.Status.APPROVED and "429" in action.error
+    assert action_execute(action_id=action.pk) is None
+    action.refresh_from_db()
+    assert (action.status, action.attempts, megan["revoked"]) == (Action.Status.SUCCEEDED, 2, 1)
+
+
+def test_a_missing_permission_fails_the_action_with_the_permission_named(fake_microsoft, settings):
+    settings.REMEDIATION_CONNECTOR = ""
+    fake_microsoft.add_user(MEGAN)
+    fake_microsoft.roles["graph"] -= {"User.RevokeSessions.All"}
+    identity = IdentityFactory(upn=MEGAN)
+    action = ActionFactory(
+        investigation__identity=identity, identity=identity, kind=Action.Kind.REVOKE_SESSIONS, status="approved"
+    )
+
+    assert action_execute(action_id=action.pk) is None
+
+    action.refresh_from_db()
+    assert action.status == Action.Status.FAILED
+    assert "User.RevokeSessions.All (Microsoft Graph)" in action.error

@@ -193,3 +193,11 @@ def test_nothing_runs_without_a_configured_tenant(settings, db):
     report = m365_pull_cycle()
 
     assert "No Microsoft 365 tenant is configured" in report.skipped
+
+
+def test_a_spent_time_budget_stops_at_a_checkpoint_and_the_next_cycle_carries_on(tenant_logs):
+    first = m365_pull_cycle(budget_seconds=0)
+
+    assert first.ok and first.fetched == 0
+    assert all("time budget" in "\n".join(run.notes) for run in first.runs)
+    assert m365_pull_cycle().fetched == 18
