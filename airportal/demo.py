@@ -11,7 +11,7 @@ from airportal.services import user_get_or_create
 from alerts.demo_tenant import demo_identity_details, demo_records
 from alerts.ingest import ingest_records
 from alerts.models import Alert, Identity
-from alerts.services.identities import identity_set_vip
+from alerts.services.identities import identity_update
 from investigations.models import Investigation
 from investigations.services.simulated_tenant import simulated_tenant_sync
 
@@ -55,9 +55,10 @@ def demo_tenant_load(*, log: Callable[[str], object]) -> dict[str, int]:
         result = ingest_records(source=source, records=records.get(source, []), inline=True)
         created[source] = result.created
         log(f"{source}: {result.received} records, {result.created} new, {result.duplicates} already stored.")
-    vips = {upn for upn, _, _, is_vip in demo_identity_details() if is_vip}
-    for identity in Identity.objects.filter(upn__in=vips):
-        identity_set_vip(identity=identity, is_vip=True)
+    details = {upn: (department, is_vip) for upn, _, department, is_vip in demo_identity_details()}
+    for identity in Identity.objects.filter(upn__in=details):
+        department, is_vip = details[identity.upn]
+        identity_update(identity=identity, department=department, is_vip=is_vip)
     simulated_tenant_sync()
     log(
         f"{Identity.objects.count()} identities, {Alert.objects.count()} alerts, "
