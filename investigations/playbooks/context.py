@@ -10,11 +10,13 @@ need later (which recipients are our own identities) is one more query.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from alerts.detectors.base import address_domain, domain_is_internal
+from alerts.detectors.fields import key, normalised
 from alerts.detectors.mail import Message, messages_of
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
@@ -48,7 +50,58 @@ EVENT_FIELDS = (
 )
 
 
-def check(key: str, title: str):
+class EventRow:
+    """One event as the checks read it: the ``EVENT_FIELDS`` columns as plain attributes.
+
+    Built from ``values_list`` rather than model instances (several times cheaper for
+    10,000 rows; the checks only read). ``fact`` reads attributes the way
+    ``alerts.detectors.fields.attr`` does, on a normalisation computed once per event.
+    """
+
+    __slots__ = (*EVENT_FIELDS, "pk", "_facts")
+
+    def __init__(self, values):
+        (
+            self.id,
+            self.identity_id,
+            self.occurred_at,
+            self.kind,
+            self.operation,
+            self.source,
+            self.ip,
+            self.country,
+            self.city,
+            self.latitude,
+            self.longitude,
+            self.app,
+            self.user_agent,
+            self.succeeded,
+            self.subject,
+            self.target,
+            self.attributes,
+        ) = values  # the order of EVENT_FIELDS
+        self.pk = self.id
+        self._facts = None
+
+    def fact(self, *names: str, default=None):
+        """The first of ``names`` present (and not empty) in the attributes (any case, ``_``/``-`` ignored)."""
+        if self._facts is None:
+            self._facts = normalised(self.attributes)
+        for name in names:
+            value = self._facts.get(_key(name))
+            if value not in (None, "", [], {}):
+                return value
+        return default
+
+
+_key = lru_cache(maxsize=1024)(key)  # the same few attribute names are looked up 10,000s of times
+
+
+def event_rows(queryset) -> list[EventRow]:
+    return [EventRow(values) for values in queryset.values_list(*EVENT_FIELDS)]
+
+
+def check(check_key: str, title: str):
     """Declare a check: ``fn(ctx, result)`` fills the ``CheckResult`` the runner made for it.
 
     The runner knows each check's key and title before calling it, so a check that raises
@@ -56,7 +109,7 @@ def check(key: str, title: str):
     """
 
     def declare(fn):
-        fn.key, fn.title = key, title
+        fn.key, fn.title = check_key, title
         return fn
 
     return declare
@@ -72,7 +125,7 @@ class CheckResult:
     explanation: str = ""
     headline: str = ""  # a clause for the summary paragraph, when the check found something
     weight: int = 0  # risk points when not clean
-    events: list[Event] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
     data: dict = field(default_factory=dict)
     proposals: list[Proposal] = field(default_factory=list)
 
@@ -96,17 +149,18 @@ class PlaybookContext:
     alerts: list[Alert]
     window_start: datetime
     window_end: datetime
-    events: list[Event]  # the identity's events in the window, oldest first
+    events: list[EventRow]  # the identity's events in the window, oldest first
     baseline: IdentityBaseline | None
     accepted_domains: frozenset[str]
-    delegations: list[Event]  # permission events on any mailbox that this identity performed or received
+    delegations: list[EventRow]  # permission events on any mailbox that this identity performed or received
     failures_by_ip: dict[str, int]  # distinct accounts that failed to sign in from each IP
     # Filled by the sign-in checks, read by later checks (MFA, consent, blast radius, pivots).
-    risky_signins: list[Event] = field(default_factory=list)
+    risky_signins: list[EventRow] = field(default_factory=list)
     # The results of the checks that already ran, in order.
     results: list["CheckResult"] = field(default_factory=list)
-    _by_kind: dict[str, list[Event]] = field(default_factory=dict)
+    _by_kind: dict[str, list[EventRow]] = field(default_factory=dict)
     _sent: list[Message] | None = None
+    _internal: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self):
         by_kind = defaultdict(list)
@@ -114,7 +168,7 @@ class PlaybookContext:
             by_kind[event.kind].append(event)
         self._by_kind = dict(by_kind)
 
-    def of_kind(self, *kinds: str) -> list[Event]:
+    def of_kind(self, *kinds: str) -> list[EventRow]:
         if len(kinds) == 1:
             return self._by_kind.get(kinds[0], [])
         return sorted((e for kind in kinds for e in self._by_kind.get(kind, [])), key=lambda e: (e.occurred_at, e.id))
@@ -126,7 +180,10 @@ class PlaybookContext:
         return self._sent
 
     def is_internal(self, address: str) -> bool:
-        return domain_is_internal(address_domain(address), self.accepted_domains)
+        known = self._internal.get(address)
+        if known is None:
+            known = self._internal[address] = domain_is_internal(address_domain(address), self.accepted_domains)
+        return known
 
     @property
     def upn(self) -> str:
@@ -161,16 +218,14 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
     identity = investigation.identity
     alerts = list(investigation.alerts.select_related("policy").order_by("first_activity_at", "id"))
     start, end = activity_window(alerts, now=now)
-    events = list(
+    events = event_rows(
         Event.objects.filter(identity=identity, occurred_at__gte=start, occurred_at__lte=end)
         .exclude(kind=K.REMEDIATION)
-        .only(*EVENT_FIELDS)
         .order_by("occurred_at", "id")
     )
-    delegations = list(
+    delegations = event_rows(
         Event.objects.filter(kind__in=PERMISSION_KINDS, occurred_at__gte=start, occurred_at__lte=end)
         .filter(Q(identity=identity) | Q(attributes__actor=identity.upn) | Q(attributes__delegate=identity.upn))
-        .only(*EVENT_FIELDS)
         .order_by("occurred_at", "id")
     )
     signin_ips = {event.ip for event in events if event.kind == K.SIGNIN and event.ip}

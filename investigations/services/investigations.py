@@ -204,8 +204,11 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
         investigation_step(investigation_id, "The run's results were dropped: the investigation was closed meanwhile.")
         return None
     findings = _store_findings(investigation, outcome.results)
+    proposed = set(investigation.actions.filter(undo_of__isnull=True).values_list("kind", "target"))
     created = []
     for proposal, key in outcome.proposals:
+        if (proposal.kind, proposal.target[:512]) in proposed:
+            continue  # a re-run: already proposed (the constraint would refuse it anyway)
         action = action_propose(investigation=investigation, proposal=proposal, finding=findings.get(key))
         if action is not None:
             created.append(action)

@@ -4,10 +4,9 @@ after the password is reset."""
 from datetime import timedelta
 
 from alerts.detectors.base import attribute_list
-from alerts.detectors.fields import attr
 from alerts.models import Event
 from investigations.models import Finding
-from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.text import quote, when
 
 V = Finding.Verdict
@@ -31,8 +30,8 @@ MAIL_SCOPES = {
 }
 
 
-def _scopes(event: Event) -> list[str]:
-    value = attr(event, "scopes", "permissions", "scope") or []
+def _scopes(event: EventRow) -> list[str]:
+    value = event.fact("scopes", "permissions", "scope") or []
     scopes = []
     for item in attribute_list(value):
         scopes.extend(item.split())
@@ -52,7 +51,7 @@ def app_consents(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         )
         return result
     event, scopes = mail[0]
-    app = str(attr(event, "app_display_name", "app_name") or event.target or event.app or "an application")
+    app = str(event.fact("app_display_name", "app_name") or event.target or event.app or "an application")
     after_risk = any(s.occurred_at <= event.occurred_at <= s.occurred_at + SOON for s in ctx.risky_signins)
     result.verdict = V.MALICIOUS if after_risk else V.SUSPICIOUS
     result.weight = 40
@@ -63,7 +62,7 @@ def app_consents(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         + (", after a risky sign-in." if after_risk else ".")
         + " Such an app keeps access to the mailbox after a password reset; review it in Entra ID."
     )
-    result.data = {"apps": sorted({str(attr(e, "app_display_name") or e.target) for e, _ in mail}), "scopes": scopes}
+    result.data = {"apps": sorted({str(e.fact("app_display_name") or e.target) for e, _ in mail}), "scopes": scopes}
     return result
 
 

@@ -6,7 +6,7 @@ attacker watches for (invoice, payment, wire). Each bad rule still in place gets
 from alerts.detectors.rules import inbox_rule
 from alerts.models import Event
 from investigations.models import Action, Finding
-from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.text import plural, quote, sentence
 from investigations.services.actions import Proposal
 
@@ -33,7 +33,7 @@ KEYWORDS = {
 }
 
 
-def rule_reasons(ctx: PlaybookContext, event: Event) -> tuple[str, list[str]]:
+def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]:
     """(verdict, reasons in plain words) for one rule event."""
     rule = inbox_rule(event)
     reasons, malicious = [], False

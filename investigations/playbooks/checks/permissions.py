@@ -6,25 +6,24 @@ owns, performed or received, so a user granting itself access to the CFO's mailb
 from its own investigation.
 """
 
-from alerts.detectors.fields import attr
 from alerts.models import Event
 from investigations.models import Action, Finding
-from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.text import sentence
 from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 
 
-def _grant(ctx: PlaybookContext, event: Event) -> dict:
-    rights = attr(event, "access_rights") or []
+def _grant(ctx: PlaybookContext, event: EventRow) -> dict:
+    rights = event.fact("access_rights") or []
     rights = [str(r) for r in (rights if isinstance(rights, list) else [rights])]
     if not rights:
         rights = ["SendAs" if event.kind == Event.Kind.SEND_AS_PERMISSION_ADDED else "FullAccess"]
     return {
-        "mailbox": str(attr(event, "mailbox") or (ctx.upn if event.identity_id == ctx.identity.pk else "")).lower(),
-        "delegate": str(attr(event, "delegate") or "").lower(),
-        "actor": str(attr(event, "actor") or "").lower(),
+        "mailbox": str(event.fact("mailbox") or (ctx.upn if event.identity_id == ctx.identity.pk else "")).lower(),
+        "delegate": str(event.fact("delegate") or "").lower(),
+        "actor": str(event.fact("actor") or "").lower(),
         "rights": rights,
         "own_mailbox": event.identity_id == ctx.identity.pk,
     }

@@ -3,13 +3,13 @@ legacy protocols and single-factor sign-ins. Each flags the sign-ins it rests on
 ``ctx.risky_signins`` (the suspicious IPs the pivots follow)."""
 
 import math
+from functools import lru_cache
 
 from alerts.baselines import known_before
 from alerts.detectors.base import ip_range
-from alerts.detectors.fields import attr
 from alerts.models import Event
 from investigations.models import Finding
-from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.text import plural, when
 
 V = Finding.Verdict
@@ -31,19 +31,20 @@ RISKY_TYPES = {
     "riskyip",
     "torip",
 }
+network = lru_cache(maxsize=65536)(ip_range)  # sign-ins repeat a handful of addresses
 SEVERE_TYPES = {"anonymizedipaddress", "maliciousipaddress", "passwordspray", "leakedcredentials", "torip"}
 
 
-def successes(ctx: PlaybookContext) -> list[Event]:
+def successes(ctx: PlaybookContext) -> list[EventRow]:
     return [event for event in ctx.of_kind(Event.Kind.SIGNIN) if event.succeeded is not False]
 
 
-def _flag(ctx: PlaybookContext, events: list[Event]) -> None:
+def _flag(ctx: PlaybookContext, events: list[EventRow]) -> None:
     known = {event.id for event in ctx.risky_signins}
     ctx.risky_signins.extend(event for event in events if event.id not in known)
 
 
-def _place(event: Event) -> str:
+def _place(event: EventRow) -> str:
     return ", ".join(part for part in (event.city, event.country) if part) or "an unknown place"
 
 
@@ -51,7 +52,7 @@ def _place(event: Event) -> str:
 def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     countries = ctx.baseline.countries if ctx.baseline else {}
     seen: set[str] = set()
-    new: list[Event] = []
+    new: list[EventRow] = []
     for event in successes(ctx):
         country = (event.country or "").upper()
         if not country:
@@ -78,7 +79,7 @@ def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     return result
 
 
-def _km(a: Event, b: Event) -> float:
+def _km(a: EventRow, b: EventRow) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * 6371 * math.asin(math.sqrt(min(1.0, h)))
@@ -113,10 +114,10 @@ def impossible_travel(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     return result
 
 
-def _risk(event: Event) -> tuple[str, set[str]]:
-    level = str(attr(event, "risk_level", "riskLevelDuringSignIn", default="") or "").lower()
-    aggregated = str(attr(event, "risk_level_aggregated", "riskLevelAggregated", default="") or "").lower()
-    types = attr(event, "risk_event_types", "riskEventTypes_v2", "riskEventTypes", default=[]) or []
+def _risk(event) -> tuple[str, set[str]]:
+    level = str(event.fact("risk_level", "riskLevelDuringSignIn", default="")).lower()
+    aggregated = str(event.fact("risk_level_aggregated", "riskLevelAggregated", default="")).lower()
+    types = event.fact("risk_event_types", "riskEventTypes_v2", "riskEventTypes", default=[])
     types = {str(t) for t in (types if isinstance(types, list) else [types])}
     worst = "high" if "high" in (level, aggregated) else "medium" if "medium" in (level, aggregated) else level
     return worst, types
@@ -134,7 +135,7 @@ def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         if (
             level in ("medium", "high")
             or _lower(types) & RISKY_TYPES
-            or attr(event, "is_anonymous", "anonymizer") is True
+            or event.fact("is_anonymous", "anonymizer") is True
         ):
             risky.append(event)
             if level == "high" or _lower(types) & SEVERE_TYPES:
@@ -193,11 +194,11 @@ def spray_then_success(ctx: PlaybookContext, result: CheckResult) -> CheckResult
 
 @check("signins.legacy_protocol", "Sign-ins over legacy protocols")
 def legacy_protocol(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    legacy = [e for e in successes(ctx) if attr(e, "legacy_protocol") is True]
+    legacy = [e for e in successes(ctx) if e.fact("legacy_protocol") is True]
     if not legacy:
         result.explanation = "No successful sign-in used a legacy protocol (IMAP, POP, SMTP AUTH, ActiveSync…)."
         return result
-    clients = sorted({str(attr(e, "client_app", default="") or e.app) for e in legacy})
+    clients = sorted({str(e.fact("client_app", default="") or e.app) for e in legacy})
     result.verdict = V.SUSPICIOUS
     result.weight = 20
     result.events = legacy[:MAX_EVENTS]
@@ -216,13 +217,13 @@ def single_factor(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     seen: set[str] = set()
     found = []
     for event in successes(ctx):
-        network = ip_range(event.ip)
-        requirement = str(attr(event, "authentication_requirement", default="") or "").lower()
-        familiar = network in seen or known_before(ranges, network, event.occurred_at)
-        if requirement.startswith("singlefactor") and network and not familiar:
+        where = network(event.ip)
+        requirement = str(event.fact("authentication_requirement", default="")).lower()
+        familiar = where in seen or known_before(ranges, where, event.occurred_at)
+        if requirement.startswith("singlefactor") and where and not familiar:
             found.append(event)
-        if network:
-            seen.add(network)
+        if where:
+            seen.add(where)
     if not found:
         result.explanation = "Every single-factor sign-in, if any, came from a network this user normally uses."
         return result
