@@ -43,7 +43,7 @@ def dashboard(request):
     status_labels = dict(Investigation.Status.choices)
     status_rows = [(status, status_labels[status], count) for status, count in by_status.items()]
     settings = portal_settings_get()
-    pending = investigation_console.actions_pending(limit=10)
+    pending = investigation_console.actions_pending(limit=10).rows
     context = {
         "new_by_severity": queue.alert_counts_by_severity(),
         "open_investigations": sum(by_status[s] for s in Investigation.OPEN_STATUSES),

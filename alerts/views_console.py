@@ -26,7 +26,7 @@ from alerts.models import Alert, Event, Identity
 from alerts.services import alert_bulk_assign, alert_bulk_set_status
 
 PAGE_SIZE = 50
-TIMELINE_PAGE_SIZE = 100
+TIMELINE_PAGE_SIZE = 50
 
 
 def _queue_context(request) -> dict:

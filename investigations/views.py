@@ -219,12 +219,12 @@ def action_center(request):
         "can_export": has_capability(request.user, Capability.MANAGE_REPORTS),
     }
     if tab == "pending":
-        kind = request.GET.get("kind", "")
-        context.update(
-            kind=kind if kind in Action.Kind.values else "",
-            actions=console.actions_pending(kind=kind if kind in Action.Kind.values else ""),
-            kinds=console.actions_pending_kinds(),
-        )
+        kind = request.GET.get("kind", "") if request.GET.get("kind") in Action.Kind.values else ""
+        page = console.actions_pending(kind=kind, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+        context.update(kind=kind, page=page)
+        if wants_partial(request) and request.htmx.target == "pending-more":
+            return render(request, "investigations/action_center.html#pending-rows", context)
+        context["kinds"] = console.actions_pending_kinds()
     else:
         form = ActionHistoryFilterForm(request.GET or None)
         page = console.actions_history(filters=form.filters(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
@@ -354,12 +354,13 @@ def actions_bulk_approve(request):
             )
         except DomainError as error:
             refused.append(f"#{action.id}: {error.message}")
+    kind = form.cleaned_data["action"][0].kind
     context = {
         "tab": "pending",
         "sla_minutes": portal_settings_get().action_sla_minutes,
         "pending_count": console.actions_pending_count(),
-        "kind": "",
-        "actions": console.actions_pending(),
+        "kind": kind,
+        "page": console.actions_pending(kind=kind, limit=PAGE_SIZE),
         "kinds": console.actions_pending_kinds(),
     }
     response = render(request, "investigations/action_center.html#panel", context)
