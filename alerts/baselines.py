@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from alerts.detectors.base import ip_range
@@ -17,6 +18,9 @@ from alerts.detectors.mail import messages_of
 from alerts.models import Event, IdentityBaseline
 
 SENDING_KEEP_DAYS = 60
+LAST_SEEN_STEP = 86400  # seconds
+LAST_ACTIVITY_STEP = timedelta(hours=1)
+ADVISORY_LOCK_CLASS = 4_242_001  # the first key of pg_advisory_xact_lock: "identity baselines"
 GEO_KEEP_DAYS = 180
 MAX_IP_RANGES = 500
 GEO_KINDS = (Event.Kind.SIGNIN,)
@@ -38,15 +42,21 @@ def _epoch(moment: datetime) -> int:
 
 
 def _remember(entries: dict, value: str | None, at: datetime) -> bool:
-    """Widen ``value``'s [first, last] seen span to include ``at``; True if anything changed."""
+    """Widen ``value``'s [first, last] seen span to include ``at``; True if anything changed.
+
+    ``first`` is exact (it decides what is new); ``last`` only serves pruning, so it moves in
+    steps of ``LAST_SEEN_STEP``: a user signing in again from a known place writes nothing.
+    """
     if not value:
         return False
     moment = _epoch(at)
-    first, last = entries.get(value, (moment, moment))
-    span = [min(first, moment), max(last, moment)]
-    if entries.get(value) == span:
+    if value not in entries:
+        entries[value] = [moment, moment]
+        return True
+    first, last = entries[value]
+    if moment >= first and moment - last < LAST_SEEN_STEP:
         return False
-    entries[value] = span
+    entries[value] = [min(first, moment), max(last, moment)]
     return True
 
 
@@ -62,18 +72,14 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
     """Lock, extend and save the baselines of the identities in ``events``; return them by identity id.
 
     Idempotent: spans only widen, and each sending day the batch touches is recounted from the
-    stored events, so a redelivered batch leaves the same baseline. Rows are locked in identity
-    order, so two workers on overlapping batches wait for each other instead of deadlocking.
+    stored events, so a redelivered batch leaves the same baseline. Must run in a transaction:
+    identities are locked in order, so two workers on overlapping batches wait for each other.
     """
     identity_ids = sorted({event.identity_id for event in events})
-    locked = IdentityBaseline.objects.select_for_update().order_by("identity_id")
-    baselines = {b.identity_id: b for b in locked.filter(identity_id__in=identity_ids)}
-    missing = [identity_id for identity_id in identity_ids if identity_id not in baselines]
-    if missing:
-        IdentityBaseline.objects.bulk_create(
-            [IdentityBaseline(identity_id=identity_id) for identity_id in missing], ignore_conflicts=True
-        )
-        baselines.update({b.identity_id: b for b in locked.filter(identity_id__in=missing)})
+    _lock(identity_ids)
+    baselines = {b.identity_id: b for b in IdentityBaseline.objects.filter(identity_id__in=identity_ids)}
+    for identity_id in identity_ids:
+        baselines.setdefault(identity_id, IdentityBaseline(identity_id=identity_id))
 
     changed: set[int] = set()
     mail_days: dict[int, set[date]] = defaultdict(set)
@@ -82,7 +88,7 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
         if baseline.first_activity_at is None or event.occurred_at < baseline.first_activity_at:
             baseline.first_activity_at = event.occurred_at
             changed.add(baseline.pk)
-        if baseline.last_activity_at is None or event.occurred_at > baseline.last_activity_at:
+        if baseline.last_activity_at is None or event.occurred_at - baseline.last_activity_at >= LAST_ACTIVITY_STEP:
             baseline.last_activity_at = event.occurred_at
             changed.add(baseline.pk)
         if event.kind in GEO_KINDS and event.succeeded is not False:
@@ -109,9 +115,13 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
             for day in [day for day in series if day < oldest_day]:
                 del series[day]
     if changed:
-        IdentityBaseline.objects.bulk_update(
+        # One INSERT … ON CONFLICT DO UPDATE for new and known identities alike: bulk_update's
+        # CASE per row and column costs O(rows²) to build and evaluate at a batch's size.
+        IdentityBaseline.objects.bulk_create(
             [baselines[identity_id] for identity_id in sorted(changed)],
-            [
+            update_conflicts=True,
+            unique_fields=["identity"],
+            update_fields=[
                 "first_activity_at",
                 "last_activity_at",
                 "countries",
@@ -122,6 +132,22 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
             ],
         )
     return baselines
+
+
+def _lock(identity_ids: list[int]) -> None:
+    """Serialise baseline updates per identity until the transaction ends.
+
+    PostgreSQL: transaction-level advisory locks, taken in identity order so overlapping batches
+    wait instead of deadlocking; they also cover identities that have no baseline row yet.
+    SQLite serialises writing transactions itself.
+    """
+    if connection.vendor != "postgresql" or not identity_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::int[]) AS id ORDER BY id",
+            [ADVISORY_LOCK_CLASS, identity_ids],
+        )
 
 
 def _recount_sending_days(baselines, mail_days: dict[int, set[date]], is_internal) -> None:
@@ -166,6 +192,23 @@ def signin_history_start(baseline: IdentityBaseline | None) -> datetime | None:
     if baseline is None or not baseline.countries:
         return None
     return datetime.fromtimestamp(min(first for first, _ in baseline.countries.values()), tz=UTC)
+
+
+def recipients_around(baseline: IdentityBaseline | None, moment: datetime) -> int:
+    """An upper bound of the recipients in any window of up to 24 h that contains ``moment``.
+
+    Such a window lies within two consecutive UTC days, so the day's count plus the larger
+    neighbour's bounds it; used to skip loading the mail of identities far below every limit.
+    """
+    if baseline is None:
+        return 0
+    day = moment.astimezone(UTC).date()
+    counts = baseline.daily_recipients
+
+    def count(offset: int) -> int:
+        return counts.get((day + timedelta(days=offset)).isoformat(), 0)
+
+    return count(0) + max(count(-1), count(1))
 
 
 def sending_baseline(baseline: IdentityBaseline | None, *, before: date, days: int) -> SendingBaseline:

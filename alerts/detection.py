@@ -111,14 +111,18 @@ def detect_events(*, event_ids: list[int], inline: bool = False) -> DetectionRes
     return result
 
 
-def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Event]) -> list[Finding]:
+def _triggers(detector: Detector, events: list[Event]) -> dict[int, list[Event]]:
     by_identity: dict[int, list[Event]] = defaultdict(list)
     for event in events:
-        if event.kind in active.detector.trigger_kinds:
+        if event.kind in detector.trigger_kinds:
             by_identity[event.identity_id].append(event)
+    return by_identity
+
+
+def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Event]) -> list[Finding]:
     findings = [
         finding
-        for identity_id, triggers in by_identity.items()
+        for identity_id, triggers in _triggers(active.detector, events).items()
         for finding in active.detector.detect(ctx, identity_id, triggers, active.params)
     ]
     findings.extend(active.detector.detect_network(ctx, events, active.params))
@@ -130,31 +134,29 @@ def context_load(
 ) -> DetectionContext:
     """What the detectors may look at for this batch, in a handful of queries."""
     identities = {event.identity_id: event.identity for event in events}
-    kinds: set[str] = set()
-    span = timedelta(0)
-    wanted: set[int] = set()
+    needs: dict[str, tuple[set[int], timedelta]] = {}  # context kind -> (identities, span)
     for active in policies:
-        triggered = {event.identity_id for event in events if event.kind in active.detector.trigger_kinds}
-        if triggered and active.detector.context_kinds:
-            kinds |= active.detector.context_kinds
-            span = max(span, active.detector.context_span(active.params))
-            wanted |= triggered
+        if not active.detector.context_kinds:
+            continue
+        span = active.detector.context_span(active.params)
+        for identity_id, triggers in _triggers(active.detector, events).items():
+            if not active.detector.wants_context(baselines.get(identity_id), triggers, active.params):
+                continue
+            for kind in active.detector.context_kinds:
+                ids, widest = needs.get(kind, (set(), timedelta(0)))
+                ids.add(identity_id)
+                needs[kind] = (ids, max(widest, span))
     start = min(event.occurred_at for event in events)
     end = max(event.occurred_at for event in events)
     history: dict[int, list[Event]] = defaultdict(list)
-    if kinds:
-        rows = (
-            Event.objects.filter(
-                identity_id__in=sorted(wanted),
-                kind__in=sorted(kinds),
-                occurred_at__gte=start - span,
-                occurred_at__lte=end + span,
-            )
-            .defer("raw")
-            .order_by("occurred_at", "pk")
-        )
-        for event in rows:
+    for kind, (ids, span) in sorted(needs.items()):
+        rows = Event.objects.filter(
+            identity_id__in=sorted(ids), kind=kind, occurred_at__gte=start - span, occurred_at__lte=end + span
+        ).defer("raw")
+        for event in rows.order_by():
             history[event.identity_id].append(event)
+    for rows in history.values():
+        rows.sort(key=lambda event: (event.occurred_at, event.pk))
 
     ctx = DetectionContext(
         identities=identities,
@@ -173,7 +175,9 @@ def context_load(
 
 
 def _load_actors(ctx: DetectionContext, events: list[Event]) -> None:
-    actors = {str(attr(event, "actor", default="")).lower() for event in events}
+    actors = {
+        str(event.attributes.get("actor") or "").lower() for event in events if isinstance(event.attributes, dict)
+    }
     actors = {actor for actor in actors if "@" in actor}
     if not actors:
         return

@@ -9,6 +9,7 @@ the number of detectors or events per identity.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class Detector:
         """How far before and after its triggers the detector needs to see ``context_kinds``."""
         return timedelta(0)
 
+    def wants_context(self, baseline: IdentityBaseline | None, triggers: list[Event], params: dict[str, Any]) -> bool:
+        """False when the baseline alone shows these triggers cannot fire, so no history is loaded."""
+        return True
+
     def detect(
         self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]
     ) -> list[Finding]:
@@ -128,6 +133,7 @@ def domain_is_internal(domain: str, accepted: Iterable[str]) -> bool:
     return any(domain == own or domain.endswith("." + own) for own in accepted)
 
 
+@functools.lru_cache(maxsize=65536)
 def ip_range(ip: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of an address: how baselines remember where a user works."""
     if not ip:

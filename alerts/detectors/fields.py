@@ -22,10 +22,23 @@ def normalised(mapping: Any) -> dict[str, Any]:
 
 
 def attr(event: Event, *names: str, default: Any = None) -> Any:
-    """The first of ``names`` present (and not empty) in the event's attributes."""
-    attributes = normalised(event.attributes)
+    """The first of ``names`` present (and not empty) in the event's attributes.
+
+    The adapters' own snake_case keys are looked up as given; only when none is there are the
+    keys compared loosely (once per event: the comparable copy is kept on the instance).
+    """
+    attributes = event.attributes if isinstance(event.attributes, dict) else {}
     for name in names:
-        value = attributes.get(key(name))
+        value = attributes.get(name)
+        if value not in (None, "", [], {}):
+            return value
+    if any(name in attributes for name in names):  # the adapter's key is there, just empty
+        return default
+    loose = getattr(event, "_loose_attributes", None)
+    if loose is None:
+        loose = event._loose_attributes = normalised(attributes)
+    for name in names:
+        value = loose.get(key(name))
         if value not in (None, "", [], {}):
             return value
     return default

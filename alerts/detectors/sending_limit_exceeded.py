@@ -8,6 +8,7 @@ from sending email" record also fires this detector: the limit was hit where we 
 
 from datetime import timedelta
 
+from alerts.baselines import recipients_around
 from alerts.detectors.base import Detector, Finding
 from alerts.detectors.mail import busiest_window, messages_of
 from alerts.detectors.params import Param, ParamSchema
@@ -56,6 +57,11 @@ class SendingLimitExceeded(Detector):
 
     def context_span(self, params):
         return timedelta(hours=24)
+
+    def wants_context(self, baseline, triggers, params):
+        floor = min(params["external_per_hour"], params["internal_per_hour"], params["recipients_per_day"])
+        mail = [event for event in triggers if event.kind == Event.Kind.MAIL_SENT]
+        return any(recipients_around(baseline, event.occurred_at) > floor for event in mail)
 
     def detect(self, ctx, identity_id, triggers, params):
         trigger_ids = {event.pk for event in triggers}

@@ -10,7 +10,7 @@ happened; a user seen for less than the learning period is not judged yet.
 
 from datetime import UTC, date, timedelta
 
-from alerts.baselines import SendingBaseline, sending_baseline
+from alerts.baselines import SendingBaseline, recipients_around, sending_baseline
 from alerts.detectors.base import Detector, Finding, quote
 from alerts.detectors.mail import messages_of, rolling_windows, window_of
 from alerts.detectors.params import Param, ParamSchema
@@ -76,6 +76,10 @@ class SuspiciousEmailSending(Detector):
 
     def context_span(self, params):
         return timedelta(minutes=params["window_minutes"])
+
+    def wants_context(self, baseline, triggers, params):
+        floor = min(params["min_recipients"], params["min_external_recipients"])
+        return any(recipients_around(baseline, event.occurred_at) > floor for event in triggers)
 
     def detect(self, ctx, identity_id, triggers, params):
         trigger_ids = {event.pk for event in triggers}
