@@ -12,7 +12,7 @@ per day or week (the trend), and compared with the period of equal length just b
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Case, CharField, Count, F, Max, OuterRef, Q, Subquery, Value, When
+from django.db.models import CharField, Count, Exists, F, FloatField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from airportal.services import portal_settings_get
 from alerts.models import Alert, AlertPolicy, Severity
 from investigations.models import Action
 from investigations.reports.filters import ReportFilters, actions_filtered, alerts_filtered
-from investigations.reports.sql import EMPTY, Percentiles, SecondsBetween, duration_percentiles
+from investigations.reports.sql import EMPTY, Percentiles, SecondsBetween, duration_percentiles, report_queries
 
 SPEEDS = {"ttd": "Time to detect", "tta": "Time to acknowledge", "ttr": "Time to remediate"}
 TOP_TARGETS = 10
@@ -56,6 +56,11 @@ class Metrics:
 def metrics_compute(*, filters: ReportFilters) -> Metrics:
     """Every metric of the metrics page for ``filters``, in a constant number of queries."""
     sla_minutes = portal_settings_get().action_sla_minutes
+    with report_queries():
+        return _metrics(filters, sla_minutes)
+
+
+def _metrics(filters: ReportFilters, sla_minutes: int) -> Metrics:
     overdue_qs = overdue_actions(filters=filters, sla_minutes=sla_minutes)
     alerts_per_day = alerts_per_day_by_severity(filters=filters)
     decisions = action_decisions_by_kind(filters=filters)
@@ -90,60 +95,65 @@ def alerts_per_day_by_severity(*, filters: ReportFilters) -> list[dict]:
     return list(rows)
 
 
-def _last_remediation():
-    """The finished_at of the last succeeded (non-undo) action of the outer alert's investigations."""
-    return Subquery(
-        Action.objects.filter(
-            investigation__alerts=OuterRef("pk"), status=Action.Status.SUCCEEDED, undo_of__isnull=True
-        )
-        .order_by()
-        .values("investigation__alerts")
-        .annotate(last=Max("finished_at"))
-        .values("last")[:1]
+def _remediations():
+    """The succeeded (non-undo) actions of the outer alert's investigations."""
+    return Action.objects.filter(
+        investigation__alerts=OuterRef("pk"), status=Action.Status.SUCCEEDED, undo_of__isnull=True
+    ).order_by()
+
+
+def _speed_rows(filters: ReportFilters, bucket: str):
+    """Per alert: detector, analyst, day/week, and its three speeds in seconds (NULL when unknown).
+
+    Time to remediate needs a correlated sub-query; it only runs for the alerts that have a
+    succeeded action (an EXISTS the database turns into a semi-join), in the second branch of a
+    UNION ALL whose detect/acknowledge columns are NULL (percentiles ignore NULLs).
+    """
+    alerts = alerts_filtered(Alert.objects.all(), filters)
+
+    def groups():
+        return {
+            "g_detector": F("detector"),
+            "g_analyst": Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
+            "g_bucket": TruncDate("created_at") if bucket == "day" else TruncWeek("created_at"),
+        }
+
+    def unknown():
+        return Value(None, output_field=FloatField())
+
+    detected = alerts.values(
+        **groups(),
+        ttd=SecondsBetween(F("created_at"), F("first_activity_at")),
+        tta=SecondsBetween(F("acknowledged_at"), F("created_at")),
+        ttr=unknown(),
     )
+    last_fix = _remediations().values("investigation__alerts").annotate(last=Max("finished_at")).values("last")[:1]
+    remediated = alerts.filter(Exists(_remediations())).values(
+        **groups(), ttd=unknown(), tta=unknown(), ttr=SecondsBetween(Subquery(last_fix), F("created_at"))
+    )
+    return detected.order_by().union(remediated.order_by(), all=True)
 
 
 def speed_metrics(*, filters: ReportFilters) -> SpeedMetrics:
-    """Medians and p90 of the three speeds, in one database pass on PostgreSQL."""
-    previous = filters.previous()
+    """Medians and p90 of the three speeds: overall, per detector, per analyst, per day or week
+    (one query on PostgreSQL), and overall for the previous period (one more)."""
     bucket = "day" if filters.days <= 31 else "week"
-    trunc = TruncDate("created_at") if bucket == "day" else TruncWeek("created_at")
-    span = ReportFilters(
-        start=previous.start,
-        end=filters.end,
-        detector=filters.detector,
-        analyst=filters.analyst,
-        user=filters.user,
-        department=filters.department,
-    )
-    rows = alerts_filtered(Alert.objects.all(), span).values(
-        g_period=Case(
-            When(created_at__gte=filters.start, then=Value("current")),
-            default=Value("previous"),
-            output_field=CharField(),
-        ),
-        g_detector=F("detector"),
-        g_analyst=Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
-        g_bucket=trunc,
-        ttd=SecondsBetween(F("created_at"), F("first_activity_at")),
-        tta=SecondsBetween(F("acknowledged_at"), F("created_at")),
-        ttr=SecondsBetween(_last_remediation(), F("created_at")),
-    )
-    groupings = [("g_period",), ("g_period", "g_detector"), ("g_period", "g_analyst"), ("g_period", "g_bucket")]
-    grouped = duration_percentiles(rows, groupings=groupings, values=list(SPEEDS))
-
-    def pick(grouping, period):
-        return {key[1]: stats for key, stats in grouped[grouping].items() if key[0] == period}
-
-    overall = {key[0]: stats for key, stats in grouped[("g_period",)].items()}
+    values = list(SPEEDS)
+    groupings = [(), ("g_detector",), ("g_analyst",), ("g_bucket",)]
+    current = duration_percentiles(_speed_rows(filters, bucket), groupings=groupings, values=values)
+    previous = duration_percentiles(_speed_rows(filters.previous(), bucket), groupings=[()], values=values)
     empty = dict.fromkeys(SPEEDS, EMPTY)
-    trend = sorted(pick(("g_period", "g_bucket"), "current").items(), key=lambda item: item[0])
+
+    def by(column: str) -> dict:
+        return {key[0]: stats for key, stats in current[(column,)].items()}
+
+    trend = sorted((_as_date(day), stats) for day, stats in by("g_bucket").items())
     return SpeedMetrics(
-        current=overall.get("current", empty),
-        previous=overall.get("previous", empty),
-        by_detector=dict(sorted(pick(("g_period", "g_detector"), "current").items())),
-        by_analyst=dict(sorted(pick(("g_period", "g_analyst"), "current").items())),
-        trend=[(_as_date(day), stats) for day, stats in trend],
+        current=current[()].get((), empty),
+        previous=previous[()].get((), empty),
+        by_detector=dict(sorted(by("g_detector").items())),
+        by_analyst=dict(sorted(by("g_analyst").items())),
+        trend=trend,
         bucket=bucket,
     )
 

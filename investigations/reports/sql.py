@@ -7,10 +7,11 @@ window functions (one query per grouping) and only the two rows around each perc
 back to Python for the linear interpolation that ``percentile_cont`` does.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import FloatField, Func, QuerySet
 
 FRACTIONS = (0.5, 0.9)
@@ -37,6 +38,23 @@ class SecondsBetween(Func):
         return super().as_sql(
             compiler, connection, template="((julianday(%(expressions)s)) * 86400.0)", arg_joiner=") - julianday("
         )
+
+
+@contextmanager
+def report_queries() -> Iterator[None]:
+    """One read transaction for a report's queries, tuned for them on PostgreSQL.
+
+    - JIT off: the correlated sub-queries make the planner's cost estimates large enough to
+      trigger JIT, whose compilation (0.5–1.5 s, measured at 200,000 alerts) costs more than
+      the queries themselves.
+    - More sort memory for this transaction only: each percentile sorts its group's durations,
+      and with the default 4 MB the sorts of 100,000s of rows spill to disk.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'")
+        yield
 
 
 @dataclass(frozen=True)
