@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 
 from alerts.feeds import crypto
 from alerts.models import M365Connection, M365Feed
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TENANT_DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
 
 
 class ConfigError(Exception):
@@ -86,14 +85,11 @@ def certificate_parse(pem: str) -> Certificate:
     ).decode()
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     return Certificate(
-        private_key_pem=key_pem, certificate_pem=cert_pem, thumbprint_sha1=cert.fingerprint(_sha1()).hex()
+        private_key_pem=key_pem,
+        certificate_pem=cert_pem,
+        # Entra shows a certificate by its SHA-1 thumbprint: an identifier here, not a security hash.
+        thumbprint_sha1=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303
     )
-
-
-def _sha1():
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA1()  # noqa: S303 - Entra's x5t thumbprint is SHA-1 by definition, not a security hash here
 
 
 def _environment_certificate() -> Certificate | None:
