@@ -29,6 +29,7 @@ from investigations.models import Action, Finding, Investigation, NotificationEv
 from investigations.notifications.hooks import notify_on_commit
 from investigations.services.dispatch import action_dispatch_on_commit
 from investigations.services.investigation_status import investigation_settle, investigation_step
+from investigations.services.timeline import remediation_event_record
 
 A = Action.Status
 
@@ -349,8 +350,6 @@ def action_claim(*, action_id: int, connector: str, max_attempts: int) -> Action
 
 def action_succeed(*, action: Action, detail: str, data: dict, undo_state: dict, already_done: bool) -> bool:
     """running → succeeded with the connector's answer; records the change on the user's timeline."""
-    from investigations.services.timeline import remediation_event_record
-
     with transaction.atomic():
         result = {"detail": detail, "data": data, "undo_state": undo_state, "already_done": already_done}
         if not _transition(action, "succeed", summary=detail, result=result, error="", finished_at=timezone.now()):

@@ -16,12 +16,15 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Max, Min
 
+from airportal.errors import DomainError
 from alerts.detectors.fields import attr
 from alerts.detectors.mail import messages_of
 from alerts.detectors.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Identity
 from investigations.models import (
+    Action,
     SimulatedAccount,
+    SimulatedFault,
     SimulatedInboxRule,
     SimulatedMailboxPermission,
     SimulatedMessage,
@@ -161,3 +164,36 @@ def _sync_messages(account: SimulatedAccount, mail_events: list[Event]) -> int:
                 )
     SimulatedMessage.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+# --- rehearsing failures ---------------------------------------------------------------------------
+
+
+def simulated_fault_add(
+    *,
+    mode: str,
+    kind: str = "",
+    remaining: int = 1,
+    retry_after: float | None = None,
+    delay_seconds: float = 0.0,
+    message: str = "",
+) -> SimulatedFault:
+    """Make the next ``remaining`` simulated calls (of ``kind``, or any) answer with a fault."""
+    if mode not in SimulatedFault.Mode.values:
+        raise DomainError(f"Unknown fault mode {mode!r}; choose one of {', '.join(SimulatedFault.Mode.values)}.")
+    if kind and kind not in Action.Kind.values:
+        raise DomainError(f"Unknown action kind {kind!r}; choose one of {', '.join(Action.Kind.values)}.")
+    if remaining < 1 or (retry_after is not None and retry_after < 0) or delay_seconds < 0:
+        raise DomainError("Times must be at least 1; Retry-After and delay cannot be negative.")
+    return SimulatedFault.objects.create(
+        mode=mode,
+        kind=kind,
+        remaining=remaining,
+        retry_after=retry_after,
+        delay_seconds=delay_seconds,
+        message=message[:300],
+    )
+
+
+def simulated_faults_clear() -> int:
+    return SimulatedFault.objects.all().delete()[0]

@@ -239,3 +239,12 @@ def test_undo_twice_is_refused(investigation, analyst, analyst2):
         action_undo(action_id=action.pk, user=analyst2)
     assert undo.undo_of == action and undo.status == A.APPROVED and undo.approved_by == analyst
     assert audit_verbs(undo) == ["action.undo_requested"]
+
+
+def test_finishing_an_action_that_is_not_running_changes_nothing(pending, analyst):
+    from investigations.services.actions import action_fail, action_succeed
+
+    assert action_succeed(action=pending, detail="done", data={}, undo_state={}, already_done=False) is False
+    assert action_fail(action=pending, error="boom") is False
+    pending.refresh_from_db()
+    assert pending.status == A.PENDING_APPROVAL and pending.result == {} and pending.error == ""
