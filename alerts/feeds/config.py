@@ -78,7 +78,8 @@ def certificate_parse(pem: str) -> Certificate:
         cert = x509.load_pem_x509_certificate(data)
     except ValueError:
         raise ConfigError("The PEM must also contain the certificate uploaded to the app registration.") from None
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if cert.public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
         raise ConfigError("The private key does not belong to the certificate in the PEM.")
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
