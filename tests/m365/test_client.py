@@ -119,3 +119,12 @@ def test_a_certificate_pem_without_its_private_key_is_refused_with_a_reason():
 
 def teardown_module():
     forget_tokens()
+
+
+def test_a_private_key_of_another_certificate_is_refused():
+    one, other = make_app_certificate(), make_app_certificate()
+    split = "-----BEGIN CERTIFICATE-----"
+    mismatched = one[: one.index(split)] + other[other.index(split) :]
+
+    with pytest.raises(Exception, match="does not belong to the certificate"):
+        certificate_parse(mismatched)
