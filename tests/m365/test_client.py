@@ -6,7 +6,7 @@ import logging
 import pytest
 import requests
 
-from alerts.feeds.client import AuthenticationFailed, M365Client, Unavailable, forget_tokens, http_session
+from alerts.feeds.client import AuthenticationFailed, M365Client, Unavailable, http_session
 from alerts.feeds.config import M365Config, certificate_parse, config_get
 from alerts.feeds.cycle import m365_pull_cycle
 from alerts.models import M365FeedState
@@ -115,10 +115,6 @@ def test_a_certificate_pem_without_its_private_key_is_refused_with_a_reason():
 
     with pytest.raises(Exception, match="unencrypted private key"):
         certificate_parse(only_certificate)
-
-
-def teardown_module():
-    forget_tokens()
 
 
 def test_a_private_key_of_another_certificate_is_refused():
