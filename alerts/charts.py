@@ -90,24 +90,26 @@ def base_layout(*, height: int = 260, **overrides) -> dict:
 CONFIG = {"displayModeBar": False}
 
 
-def _hours(start: datetime, end: datetime) -> list[datetime]:
-    hours, current = [], start
-    while current < end:
-        hours.append(current)
-        current += timedelta(hours=1)
-    return hours
-
-
-def _stacked_series(rows: Iterable[tuple], buckets: Sequence, key_index: int = 1) -> dict[str, list[int]]:
+def _stacked_series(rows: Iterable[tuple], buckets: Sequence) -> dict[str, list[int]]:
     """{series: [count per bucket]} from (bucket, series, count) rows."""
     position = {bucket: i for i, bucket in enumerate(buckets)}
     series: dict[str, list[int]] = {}
-    for row in rows:
-        bucket, name, count = row[0], row[key_index], row[2]
+    for bucket, name, count in rows:
         if bucket not in position:
             continue
         series.setdefault(name, [0] * len(buckets))[position[bucket]] += count
     return series
+
+
+def _hourly(start: datetime, end: datetime) -> tuple[int, int, dict]:
+    """(first epoch hour, number of hours, the x0/dx that place hourly values on a date axis).
+
+    Hourly series carry no x values at all: ``x0`` and ``dx`` (in milliseconds) say where the
+    first value sits and how far apart the next ones are, which keeps a 30-day figure small.
+    """
+    first = int(start.timestamp() // 3600)
+    count = int((end - start).total_seconds() // 3600)
+    return first, count, {"x0": start.isoformat(), "dx": 3_600_000}
 
 
 def alerts_by_detector_figure(rows: Iterable[tuple], days: Sequence) -> dict:
@@ -131,17 +133,16 @@ def alerts_by_detector_figure(rows: Iterable[tuple], days: Sequence) -> dict:
 def activity_figure(rows: Iterable[tuple], *, start: datetime, end: datetime, windows: Iterable[dict]) -> dict:
     """Events per hour, stacked by kind, with each alert's activity window shaded.
 
-    Rows: (hour, kind, count). Windows: {"start", "end", "severity", "title"}.
+    Rows: (epoch hour, kind, count). Windows: {"start", "end", "severity", "title"}.
     """
-    hours = _hours(start, end)
-    series = _stacked_series(rows, hours)
+    first, count, placement = _hourly(start, end)
+    series = _stacked_series(rows, range(first, first + count))
     labels = dict(Event.Kind.choices)
-    x = [hour.isoformat() for hour in hours]
     data = [
         {
             "type": "bar",
             "name": labels.get(kind, kind),
-            "x": x,
+            **placement,
             "y": counts,
             "marker": {"color": KIND_COLORS.get(kind, MUTED)},
             "hovertemplate": "%{x|%b %d %H:00}: %{y}<extra>%{fullData.name}</extra>",
@@ -181,14 +182,14 @@ def mail_baseline_figure(
 ) -> dict:
     """Mail sent per hour against the user's usual band for that hour of the day.
 
-    Rows: (hour, count). Band: {hour of day: (low, high)} from the baseline period.
+    Rows: (epoch hour, count). Band: {hour of day: (low, high)} from the baseline period.
     """
-    hours = _hours(start, end)
-    counts = dict.fromkeys(hours, 0)
-    for hour, count in rows:
-        if hour in counts:
-            counts[hour] += count
-    x = [hour.isoformat() for hour in hours]
+    first, count, placement = _hourly(start, end)
+    sent = [0] * count
+    for hour, n in rows:
+        if 0 <= hour - first < count:
+            sent[hour - first] += n
+    hours_of_day = [(first + i) % 24 for i in range(count)]
     data = []
     if band:
         data += [
@@ -196,8 +197,8 @@ def mail_baseline_figure(
                 "type": "scatter",
                 "mode": "lines",
                 "name": "usual low",
-                "x": x,
-                "y": [band.get(hour.hour, (0, 0))[0] for hour in hours],
+                **placement,
+                "y": [round(band[hour][0], 2) for hour in hours_of_day],
                 "line": {"width": 0, "shape": "hv"},
                 "hoverinfo": "skip",
                 "showlegend": False,
@@ -206,8 +207,8 @@ def mail_baseline_figure(
                 "type": "scatter",
                 "mode": "lines",
                 "name": "usual range (14 days before)",
-                "x": x,
-                "y": [band.get(hour.hour, (0, 0))[1] for hour in hours],
+                **placement,
+                "y": [round(band[hour][1], 2) for hour in hours_of_day],
                 "fill": "tonexty",
                 "fillcolor": "rgba(77,163,255,0.18)",
                 "line": {"width": 0, "shape": "hv"},
@@ -219,8 +220,8 @@ def mail_baseline_figure(
             "type": "scatter",
             "mode": "lines",
             "name": "mail sent",
-            "x": x,
-            "y": [counts[hour] for hour in hours],
+            **placement,
+            "y": sent,
             "line": {"color": OK, "width": 1.6, "shape": "hv"},
             "hovertemplate": "%{x|%b %d %H:00}: %{y} sent<extra></extra>",
         }

@@ -196,22 +196,22 @@ def identity_timeline(request, upn: str):
     target = request.htmx.target if wants_partial(request) else None
     if target in TIMELINE_PARTIALS:
         return render(request, f"alerts/identity_timeline.html#{TIMELINE_PARTIALS[target]}", context)
-    counts = timeline.kind_counts(identity=identity, start=start, end=end)
+    activity = timeline.activity_per_hour(identity=identity, start=start, end=end)
+    counts = timeline.per_kind(activity)
     context.update(
         kind_counts=sorted(counts.items(), key=lambda item: -item[1]),
         kind_labels=dict(Event.Kind.choices),
         event_total=sum(counts.values()),
         open_alerts=timeline.identity_open_alert_count(identity=identity),
         investigation=hooks.identity_investigation(identity.id),
-        charts=timeline_charts(identity, start, end),
+        charts=timeline_charts(identity, start, end, activity),
     )
     return render_page(request, "alerts/identity_timeline.html", context, partial="body")
 
 
-def timeline_charts(identity: Identity, start, end) -> dict[str, charts.Chart]:
+def timeline_charts(identity: Identity, start, end, activity: list[tuple]) -> dict[str, charts.Chart]:
     windows = timeline.alert_windows(identity=identity, start=start, end=end)
-    activity = timeline.activity_per_hour(identity=identity, start=start, end=end)
-    mail = timeline.mail_sent_per_hour(identity=identity, start=start, end=end)
+    mail = timeline.of_kind(activity, Event.Kind.MAIL_SENT)
     band = timeline.mail_baseline_band(identity=identity, before=start)
     places, legs = timeline.signin_moves(identity=identity, start=start, end=end)
     impossible = sum(1 for leg in legs if leg["impossible"])
