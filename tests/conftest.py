@@ -17,6 +17,8 @@ from airportal.services import user_set_role
 from airportal.tokens import api_token_create
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
 

@@ -3,12 +3,11 @@
 import pytest
 
 from alerts.models import Event
-from tests.e2e.conftest import browser, page  # noqa: F401 - the e2e fixtures, used by this module
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_connects_the_tenant_tests_it_and_pulls(page, admin_user, tenant_logs, settings):  # noqa: F811
+def test_an_admin_connects_the_tenant_tests_it_and_pulls(page, admin_user, tenant_logs, settings):
     settings.M365_TENANT_ID = settings.M365_CLIENT_ID = settings.M365_CLIENT_SECRET = ""
     page.sign_in("ada")
     page.goto("/alerts/connectors/")
