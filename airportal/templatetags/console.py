@@ -67,6 +67,11 @@ def _cell(value) -> str:
         return ", ".join(_cell(item) for item in value)
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:  # an ISO timestamp, as detectors store them: shown like the rest of the console
+            return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
     return str(value)
 
 
