@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
@@ -49,6 +49,7 @@ def _queue_context(request) -> dict:
     }
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def alert_list(request):
     """The alert queue: filters, sort, keyset pages, bulk triage and a live count of new alerts."""
@@ -57,6 +58,7 @@ def alert_list(request):
     return render_page(request, "alerts/alert_list.html", context, partial="results")
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def alert_new_count(request):
     """The live counter polled by the open queue page: new alerts, and those arrived since loading."""
@@ -130,6 +132,7 @@ def alert_triage(request):
     return toast(response, summary, level=level)
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def alert_detail(request, alert_id: int):
     try:
@@ -163,6 +166,7 @@ def _by_day(events: list[Event], previous_day: str | None) -> list[tuple[date | 
 TIMELINE_PARTIALS = {"timeline-events": "events", "timeline-more": "event-rows"}
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def identity_timeline(request, upn: str):
     """``/users/<upn>/``: the identity, its activity charts and its events grouped by day."""
@@ -239,6 +243,7 @@ def timeline_charts(identity: Identity, start, end, activity: list[tuple]) -> di
     }
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def event_raw(request, event_id: int):
     """The raw record of one event, loaded when its row is expanded."""
@@ -249,6 +254,7 @@ def event_raw(request, event_id: int):
     return render(request, "alerts/identity_timeline.html#event-raw", {"event": event})
 
 
+@require_GET
 @capability_required(Capability.VIEW)
 def search(request):
     """Events matching an IP, address, subject, rule name or UPN, and how many per identity."""
