@@ -20,6 +20,8 @@ from alerts.models import Event, IdentityBaseline
 SENDING_KEEP_DAYS = 60
 LAST_SEEN_STEP = 86400  # seconds
 LAST_ACTIVITY_STEP = timedelta(hours=1)
+RECENT_SIGNIN_SECONDS = 2 * 86400
+MAX_RECENT_SIGNINS = 200
 ADVISORY_LOCK_CLASS = 4_242_001  # the first key of pg_advisory_xact_lock: "identity baselines"
 GEO_KEEP_DAYS = 180
 MAX_IP_RANGES = 500
@@ -83,6 +85,7 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
 
     changed: set[int] = set()
     mail_days: dict[int, set[date]] = defaultdict(set)
+    recent: dict[int, list[Event]] = {}
     for event in events:
         baseline = baselines[event.identity_id]
         if baseline.first_activity_at is None or event.occurred_at < baseline.first_activity_at:
@@ -96,12 +99,17 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
                 changed.add(baseline.pk)
             if _remember(baseline.ip_ranges, ip_range(event.ip), event.occurred_at):
                 changed.add(baseline.pk)
+            if event.latitude is not None and event.longitude is not None:
+                recent.setdefault(event.identity_id, []).append(event)
         elif event.kind == MAIL_KIND:
             mail_days[event.identity_id].add(event.occurred_at.astimezone(UTC).date())
 
     if mail_days:
         _recount_sending_days(baselines, mail_days, is_internal)
         changed.update(mail_days)
+    for identity_id, signins in recent.items():
+        if _remember_signins(baselines[identity_id], signins):
+            changed.add(identity_id)
 
     now = timezone.now()
     for identity_id in changed:
@@ -128,10 +136,72 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
                 "ip_ranges",
                 "daily_recipients",
                 "daily_external_recipients",
+                "recent_signins",
                 "updated_at",
             ],
         )
     return baselines
+
+
+def _remember_signins(baseline: IdentityBaseline, signins: list[Event]) -> bool:
+    """Add located sign-ins to ``recent_signins``; keep the two days before the newest, by time."""
+    entries = {entry[4]: entry for entry in baseline.recent_signins or []}
+    before = len(entries)
+    for event in signins:
+        entries[event.pk] = [
+            _epoch(event.occurred_at),
+            event.latitude,
+            event.longitude,
+            event.ip,
+            event.pk,
+            event.city[:64],
+            event.country,
+        ]
+    if len(entries) == before:
+        return False
+    ordered = sorted(entries.values(), key=lambda entry: (entry[0], entry[4]))
+    horizon = ordered[-1][0] - RECENT_SIGNIN_SECONDS
+    baseline.recent_signins = [entry for entry in ordered if entry[0] >= horizon][-MAX_RECENT_SIGNINS:]
+    return True
+
+
+def recent_signins(baseline: IdentityBaseline | None) -> list[Event]:
+    """The remembered located sign-ins as (unsaved) events carrying their real ids, oldest first."""
+    if baseline is None:
+        return []
+    return [
+        Event(
+            pk=pk,
+            identity_id=baseline.identity_id,
+            kind=Event.Kind.SIGNIN,
+            succeeded=True,
+            occurred_at=datetime.fromtimestamp(epoch, tz=UTC),
+            latitude=latitude,
+            longitude=longitude,
+            ip=ip,
+            city=city,
+            country=country,
+        )
+        for epoch, latitude, longitude, ip, pk, city, country in baseline.recent_signins or []
+    ]
+
+
+def recent_signins_cover(baseline: IdentityBaseline | None, moment: datetime, span: timedelta) -> bool:
+    """True when ``recent_signins`` holds every sign-in that could pair with one at ``moment``.
+
+    That is: ``moment`` is within the remembered period, and the period starts at least ``span``
+    before it (older sign-ins are too far back to be impossible travel) or nothing older exists.
+    """
+    if baseline is None or not baseline.recent_signins:
+        return False
+    first = baseline.recent_signins[0][0]
+    moment_epoch = _epoch(moment)
+    if moment_epoch < first:
+        return False
+    if first <= moment_epoch - span.total_seconds():
+        return True
+    start = signin_history_start(baseline)
+    return start is not None and _epoch(start) >= first
 
 
 def _lock(identity_ids: list[int]) -> None:
@@ -154,6 +224,7 @@ def _recount_sending_days(baselines, mail_days: dict[int, set[date]], is_interna
     """Recount recipients (all and external) of the touched days from the stored mail: one query."""
     first = min(min(days) for days in mail_days.values())
     last = max(max(days) for days in mail_days.values())
+    # Only the keys counting needs leave the database, not whole attribute documents.
     rows = (
         Event.objects.filter(
             identity_id__in=list(mail_days),
@@ -161,14 +232,24 @@ def _recount_sending_days(baselines, mail_days: dict[int, set[date]], is_interna
             occurred_at__gte=datetime.combine(first, time.min, tzinfo=UTC),
             occurred_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
         )
-        .only("id", "identity_id", "occurred_at", "subject", "target", "attributes")
+        .values_list(
+            "id",
+            "identity_id",
+            "occurred_at",
+            "target",
+            "attributes__recipients",
+            "attributes__message_id",
+            "attributes__internet_message_id",
+        )
         .order_by()
     )
     by_day: dict[tuple[int, date], list[Event]] = defaultdict(list)
-    for event in rows:
-        day = event.occurred_at.astimezone(UTC).date()
-        if day in mail_days[event.identity_id]:
-            by_day[(event.identity_id, day)].append(event)
+    for pk, identity_id, occurred_at, target, recipients, message_id, internet_message_id in rows:
+        day = occurred_at.astimezone(UTC).date()
+        if day in mail_days[identity_id]:
+            attributes = {"recipients": recipients, "message_id": message_id or internet_message_id}
+            event = Event(pk=pk, identity_id=identity_id, occurred_at=occurred_at, target=target, attributes=attributes)
+            by_day[(identity_id, day)].append(event)
     for identity_id, days in mail_days.items():
         baseline = baselines[identity_id]
         for day in days:

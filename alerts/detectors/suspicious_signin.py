@@ -11,7 +11,7 @@ window, then a success from that IP, which is where the alert goes.
 
 from datetime import timedelta
 
-from alerts.baselines import known_before
+from alerts.baselines import known_before, recent_signins, recent_signins_cover
 from alerts.detectors.base import Detector, Finding, ip_range
 from alerts.detectors.fields import attr
 from alerts.detectors.params import Param, ParamSchema
@@ -111,6 +111,17 @@ class SuspiciousSignin(Detector):
     def context_span(self, params):
         return timedelta(hours=EARTH_HALF_CIRCUMFERENCE_KM / params["travel_max_kmh"])
 
+    def wants_context(self, baseline, triggers, params):
+        """Travel needs the neighbouring sign-ins: the baseline remembers the recent ones; older
+        triggers (a backfill) read them from the events."""
+        if not params["check_impossible_travel"]:
+            return False
+        span = self.context_span(params)
+        located = [
+            e for e in triggers if is_successful_signin(e) and e.latitude is not None and e.longitude is not None
+        ]
+        return not all(recent_signins_cover(baseline, event.occurred_at, span) for event in located)
+
     def detect(self, ctx, identity_id, triggers, params):
         reasons: dict[str, str] = {}
         evidence: dict = {}
@@ -161,11 +172,15 @@ class SuspiciousSignin(Detector):
         )
 
     def _travel(self, ctx, identity_id, successes, params, reasons, evidence, events):
+        baseline = ctx.baselines.get(identity_id)
+        if self.wants_context(baseline, successes, params):
+            signins = [e for e in ctx.events_of(identity_id, self.context_kinds) if is_successful_signin(e)]
+        else:
+            signins = recent_signins(baseline)
         located = sorted(
-            (e for e in ctx.events_of(identity_id, self.context_kinds) if is_successful_signin(e)),
+            (e for e in signins if e.latitude is not None and e.longitude is not None),
             key=lambda e: (e.occurred_at, e.pk),
         )
-        located = [e for e in located if e.latitude is not None and e.longitude is not None]
         position = {event.pk: index for index, event in enumerate(located)}
         for event in successes:
             index = position.get(event.pk)

@@ -15,8 +15,10 @@ class IdentityBaseline(models.Model):
     country is new for a sign-in when nothing earlier was seen from it. Only successful
     sign-ins teach the baseline (an attacker's failed attempts must not make their country
     familiar). ``daily_recipients`` / ``daily_external_recipients`` hold recipients sent per
-    UTC day (``{"2026-01-31": 42}``) over the last ``BASELINE_KEEP_DAYS`` days of event time;
+    UTC day (``{"2026-01-31": 42}``) over the last ``SENDING_KEEP_DAYS`` days of event time;
     a batch recounts only the days it touched, so re-running detection is idempotent.
+    ``recent_signins`` keeps the located successful sign-ins of the two days before the newest
+    one, so impossible travel is judged without reading the events table.
     """
 
     identity = models.OneToOneField(Identity, on_delete=models.CASCADE, primary_key=True, related_name="baseline")
@@ -26,6 +28,11 @@ class IdentityBaseline(models.Model):
     ip_ranges = models.JSONField(default=dict, blank=True)
     daily_recipients = models.JSONField(default=dict, blank=True)
     daily_external_recipients = models.JSONField(default=dict, blank=True)
+    recent_signins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Located successful sign-ins of the last two days: [epoch, lat, lon, ip, event id, city, country].",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

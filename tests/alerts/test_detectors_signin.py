@@ -242,3 +242,25 @@ def test_disabled_policy_raises_nothing():
     policy_update(policy=policy, actor=None, enabled=False)
     detect([signin(megan, T0, SEATTLE, risk_level="high")])
     assert alerts_of("suspicious_signin") == []
+
+
+def test_impossible_travel_in_a_backfill_of_last_week_is_found():
+    """Recent sign-ins are judged from the baseline; a backfill older than it reads the events."""
+    megan = identity()
+    signin_history(megan, days=3)
+    detect([signin(megan, T0, SEATTLE)])
+    week_ago = T0 - timedelta(days=7)
+    detect([signin(megan, week_ago, SEATTLE), signin(megan, week_ago + timedelta(hours=1), MOSCOW, ip="95.173.136.12")])
+    [alert] = [a for a in alerts_of("suspicious_signin") if "impossible_travel" in a.evidence]
+    assert alert.first_activity_at == week_ago
+
+
+def test_travel_pairs_a_new_signin_with_one_remembered_from_an_earlier_batch():
+    megan = identity()
+    signin_history(megan)
+    detect([signin(megan, T0, SEATTLE)])
+    moscow = signin(megan, T0 + timedelta(minutes=50), MOSCOW, ip="95.173.136.12")
+    detect([moscow])
+    [alert] = alerts_of("suspicious_signin")
+    assert alert.evidence["impossible_travel"][0]["from"]["city"] == "Seattle"
+    assert alert.event_count == 2
