@@ -6,7 +6,7 @@ Each view guards the role, reads through ``alerts.selectors``, writes through
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast
@@ -24,6 +24,7 @@ admin_only = capability_required(Capability.ADMINISTER)
 
 
 @admin_only
+@require_GET
 def policy_list(request):
     return render(request, "alerts/policy_list.html", {"policies": policies_read()})
 
@@ -63,6 +64,7 @@ def _edit_context(policy: AlertPolicy, form: PolicyForm, suppression_form: Suppr
 
 
 @admin_only
+@require_http_methods(["GET", "POST"])
 def policy_edit(request, policy_id: int):
     policy = get_object_or_404(AlertPolicy.objects.select_related("updated_by"), pk=policy_id)
     if request.method == "POST":
