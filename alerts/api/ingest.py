@@ -34,8 +34,10 @@ class _RawBody(BaseParser):
 
     media_type = "application/json"
 
-    def parse(self, stream, media_type=None, parser_context=None):  # pragma: no cover - never called
-        raise NotImplementedError
+    def parse(self, stream, media_type=None, parser_context=None):
+        """Reads nothing, so the view can stream the body. DRF gets here when ``request.POST`` is
+        touched, as the CSRF check of a session-authenticated request does."""
+        return {}
 
 
 class _NdjsonBody(_RawBody):
