@@ -165,10 +165,11 @@ def _remember_signins(baseline: IdentityBaseline, signins: list[Event]) -> bool:
     return True
 
 
-def recent_signins(baseline: IdentityBaseline | None) -> list[Event]:
-    """The remembered located sign-ins as (unsaved) events carrying their real ids, oldest first."""
-    if baseline is None:
-        return []
+def recent_signins(baseline: IdentityBaseline | None, *, around: set[int]) -> list[Event]:
+    """The remembered sign-ins with ids in ``around`` and their neighbours in time, as (unsaved)
+    events carrying their real ids, oldest first. Only those are built: a busy user remembers many."""
+    entries = baseline.recent_signins if baseline is not None else []
+    wanted = {i + step for i, entry in enumerate(entries) if entry[4] in around for step in (-1, 0, 1)}
     return [
         Event(
             pk=pk,
@@ -182,7 +183,8 @@ def recent_signins(baseline: IdentityBaseline | None) -> list[Event]:
             city=city,
             country=country,
         )
-        for epoch, latitude, longitude, ip, pk, city, country in baseline.recent_signins or []
+        for index, (epoch, latitude, longitude, ip, pk, city, country) in enumerate(entries)
+        if index in wanted
     ]
 
 

@@ -176,7 +176,7 @@ class SuspiciousSignin(Detector):
         if self.wants_context(baseline, successes, params):
             signins = [e for e in ctx.events_of(identity_id, self.context_kinds) if is_successful_signin(e)]
         else:
-            signins = recent_signins(baseline)
+            signins = recent_signins(baseline, around={event.pk for event in successes})
         located = sorted(
             (e for e in signins if e.latitude is not None and e.longitude is not None),
             key=lambda e: (e.occurred_at, e.pk),
