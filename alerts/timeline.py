@@ -249,7 +249,7 @@ def identity_open_alert_count(*, identity: Identity) -> int:
 
 
 SEARCH_MIN_LENGTH = 3
-SEARCH_COUNT_CAP = 20_000
+SEARCH_COUNT_CAP = 5_000
 
 
 SEARCH_MAX_IDENTITIES = 200

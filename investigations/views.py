@@ -108,6 +108,7 @@ def investigation_detail(request, investigation_id: int):
         "tabs": TABS,
         "last_step": console.investigation_last_step(investigation=investigation),
         "can_export": has_capability(request.user, Capability.READ_REPORTS),
+        "can_triage": has_capability(request.user, Capability.TRIAGE),
         **_tab_context(request, investigation, tab),
     }
     if wants_partial(request):
@@ -217,6 +218,7 @@ def action_center(request):
         "sla_minutes": portal_settings_get().action_sla_minutes,
         "pending_count": console.actions_pending_count(),
         "can_export": has_capability(request.user, Capability.MANAGE_REPORTS),
+        "can_triage": has_capability(request.user, Capability.TRIAGE),
     }
     if tab == "pending":
         kind = request.GET.get("kind", "") if request.GET.get("kind") in Action.Kind.values else ""
@@ -282,6 +284,7 @@ def _row(request, action_id: int, layout: str) -> tuple:
         "action": action,
         "layout": layout if layout in ROW_LAYOUTS else "investigation",
         "sla_minutes": portal_settings_get().action_sla_minutes,
+        "can_triage": has_capability(request.user, Capability.TRIAGE),
     }
     return action, render(request, "investigations/action_row.html", context)
 
@@ -362,6 +365,7 @@ def actions_bulk_approve(request):
         "kind": kind,
         "page": console.actions_pending(kind=kind, limit=PAGE_SIZE),
         "kinds": console.actions_pending_kinds(),
+        "can_triage": True,  # this view requires it
     }
     response = render(request, "investigations/action_center.html#panel", context)
     response = trigger(response, {"actionApproved": {"ids": [action.id for action in approved]}})

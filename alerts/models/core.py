@@ -106,6 +106,9 @@ class Event(models.Model):
             models.Index(fields=["identity", "kind", "occurred_at"], name="event_identity_kind_time_idx"),
             models.Index(fields=["kind", "occurred_at"], name="event_kind_time_idx"),
             models.Index(fields=["ip", "occurred_at"], name="event_ip_time_idx"),
+            # Search lists matches newest first: reading this index backwards stops after one
+            # page, where sorting every match of a common word would not.
+            models.Index(fields=["-occurred_at", "-id"], name="event_time_idx"),
         ]
 
     def __str__(self):
@@ -194,6 +197,14 @@ class Alert(models.Model):
             models.Index(fields=["identity", "-created_at"], name="alert_identity_created_idx"),
             models.Index(fields=["severity", "status"], name="alert_severity_status_idx"),
             models.Index(fields=["detector", "-created_at"], name="alert_detector_created_idx"),
+            # The console: alerts per day (dashboard), newest first over any status, and the
+            # default queue (open alerts, newest first) read straight off an index.
+            models.Index(fields=["-created_at", "-id"], name="alert_created_idx"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(status__in=["new", "in_progress"]),
+                name="alert_open_created_idx",
+            ),
         ]
 
     def __str__(self):

@@ -24,12 +24,25 @@
     });
   }
 
-  /* <button data-dialog-open="ID"> opens <dialog id="ID">; [data-dialog-close] closes its dialog. */
+  /* <button data-dialog-open="ID"> opens <dialog id="ID">; [data-dialog-close] closes its dialog.
+     One dialog can serve many buttons: data-dialog-post / data-dialog-target aim its form (hx-post,
+     hx-target) and data-dialog-heading replaces the text of its [data-dialog-heading]. */
+  function aimDialog(dialog, opener) {
+    var form = dialog.querySelector("form");
+    if (!form || !opener.dataset.dialogPost) { return; }
+    form.reset();
+    form.setAttribute("hx-post", opener.dataset.dialogPost);
+    if (opener.dataset.dialogTarget) { form.setAttribute("hx-target", opener.dataset.dialogTarget); }
+    var heading = dialog.querySelector("[data-dialog-heading]");
+    if (heading && opener.dataset.dialogHeading) { heading.textContent = opener.dataset.dialogHeading; }
+    if (window.htmx) { window.htmx.process(form); }
+  }
+
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.dataset.dialogOpen);
-      if (dialog) { dialog.showModal(); }
+      if (dialog) { aimDialog(dialog, opener); dialog.showModal(); }
     }
     var closer = event.target.closest("[data-dialog-close]");
     if (closer) {
