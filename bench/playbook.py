@@ -240,9 +240,21 @@ def start_worker(env: dict) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 60
     while " ready." not in Path(log.name).read_text(errors="replace"):
         if worker.poll() is not None or time.monotonic() > deadline:
+            stop_worker(worker)
             raise SystemExit(f"the Celery worker did not start:\n{Path(log.name).read_text()[-2000:]}")
         time.sleep(0.2)
     return worker, log.name
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """SIGTERM the worker's process group (it runs in its own session) and wait for it."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
 
 
 def bench_remediation(count: int) -> float:
@@ -341,8 +353,7 @@ def main() -> None:
             print("  approve → succeeded skipped: set CELERY_BROKER_URL=redis://… for a real worker")
     finally:
         if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
+            stop_worker(worker)
         cleanup()
     tail = f"; approve→succeeded p95 {p95:.3f} s (target < 2 s)" if p95 is not None else ""
     print(f"playbook: {median:.3f} s for {args.events:,} events (target < 1 s){tail}")
