@@ -9,7 +9,7 @@ the real retry and failure paths of ``investigations.services.remediation``.
 
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from investigations.models import (
     SimulatedMessage,
     SimulatedOperation,
 )
-from investigations.services.simulated_tenant import simulated_accounts_ensure, simulated_tenant_sync
+from investigations.services.simulated_tenant import simulated_account_locked, simulated_tenant_sync
 
 Mode = SimulatedFault.Mode
 
@@ -37,10 +37,10 @@ class SimulatedConnector(Connector):
 
     def run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])
-        stored = self._register_call(action)
+        stored, fault = self._register_call(action)
         if stored is not None:
             return stored
-        slow_after = self._apply_fault(action)
+        slow_after = _answer_fault(fault)
         result = self._apply(action)
         if slow_after:
             time.sleep(slow_after)
@@ -48,44 +48,30 @@ class SimulatedConnector(Connector):
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
-    def _register_call(self, action: Action) -> ConnectorResult | None:
-        """Count the call; the stored result if this key was already applied."""
-        defaults = {"kind": action.kind, "undo": action.is_undo, "target": action.target[:512]}
-        try:
-            with transaction.atomic():
-                SimulatedOperation.objects.get_or_create(idempotency_key=action.idempotency_key, defaults=defaults)
-        except IntegrityError:  # a concurrent call created it first
-            pass
-        with transaction.atomic():
-            SimulatedOperation.objects.filter(idempotency_key=action.idempotency_key).update(calls=F("calls") + 1)
-            operation = SimulatedOperation.objects.get(idempotency_key=action.idempotency_key)
-        return _stored(operation) if operation.applied_at else None
-
-    def _apply_fault(self, action: Action) -> float:
-        """Consume the next matching fault: raise it, sleep before acting, or return the delay after."""
-        with transaction.atomic():
-            fault = (
-                SimulatedFault.objects.select_for_update()
-                .filter(Q(kind="") | Q(kind=action.kind), remaining__gt=0)
-                .order_by("id")
-                .first()
-            )
-            if fault is None:
-                return 0.0
+    @transaction.atomic
+    def _register_call(self, action: Action) -> tuple[ConnectorResult | None, SimulatedFault | None]:
+        """Count the call, then (stored result, None) if this key was already applied, else
+        (None, the next matching fault, consumed). One transaction: what it counted stays counted."""
+        first = SimulatedOperation(
+            idempotency_key=action.idempotency_key, kind=action.kind, undo=action.is_undo, target=action.target[:512]
+        )
+        SimulatedOperation.objects.bulk_create([first], ignore_conflicts=True)  # a repeat keeps the first row
+        calls = SimulatedOperation.objects.filter(idempotency_key=action.idempotency_key)
+        calls.update(calls=F("calls") + 1)
+        operation = calls.get()
+        if operation.applied_at:
+            return _stored(operation), None
+        fault = (
+            SimulatedFault.objects.select_for_update()
+            .filter(Q(kind="") | Q(kind=action.kind), remaining__gt=0)
+            .order_by("id")
+            .first()
+        )
+        if fault is not None:
             SimulatedFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
             if fault.mode in (Mode.THROTTLE, Mode.UNAVAILABLE, Mode.REFUSE):
-                message = fault.message or _FAULT_MESSAGES[fault.mode]
-                SimulatedOperation.objects.filter(idempotency_key=action.idempotency_key).update(last_error=message)
-        if fault.mode == Mode.THROTTLE:
-            raise TransientError(message, retry_after=fault.retry_after)
-        if fault.mode == Mode.UNAVAILABLE:
-            raise TransientError(message)
-        if fault.mode == Mode.REFUSE:
-            raise PermanentError(message)
-        if fault.mode == Mode.SLOW_BEFORE:
-            time.sleep(fault.delay_seconds)
-            return 0.0
-        return fault.delay_seconds
+                calls.update(last_error=fault.message or _FAULT_MESSAGES[fault.mode])
+        return None, fault
 
     @transaction.atomic
     def _apply(self, action: Action) -> ConnectorResult:
@@ -138,6 +124,23 @@ _FAULT_MESSAGES = {
 }
 
 
+def _answer_fault(fault: SimulatedFault | None) -> float:
+    """Raise the fault's error, or sleep before acting; the seconds to sleep after acting."""
+    if fault is None:
+        return 0.0
+    message = fault.message or _FAULT_MESSAGES.get(fault.mode, "")
+    if fault.mode == Mode.THROTTLE:
+        raise TransientError(message, retry_after=fault.retry_after)
+    if fault.mode == Mode.UNAVAILABLE:
+        raise TransientError(message)
+    if fault.mode == Mode.REFUSE:
+        raise PermanentError(message)
+    if fault.mode == Mode.SLOW_BEFORE:
+        time.sleep(fault.delay_seconds)
+        return 0.0
+    return fault.delay_seconds
+
+
 def _result(answer: tuple[str, dict, dict]) -> ConnectorResult:
     detail, data, undo_state = answer
     return ConnectorResult(detail=detail, data=data, undo_state=undo_state)
@@ -162,8 +165,7 @@ def _account(action: Action, upn: str | None = None) -> SimulatedAccount:
         identity_id = identity.pk
     else:
         identity_id = action.identity_id
-    simulated_accounts_ensure([identity_id])
-    return SimulatedAccount.objects.select_for_update().select_related("identity").get(identity_id=identity_id)
+    return simulated_account_locked(identity_id)
 
 
 def _save(account: SimulatedAccount, **fields) -> None:

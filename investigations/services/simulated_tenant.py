@@ -52,6 +52,16 @@ def simulated_accounts_ensure(identity_ids: Iterable[int]) -> dict[int, Simulate
     return {account.identity_id: account for account in SimulatedAccount.objects.filter(identity_id__in=identity_ids)}
 
 
+def simulated_account_locked(identity_id: int) -> SimulatedAccount:
+    """The identity's simulated account, row-locked (created first if missing). Call inside atomic."""
+    locked = SimulatedAccount.objects.select_for_update().select_related("identity")
+    account = locked.filter(identity_id=identity_id).first()
+    if account is None:
+        simulated_accounts_ensure([identity_id])
+        account = locked.get(identity_id=identity_id)
+    return account
+
+
 def simulated_tenant_sync(*, identity_ids: Iterable[int] | None = None) -> int:
     """Mirror the new events of these identities (all when None); the number of events applied."""
     if identity_ids is None:
@@ -64,9 +74,9 @@ def simulated_tenant_sync(*, identity_ids: Iterable[int] | None = None) -> int:
 
 @transaction.atomic
 def _sync_identity(identity_id: int) -> int:
-    simulated_accounts_ensure([identity_id])
-    account = SimulatedAccount.objects.select_for_update().select_related("identity").get(identity_id=identity_id)
-    new = Event.objects.filter(identity_id=identity_id, id__gt=account.synced_event_id)
+    account = simulated_account_locked(identity_id)
+    # Remediation events are our own doing, not the tenant's history: never mirrored.
+    new = Event.objects.filter(identity_id=identity_id, id__gt=account.synced_event_id).exclude(kind=K.REMEDIATION)
     last_id = new.aggregate(last=Max("id"))["last"]
     if last_id is None:
         return 0

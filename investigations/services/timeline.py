@@ -9,25 +9,24 @@ TIMELINE_SOURCE = "airportal"
 
 
 def remediation_event_record(*, action: Action, detail: str) -> Event:
-    """One ``remediation`` event per action (idempotent: keyed by the action id)."""
-    operation = f"undo_{action.kind}" if action.undo_of_id else action.kind
-    event, _ = Event.objects.get_or_create(
+    """One ``remediation`` event per action, written by the one transition to ``succeeded``.
+
+    ``(source, source_record_id)`` is unique, so even a second call could not store it twice.
+    """
+    return Event.objects.create(
         source=TIMELINE_SOURCE,
         source_record_id=f"action-{action.pk}",
-        defaults={
-            "identity_id": action.identity_id,
-            "occurred_at": timezone.now(),
-            "kind": Event.Kind.REMEDIATION,
-            "operation": operation,
-            "target": action.target[:512],
-            "subject": detail[:512],
-            "succeeded": True,
-            "attributes": {
-                "action_id": action.pk,
-                "investigation_id": action.investigation_id,
-                "undo_of": action.undo_of_id,
-                "connector": action.connector,
-            },
+        identity_id=action.identity_id,
+        occurred_at=timezone.now(),
+        kind=Event.Kind.REMEDIATION,
+        operation=f"undo_{action.kind}" if action.undo_of_id else action.kind,
+        target=action.target[:512],
+        subject=detail[:512],
+        succeeded=True,
+        attributes={
+            "action_id": action.pk,
+            "investigation_id": action.investigation_id,
+            "undo_of": action.undo_of_id,
+            "connector": action.connector,
         },
     )
-    return event
