@@ -88,7 +88,7 @@ class PolicyForm(PolicyParametersForm):
 
 
 class BacktestForm(PolicyParametersForm):
-    days = forms.IntegerField(min_value=1, max_value=90, initial=30, label="Days")
+    days = forms.IntegerField(min_value=1, max_value=60, initial=30, label="Days")
 
 
 class SuppressionForm(forms.Form):

@@ -10,7 +10,7 @@ Sign-ins are most of the events, so nothing here walks them all in Python:
 """
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import Lag
@@ -71,27 +71,42 @@ def _moves(since, until, *, span: timedelta):
         yield before, after
 
 
-def _new_countries(params: dict, since: datetime, until: datetime) -> list[Firing]:
-    """The first sighting of each country per identity, as the baselines remember it."""
-    firings = []
+def new_country_moments(
+    *, min_history_days: int, since: datetime, until: datetime, identity_ids=None
+) -> dict[int, list[datetime]]:
+    """When each identity first signed in from a country, once it had the history to judge it
+    (what ``new_country`` decides at detection time), as the baselines remember it."""
+    moments: dict[int, list[datetime]] = {}
     lo, hi = since.timestamp(), until.timestamp()
-    for baseline in IdentityBaseline.objects.exclude(countries={}).only("identity_id", "countries"):
-        start = signin_history_start(baseline)
+    baselines = IdentityBaseline.objects.exclude(countries={}).only("identity_id", "countries")
+    if identity_ids is not None:
+        baselines = baselines.filter(identity_id__in=sorted(identity_ids))
+    for baseline in baselines:
+        start = signin_history_start(baseline).timestamp()
         for first, _ in baseline.countries.values():
-            if lo <= first < hi and first - start.timestamp() >= params["new_country_min_history_days"] * 86400:
-                moment = datetime.fromtimestamp(first, tz=since.tzinfo)
-                firings.append(Firing(baseline.identity_id, moment, moment))
-    return firings
+            if lo <= first < hi and first - start >= min_history_days * 86400:
+                moments.setdefault(baseline.identity_id, []).append(datetime.fromtimestamp(first, tz=UTC))
+    return moments
 
 
-def _flagged(params_sets: list[dict], since: datetime, until: datetime) -> list[Event]:
-    """Sign-ins the source rated risky or made with a client other than a browser or modern app."""
-    levels = sorted({level.lower() for p in params_sets if p["check_source_risk"] for level in p["risk_levels"]})
-    risky = (
+def _new_countries(params: dict, since: datetime, until: datetime) -> list[Firing]:
+    moments = new_country_moments(min_history_days=params["new_country_min_history_days"], since=since, until=until)
+    return [Firing(identity_id, moment, moment) for identity_id, found in moments.items() for moment in found]
+
+
+def risk_prefilter(levels: list[str]) -> Q:
+    """Sign-ins whose source reported a risk level in ``levels`` or any risk detection (SQL)."""
+    levels = sorted({level.lower() for level in levels})
+    return (
         Q(attributes__risk_level__in=levels)
         | Q(attributes__risk_level_aggregated__in=levels)
         | Q(attributes__risk_event_types__0__isnull=False)
     )
+
+
+def _flagged(params_sets: list[dict], since: datetime, until: datetime) -> list[Event]:
+    """Sign-ins the source rated risky or made with a client other than a browser or modern app."""
+    risky = risk_prefilter([level for p in params_sets if p["check_source_risk"] for level in p["risk_levels"]])
     kinds = SUCCESSFUL
     if any(p["risk_include_failed"] for p in params_sets if p["check_source_risk"]):
         kinds = kinds | Q(kind=Event.Kind.SIGNIN_FAILED)

@@ -78,6 +78,15 @@ class DetectionContext:
         wanted = set(kinds)
         return [event for event in self.history.get(identity_id, ()) if event.kind in wanted]
 
+    def events_around(
+        self, identity_id: int, kinds: Iterable[str], triggers: list[Event], span: timedelta
+    ) -> list[Event]:
+        """``events_of`` limited to ``span`` before the first trigger and after the last one: the
+        only events a window containing a trigger can hold."""
+        start = min(event.occurred_at for event in triggers) - span
+        end = max(event.occurred_at for event in triggers) + span
+        return [event for event in self.events_of(identity_id, kinds) if start <= event.occurred_at <= end]
+
     def is_internal(self, address: str) -> bool:
         """True when the address's domain is an accepted domain or one of its subdomains."""
         return domain_is_internal(address_domain(address), self.accepted_domains)

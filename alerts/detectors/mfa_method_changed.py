@@ -26,7 +26,7 @@ from alerts.models import Event, Severity
 REMOVAL_WORDS = {"removed", "deleted", "disabled", "remove", "delete", "disable"}
 
 
-def _removes_all(event: Event) -> bool:
+def removes_every_method(event: Event) -> bool:
     """No strong method left after the change (the panther "MFA disabled" case)."""
     before = attribute_list(attr(event, "methods_before"))
     after = attribute_list(attr(event, "methods_after"))
@@ -70,7 +70,7 @@ class MfaMethodChanged(Detector):
         events: list[Event] = []
         for change in triggers:
             what = quote(change.operation or "MFA method changed")
-            if params["alert_on_removal"] and _removes_all(change):
+            if params["alert_on_removal"] and removes_every_method(change):
                 reasons[f"removed:{change.pk}"] = f"{what}: every strong authentication method was removed."
                 events.append(change)
             for signin in signins:

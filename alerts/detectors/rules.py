@@ -15,7 +15,8 @@ from alerts.detectors.base import attribute_list
 from alerts.detectors.fields import attr, normalised, truthy
 from alerts.models import Event
 
-ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Bounded like RFC 5321 (local part <= 64, labels <= 63) so the scan of attacker text stays linear.
+ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,16}")
 FORWARD_KEYS = ("ForwardTo", "ForwardAsAttachmentTo", "RedirectTo")
 KEYWORD_KEYS = (
     "SubjectContainsWords",

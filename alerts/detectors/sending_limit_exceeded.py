@@ -65,7 +65,7 @@ class SendingLimitExceeded(Detector):
 
     def detect(self, ctx, identity_id, triggers, params):
         trigger_ids = {event.pk for event in triggers}
-        messages = messages_of(ctx.events_of(identity_id, self.context_kinds))
+        messages = messages_of(ctx.events_around(identity_id, self.context_kinds, triggers, self.context_span(params)))
         is_internal = ctx.is_internal
 
         def touches(message):

@@ -83,7 +83,8 @@ class SuspiciousEmailSending(Detector):
 
     def detect(self, ctx, identity_id, triggers, params):
         trigger_ids = {event.pk for event in triggers}
-        messages = messages_of(ctx.events_of(identity_id, self.context_kinds))
+        span = timedelta(minutes=params["window_minutes"])
+        messages = messages_of(ctx.events_around(identity_id, self.context_kinds, triggers, span))
         baseline = ctx.baselines.get(identity_id)
         learned_since = baseline.first_activity_at if baseline else None
         usual_by_day: dict[date, SendingBaseline] = {}
@@ -106,7 +107,6 @@ class SuspiciousEmailSending(Detector):
             ),
         )
         worst: dict[str, tuple[int, int, int, float, SendingBaseline]] = {}
-        span = timedelta(minutes=params["window_minutes"])
         for code, weight, floor, median in checks:
             for first, last, count in rolling_windows(messages, span=span, weight=weight, touches=touches):
                 start = messages[first].at

@@ -140,3 +140,22 @@ def test_external_alerts_are_counted_per_source_alert():
 def test_invalid_proposed_parameters_are_refused():
     with pytest.raises(DomainError, match="must be at least 1"):
         policy_backtest(policy=_policy("suspicious_inbox_rule"), parameters={"min_score": 0}, now=NOW)
+
+
+def test_mfa_backtest_matches_the_hand_count():
+    lee = identity("lee")
+    for day in range(-10, DAYS):
+        detect([signin(lee, _at(day, 8), SEATTLE)])
+    mfa = Event.Kind.MFA_METHOD_CHANGED
+    detect([signin(lee, _at(2, 9), SEATTLE, risk_level="high", risk_state="atRisk")])
+    for day, hour, attributes in [(2, 10, {}), (4, 10, {}), (6, 10, {"methods_before": [6], "methods_after": []})]:
+        change = EventFactory(
+            identity=lee, occurred_at=_at(day, hour), kind=mfa, source="o365-audit", attributes=attributes
+        )
+        detect([change])
+    # Current: day 2 (an hour after a high-risk sign-in), day 6 (every method removed); day 4 quiet.
+    result = policy_backtest(
+        policy=_policy("mfa_method_changed"), parameters={"alert_on_removal": False}, days=DAYS, now=NOW
+    )
+    assert result.current == _series({2: 1, 6: 1}) == result.raised
+    assert result.proposed == _series({2: 1})

@@ -128,7 +128,7 @@ def test_backtest_with_bad_parameters_says_why(admin_client):
     response = admin_client.post(
         reverse("alerts:policy_backtest", args=[policy.pk]), {**_form(policy), "days": "500"}, HTTP_HX_REQUEST="true"
     )
-    assert "less than or equal to 90" in response.content.decode()
+    assert "less than or equal to 60" in response.content.decode()
 
 
 def test_suppressions_are_added_listed_and_ended(admin_client):
