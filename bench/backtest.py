@@ -58,11 +58,12 @@ def scratch_url(url: str, name: str) -> str:
     return urlunparse(parts._replace(path=f"/{name}"))
 
 
-def generate(count: int, identity_ids: list[int], upns: dict[int, str], start: datetime, daily: dict, seed: int = 5):
+def generate(
+    count: int, identity_ids: list[int], upns: dict[int, str], start: datetime, daily: dict, home: dict, seed: int = 5
+):
     """Yield COPY text lines of events, in ``COLUMNS`` order; count recipients per identity and day in ``daily``."""
     rng = random.Random(seed)
     loaded_at = datetime.now(UTC).isoformat()
-    home = {i: rng.randrange(len(CITIES)) for i in identity_ids}
     step = DAYS * 86400 / count
     for n in range(count):
         identity = rng.choice(identity_ids)
@@ -265,7 +266,8 @@ def run(args) -> None:
     upns = dict(Identity.objects.values_list("id", "upn"))
     started = time.perf_counter()
     daily: dict[int, dict[str, int]] = {}
-    count = copy_events(connection, generate(args.events, sorted(upns), upns, start, daily))
+    home = {identity_id: random.Random(identity_id).randrange(len(CITIES)) for identity_id in upns}
+    count = copy_events(connection, generate(args.events, sorted(upns), upns, start, daily, home))
     print(
         f"loaded {count} events of {len(upns)} identities over {DAYS} days in {time.perf_counter() - started:.0f} s",
         flush=True,
@@ -276,7 +278,9 @@ def run(args) -> None:
             identity_id=identity_id,
             first_activity_at=start - timedelta(days=60),
             daily_recipients=daily.get(identity_id, {}),
-            countries={"US": [int((start - timedelta(days=60)).timestamp()), int(now.timestamp())]}
+            countries={
+                CITIES[home[identity_id]][1]: [int((start - timedelta(days=60)).timestamp()), int(now.timestamp())]
+            }
             | (
                 {"GB": [int((start + timedelta(days=rng.randint(0, 29))).timestamp())] * 2}
                 if rng.random() < 0.05

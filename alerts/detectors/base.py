@@ -73,6 +73,7 @@ class DetectionContext:
     domains_configured: bool = False
     identity_ids_by_upn: dict[str, int] = field(default_factory=dict)
     signins_by_ip: dict[str, list[Event]] = field(default_factory=dict)
+    _internal: dict[str, bool] = field(default_factory=dict, repr=False)  # is_internal, per address
 
     def events_of(self, identity_id: int, kinds: Iterable[str]) -> list[Event]:
         wanted = set(kinds)
@@ -89,7 +90,10 @@ class DetectionContext:
 
     def is_internal(self, address: str) -> bool:
         """True when the address's domain is an accepted domain or one of its subdomains."""
-        return domain_is_internal(address_domain(address), self.accepted_domains)
+        known = self._internal.get(address)
+        if known is None:
+            known = self._internal[address] = domain_is_internal(address_domain(address), self.accepted_domains)
+        return known
 
 
 class Detector:

@@ -22,13 +22,17 @@ class Message:
     subject: str
     recipients: set[str] = field(default_factory=set)
     events: list[Event] = field(default_factory=list)
+    _external: int | None = field(default=None, repr=False)
 
     @property
     def recipient_count(self) -> int:
         return max(1, len(self.recipients))
 
     def external_count(self, is_internal: Callable[[str], bool]) -> int:
-        return sum(1 for address in self.recipients if not is_internal(address))
+        """Recipients outside the tenant (computed once per message: windows ask again and again)."""
+        if self._external is None:
+            self._external = sum(1 for address in self.recipients if not is_internal(address))
+        return self._external
 
 
 def event_recipients(event: Event) -> list[str]:
