@@ -23,7 +23,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("alerts/", include("alerts.urls")),
     # An identity's timeline lives at the root (/users/<upn>/) so the UPN reads as the address.
-    path("users/<str:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
+    # <path:…>: a UPN comes from the logs and may hold a "/"; the page of every identity must resolve.
+    path("users/<path:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
     path("", include("investigations.urls")),
     path("", include("airportal.admin_urls")),
     path("api/v1/", include(api_v1)),
