@@ -8,6 +8,7 @@ shared PostgreSQL of the other tests is never touched.
 import http.client
 import json
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -111,11 +112,11 @@ def app_on_private_postgres():
     if bindir is None:
         pytest.skip("needs PostgreSQL's initdb and pg_ctl (Debian: /usr/lib/postgresql/*/bin) for a private cluster")
     cluster = PrivatePostgres(bindir)
+    var_dir = tempfile.mkdtemp(prefix="airportal-var-")
     web = None
     try:
         cluster.init()
         cluster.start()
-        var_dir = tempfile.mkdtemp(prefix="airportal-var-")
         # No worker: detection tasks wait in a filesystem broker; this test is about the ingest request.
         env = app_env(database_url=cluster.create_database(), broker_url="filesystem://localhost//", var_dir=var_dir)
         manage(env, "migrate", "--noinput")
@@ -127,6 +128,7 @@ def app_on_private_postgres():
         if web is not None:
             web.stop()
         cluster.remove()
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def _ingest_in_flight(app: App) -> bool:

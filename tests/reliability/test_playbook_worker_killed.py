@@ -1,10 +1,13 @@
 """A worker killed (SIGKILL) in the middle of a playbook: the investigation runs again and completes.
 
-To kill the worker at a known point, the test holds an ACCESS EXCLUSIVE lock on the events
-table from its own connection: the playbook has claimed the investigation (``running``, step
-logged) and waits to read the user's events when the whole worker is killed.
+Killed whole (a crashed machine), or only its pool processes (what the kernel's OOM killer
+does: the worker's main process survives and forks new ones). To kill it at a known point, the
+test holds an ACCESS EXCLUSIVE lock on the events table from its own connection: the playbook
+has claimed the investigation (``running``, step logged) and waits to read the user's events.
 """
 
+import os
+import signal
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -19,6 +22,7 @@ from investigations.services.investigations import investigation_attach_alert
 from investigations.services.sweep import investigations_sweep, sweep_thresholds
 from tests.conftest import wait_until
 from tests.investigations.support import alert, bec_attack, identity
+from tests.reliability.services import process_group
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 S = Investigation.Status
@@ -54,7 +58,15 @@ def _waiting_for_the_events_lock() -> bool:
         conn.close()
 
 
-def test_a_worker_killed_mid_playbook_leaves_the_investigation_to_run_again_and_complete(celery_worker_process):
+def _kill_pool_processes(worker) -> None:
+    main = worker.process.pid
+    for pid in process_group(main):
+        if pid != main:
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("killed", ["whole worker", "pool processes"])
+def test_a_worker_killed_mid_playbook_leaves_the_investigation_to_run_again_and_complete(celery_worker_process, killed):
     megan = identity()
     bec_attack(megan)
     raised = alert(megan)
@@ -63,13 +75,18 @@ def test_a_worker_killed_mid_playbook_leaves_the_investigation_to_run_again_and_
         investigation = investigation_attach_alert(alert_id=raised.pk)  # the worker gets it on commit
         wait_until(lambda: Investigation.objects.filter(pk=investigation.pk, status=S.RUNNING).exists(), timeout=60)
         wait_until(_waiting_for_the_events_lock, timeout=30)
-        celery_worker_process.kill()
+        if killed == "whole worker":
+            celery_worker_process.kill()
+        else:
+            _kill_pool_processes(celery_worker_process)
+            wait_until(lambda: "WorkerLostError" in celery_worker_process.output(), timeout=30)
 
     investigation.refresh_from_db()
     assert investigation.status == S.RUNNING and investigation.run_count == 1
     assert not investigation.findings.exists() and not investigation.actions.exists()
 
-    celery_worker_process.start()
+    if killed == "whole worker":
+        celery_worker_process.start()
     # The beat sweep, run here at a moment past the playbook's hard time limit: the first run is surely dead.
     later = timezone.now() + sweep_thresholds()["playbook_dead_after"] + timedelta(seconds=1)
     assert investigations_sweep(now=later)["runs_recovered"] == 1
