@@ -84,11 +84,12 @@ def measure(client, name: str, url: str, runs: int, headers=None) -> dict:
     for _ in range(2):  # warm caches (templates, the database's buffers)
         response = client.get(url, **headers)
         assert response.status_code == 200, (url, response.status_code)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         client.get(url, **headers)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
         client.get(url, **headers)
     main = max(captured.captured_queries, key=lambda q: float(q["time"]))
@@ -102,6 +103,7 @@ def measure(client, name: str, url: str, runs: int, headers=None) -> dict:
     p50, p95, raw50 = statistics.median(times), percentile(times, 0.95), statistics.median(raw)
     return {
         "name": name,
+        "cpu": statistics.median(cpu),
         "p50": p50,
         "p95": p95,
         "queries": len(captured.captured_queries),
@@ -196,13 +198,17 @@ def main():
             log(f"reusing {name}")
         else:
             analyst = load(args, log)[0]
+        load_before = os.getloadavg()[0]
         results = pages(args, analyst)
         print()
-        print(f"{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'main SQL ms':>12} {'page/SQL':>9}")
+        print(f"load average before measuring: {load_before:.1f} on {os.cpu_count()} CPUs (CPU ms: this process only)")
+        print(
+            f"{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>7} {'queries':>8} {'main SQL ms':>12} {'page/SQL':>9}"
+        )
         for row in results:
             flag = "" if row["p95"] < 150 else "  over 150 ms"
             print(
-                f"{row['name']:38} {row['p50']:8.1f} {row['p95']:8.1f} {row['queries']:8d} "
+                f"{row['name']:38} {row['p50']:8.1f} {row['p95']:8.1f} {row['cpu']:7.1f} {row['queries']:8d} "
                 f"{row['raw']:12.1f} {row['ratio']:9.1f}{flag}"
             )
             if args.show_sql:

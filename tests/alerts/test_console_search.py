@@ -117,7 +117,7 @@ def test_search_needs_the_view_capability(client, personas):
 @pytest.mark.postgres
 def test_text_search_can_use_the_trigram_indexes_on_postgres(require_postgres, tenant):
     search = timeline.search_resolve("megan")
-    sql, params = timeline._matching(search).query.sql_with_params()
+    sql, params = timeline._matching(search).order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
