@@ -9,9 +9,24 @@ from alerts.detection import detect_events
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="alerts.detect_events", queue="detect", ignore_result=True)
+@shared_task(
+    name="alerts.detect_events",
+    queue="detect",
+    ignore_result=True,
+    acks_late=True,
+    retry_on_worker_lost=True,
+    max_retries=3,
+    default_retry_delay=2,
+)
 def detect_events_task(*, event_ids: list[int]) -> None:
-    """Run detection over stored events; ids of events deleted since are skipped."""
+    """Run detection over stored events; ids of events deleted since are skipped.
+
+    A batch is never lost with the process judging it: if the pool process dies (OOM killer,
+    crash), the batch is sent again (at most 3 times, so a batch that kills every process cannot
+    loop); if the whole worker dies, the broker delivers the unacknowledged message again (RabbitMQ
+    at once, Redis after its visibility timeout). Judging a batch twice is harmless (see
+    ``alerts.detection``).
+    """
     result = detect_events(event_ids=event_ids)
     if result.events < len(event_ids):
         logger.info("detect_events: %d of %d events are gone", len(event_ids) - result.events, len(event_ids))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ROOT, wait_until
@@ -61,6 +62,49 @@ def process_group(pid: int) -> list[int]:
         if int(fields[2]) == pid:  # field 5 of stat: the process group id
             members.append(int(entry.name))
     return sorted(members)
+
+
+def kill_pool_processes(worker) -> None:
+    """SIGKILL a Celery worker's pool processes, not its main process (which forks new ones)."""
+    main = worker.process.pid
+    for pid in process_group(main):
+        if pid != main:
+            os.kill(pid, 9)
+
+
+def _test_database():
+    """A connection of its own to the test database, outside Django's (and its transactions)."""
+    import psycopg2
+    from django.db import connection
+
+    db = connection.settings_dict
+    return psycopg2.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"])
+
+
+@contextmanager
+def table_locked(table: str):
+    """Nobody reads or writes ``table`` of the test database until the block ends."""
+    conn = _test_database()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def waiting_for_a_lock() -> bool:
+    """Some session of the test database is waiting for a lock."""
+    conn = _test_database()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0] > 0
+    finally:
+        conn.close()
 
 
 class PrivateRedis:

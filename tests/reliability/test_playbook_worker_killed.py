@@ -6,14 +6,9 @@ test holds an ACCESS EXCLUSIVE lock on the events table from its own connection:
 has claimed the investigation (``running``, step logged) and waits to read the user's events.
 """
 
-import os
-import signal
-from contextlib import contextmanager
 from datetime import timedelta
 
-import psycopg2
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Event
@@ -22,47 +17,10 @@ from investigations.services.investigations import investigation_attach_alert
 from investigations.services.sweep import investigations_sweep, sweep_thresholds
 from tests.conftest import wait_until
 from tests.investigations.support import alert, bec_attack, identity
-from tests.reliability.services import process_group
+from tests.reliability.services import kill_pool_processes, table_locked, waiting_for_a_lock
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 S = Investigation.Status
-
-
-def _raw_connection():
-    db = connection.settings_dict
-    return psycopg2.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"])
-
-
-@contextmanager
-def events_locked():
-    """Nobody reads or writes the events table until the block ends (then the lock is released)."""
-    conn = _raw_connection()
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {Event._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-        yield
-    finally:
-        conn.rollback()
-        conn.close()
-
-
-def _waiting_for_the_events_lock() -> bool:
-    conn = _raw_connection()
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return cursor.fetchone()[0] > 0
-    finally:
-        conn.close()
-
-
-def _kill_pool_processes(worker) -> None:
-    main = worker.process.pid
-    for pid in process_group(main):
-        if pid != main:
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("killed", ["whole worker", "pool processes"])
@@ -71,14 +29,14 @@ def test_a_worker_killed_mid_playbook_leaves_the_investigation_to_run_again_and_
     bec_attack(megan)
     raised = alert(megan)
 
-    with events_locked():
+    with table_locked(Event._meta.db_table):
         investigation = investigation_attach_alert(alert_id=raised.pk)  # the worker gets it on commit
         wait_until(lambda: Investigation.objects.filter(pk=investigation.pk, status=S.RUNNING).exists(), timeout=60)
-        wait_until(_waiting_for_the_events_lock, timeout=30)
+        wait_until(waiting_for_a_lock, timeout=30)
         if killed == "whole worker":
             celery_worker_process.kill()
         else:
-            _kill_pool_processes(celery_worker_process)
+            kill_pool_processes(celery_worker_process)
             wait_until(lambda: "WorkerLostError" in celery_worker_process.output(), timeout=30)
 
     investigation.refresh_from_db()
