@@ -35,12 +35,15 @@ def _floors(detector: Detector, params_sets: list[dict]) -> tuple[int, int | Non
 
 def busy_identities(*, since: datetime, until: datetime, floor: int) -> list[int]:
     """Identities whose daily counts (baselines) put some window of the period above ``floor``."""
-    first, last = (since - timedelta(days=1)).date(), until.date()
+    first, last = (since - timedelta(days=1)).date().isoformat(), until.date().isoformat()
     busy = []
     for baseline in IdentityBaseline.objects.exclude(daily_recipients={}).only("identity_id", "daily_recipients"):
-        for day in baseline.daily_recipients:
+        days = [day for day, count in baseline.daily_recipients.items() if first <= day <= last]
+        if not days or 2 * max(baseline.daily_recipients[day] for day in days) <= floor:
+            continue  # no two days together reach the floor: the usual case, decided without dates
+        for day in days:
             moment = datetime.combine(date.fromisoformat(day), time(12), tzinfo=UTC)
-            if first <= moment.date() <= last and recipients_around(baseline, moment) > floor:
+            if recipients_around(baseline, moment) > floor:
                 busy.append(baseline.identity_id)
                 break
     return busy

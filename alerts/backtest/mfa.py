@@ -37,16 +37,15 @@ def mfa_firings(detector: Detector, params_sets: list[dict], since: datetime, un
     results = []
     for params in params_sets:
         window = timedelta(hours=params["window_hours"])
-        countries = (
-            new_country_moments(
-                min_history_days=params["new_country_min_history_days"],
-                since=since - window,
-                until=until,
-                identity_ids=identity_ids,
+        needed = timedelta(days=params["new_country_min_history_days"])
+        countries = {
+            identity_id: [moment for moment, history in moments if history >= needed]
+            for identity_id, moments in (
+                new_country_moments(since=since - window, until=until, identity_ids=identity_ids).items()
+                if params["new_country_counts"]
+                else ()
             )
-            if params["new_country_counts"]
-            else {}
-        )
+        }
         firings = []
         for change in changes:
             if params["alert_on_removal"] and removes_every_method(change):

@@ -1,9 +1,9 @@
 """Back-test by replay: the detector's own code over the stored events that could trigger it.
 
-Used for detectors whose triggers are rare (rules, forwarding, permissions, MFA, consents,
-external alerts) and, after an SQL pre-filter, for the sending detectors. Triggers are
-replayed in hourly slices per identity, close to how live batches arrive, and the engine's
-own context loader supplies history, baselines and accepted domains.
+Used for detectors whose triggers are rare (rules, forwarding, permissions, consents, external
+alerts) and, after an SQL pre-filter, for the sending detectors. Triggers are replayed per
+identity in slices as long as the policy's fold window (what one alert can cover), and the
+engine's own context loader supplies history, baselines and accepted domains.
 """
 
 from collections import defaultdict
@@ -33,11 +33,12 @@ def replay(detector: Detector, params_sets: list[dict], candidates: list[Event])
     baselines = {b.identity_id: b for b in IdentityBaseline.objects.filter(identity_id__in=sorted(identity_ids))}
     policies = [ActivePolicy(policy=None, detector=detector, params=params) for params in params_sets]
     ctx = context_load(events=candidates, policies=policies, baselines=baselines, domains=tenant_domains())
-    slices: dict[tuple[int, datetime], list[Event]] = defaultdict(list)
-    for event in candidates:
-        slices[(event.identity_id, event.occurred_at.replace(minute=0, second=0, microsecond=0))].append(event)
     results = []
     for params in params_sets:
+        seconds = params["fold_window_hours"] * 3600
+        slices: dict[tuple[int, int], list[Event]] = defaultdict(list)
+        for event in candidates:
+            slices[(event.identity_id, int(event.occurred_at.timestamp()) // seconds)].append(event)
         firings = [
             Firing.of(finding)
             for (identity_id, _), triggers in slices.items()

@@ -25,28 +25,40 @@ from alerts.models import Event, IdentityBaseline
 
 MODERN_CLIENTS = ["Browser", "Mobile Apps and Desktop clients"]
 SUCCESSFUL = Q(kind=Event.Kind.SIGNIN) & ~Q(succeeded=False)
-PREVIOUS = ("occurred_at", "ip", "latitude", "longitude", "city", "country")
+PREVIOUS = ("occurred_at", "ip", "latitude", "longitude")
 
 
 def signin_firings(detector: Detector, params_sets: list[dict], since: datetime, until: datetime) -> list[list[Firing]]:
     results: list[list[Firing]] = [[] for _ in params_sets]
     if any(p["check_impossible_travel"] for p in params_sets):
-        for before, after in _moves(since, until, span=detector.context_span(params_sets[0])):
+        span = max(detector.context_span(p) for p in params_sets)
+        for before, after in _moves(since, until, span=span):
             for params, firings in zip(params_sets, results, strict=True):
                 if params["check_impossible_travel"] and impossible_travel(before, after, params):
                     firings.append(Firing(after.identity_id, before.occurred_at, after.occurred_at))
     if any(p["check_new_country"] for p in params_sets):
+        found = new_country_moments(since=since, until=until)
         for params, firings in zip(params_sets, results, strict=True):
             if params["check_new_country"]:
-                firings.extend(_new_countries(params, since, until))
+                needed = timedelta(days=params["new_country_min_history_days"])
+                firings.extend(
+                    Firing(identity_id, moment, moment)
+                    for identity_id, moments in found.items()
+                    for moment, history in moments
+                    if history >= needed
+                )
     if any(p["check_source_risk"] or p["check_legacy_protocols"] for p in params_sets):
         for event in _flagged(params_sets, since, until):
             for params, firings in zip(params_sets, results, strict=True):
                 if _risky_or_legacy(event, params):
                     firings.append(Firing(event.identity_id, event.occurred_at, event.occurred_at))
+    sprays: dict[tuple[int, int], list[Firing]] = {}  # the same spray settings are looked up once
     for params, firings in zip(params_sets, results, strict=True):
         if params["check_password_spray"]:
-            firings.extend(_sprays(detector, params, since, until))
+            key = (params["spray_window_minutes"], params["spray_min_accounts"])
+            if key not in sprays:
+                sprays[key] = _sprays(detector, params, since, until)
+            firings.extend(sprays[key])
     return results
 
 
@@ -72,11 +84,11 @@ def _moves(since, until, *, span: timedelta):
 
 
 def new_country_moments(
-    *, min_history_days: int, since: datetime, until: datetime, identity_ids=None
-) -> dict[int, list[datetime]]:
-    """When each identity first signed in from a country, once it had the history to judge it
-    (what ``new_country`` decides at detection time), as the baselines remember it."""
-    moments: dict[int, list[datetime]] = {}
+    *, since: datetime, until: datetime, identity_ids=None
+) -> dict[int, list[tuple[datetime, timedelta]]]:
+    """When each identity first signed in from a country in the period, with how much sign-in
+    history it had by then (``new_country`` needs enough), as the baselines remember it."""
+    moments: dict[int, list[tuple[datetime, timedelta]]] = {}
     lo, hi = since.timestamp(), until.timestamp()
     baselines = IdentityBaseline.objects.exclude(countries={}).only("identity_id", "countries")
     if identity_ids is not None:
@@ -84,14 +96,10 @@ def new_country_moments(
     for baseline in baselines:
         start = signin_history_start(baseline).timestamp()
         for first, _ in baseline.countries.values():
-            if lo <= first < hi and first - start >= min_history_days * 86400:
-                moments.setdefault(baseline.identity_id, []).append(datetime.fromtimestamp(first, tz=UTC))
+            if lo <= first < hi:
+                moment = (datetime.fromtimestamp(first, tz=UTC), timedelta(seconds=first - start))
+                moments.setdefault(baseline.identity_id, []).append(moment)
     return moments
-
-
-def _new_countries(params: dict, since: datetime, until: datetime) -> list[Firing]:
-    moments = new_country_moments(min_history_days=params["new_country_min_history_days"], since=since, until=until)
-    return [Firing(identity_id, moment, moment) for identity_id, found in moments.items() for moment in found]
 
 
 def risk_prefilter(levels: list[str]) -> Q:

@@ -36,10 +36,14 @@ class Message:
 
 
 def event_recipients(event: Event) -> list[str]:
-    recipients = attribute_list(attr(event, "recipients"))
-    if not recipients and "@" in (event.target or ""):
-        recipients = attribute_list(event.target)
-    return [address.lower() for address in recipients]
+    """The event's recipients, lower-cased (parsed once per event instance)."""
+    cached = getattr(event, "_recipients", None)
+    if cached is None:
+        recipients = attribute_list(attr(event, "recipients"))
+        if not recipients and "@" in (event.target or ""):
+            recipients = attribute_list(event.target)
+        cached = event._recipients = [address.lower() for address in recipients]
+    return cached
 
 
 def message_key(event: Event) -> str:
