@@ -47,7 +47,9 @@ class NotificationRuleForm(forms.Form):
     def __init__(self, *args, rule: NotificationRule | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.rule = rule
-        if rule is not None:
+        if rule is None:
+            del self.fields["clear_secret_headers"]  # nothing stored yet
+        else:
             self.fields["url"].help_text = "Stored (not shown). Leave blank to keep it." if rule.url else ""
             self.fields["secret_headers"].help_text = (
                 f"{len(rule.secret_headers)} header(s) stored (not shown). Leave blank to keep them."

@@ -12,8 +12,9 @@ per day or week (the trend), and compared with the period of equal length just b
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import CharField, Count, Exists, F, FloatField, Max, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Count, F, FloatField, Max, Q, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from airportal.services import portal_settings_get
@@ -95,31 +96,27 @@ def alerts_per_day_by_severity(*, filters: ReportFilters) -> list[dict]:
     return list(rows)
 
 
-def _remediations():
-    """The succeeded (non-undo) actions of the outer alert's investigations."""
-    return Action.objects.filter(
-        investigation__alerts=OuterRef("pk"), status=Action.Status.SUCCEEDED, undo_of__isnull=True
-    ).order_by()
-
-
 def _speed_rows(filters: ReportFilters, bucket: str):
     """Per alert: detector, analyst, day/week, and its three speeds in seconds (NULL when unknown).
 
-    Time to remediate needs a correlated sub-query; it only runs for the alerts that have a
-    succeeded action (an EXISTS the database turns into a semi-join), in the second branch of a
-    UNION ALL whose detect/acknowledge columns are NULL (percentiles ignore NULLs).
+    Two branches of a UNION ALL (percentiles ignore NULLs): every alert with its time to detect
+    and to acknowledge; and the alerts joined to their succeeded actions, grouped per alert, with
+    the time to remediate. No correlated sub-query: both databases join in one pass (a per-alert
+    sub-query made SQLite scan all actions for each alert).
     """
     alerts = alerts_filtered(Alert.objects.all(), filters)
 
-    def groups():
-        return {
-            "g_detector": F("detector"),
-            "g_analyst": Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
-            "g_bucket": TruncDate("created_at") if bucket == "day" else TruncWeek("created_at"),
-        }
-
     def unknown():
         return Value(None, output_field=FloatField())
+
+    def groups(prefix: str = ""):
+        created = f"{prefix}created_at"
+        return {
+            "a": F(f"{prefix}pk"),
+            "g_detector": F(f"{prefix}detector"),
+            "g_analyst": Coalesce(F(f"{prefix}assignee__username"), Value(""), output_field=CharField()),
+            "g_bucket": TruncDate(created) if bucket == "day" else TruncWeek(created),
+        }
 
     detected = alerts.values(
         **groups(),
@@ -127,9 +124,15 @@ def _speed_rows(filters: ReportFilters, bucket: str):
         tta=SecondsBetween(F("acknowledged_at"), F("created_at")),
         ttr=unknown(),
     )
-    last_fix = _remediations().values("investigation__alerts").annotate(last=Max("finished_at")).values("last")[:1]
-    remediated = alerts.filter(Exists(_remediations())).values(
-        **groups(), ttd=unknown(), tta=unknown(), ttr=SecondsBetween(Subquery(last_fix), F("created_at"))
+    # "Not an undo" as COALESCE(undo_of_id, 0) = 0: with IS NULL, SQLite takes the unique undo_of
+    # index for a one-row lookup and plans the join from the actions side.
+    remediated = (
+        alerts.filter(
+            Exact(Coalesce("investigations__actions__undo_of_id", 0), 0),
+            investigations__actions__status=Action.Status.SUCCEEDED,
+        )
+        .values(**groups(), ttd=unknown(), tta=unknown())
+        .annotate(ttr=SecondsBetween(Max("investigations__actions__finished_at"), F("created_at")))
     )
     return detected.order_by().union(remediated.order_by(), all=True)
 
