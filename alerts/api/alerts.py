@@ -197,7 +197,10 @@ class AlertAssignView(_TriageView):
 
 
 class BulkTriageSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    # max_value: an id past the 64-bit range would overflow the database query (500) instead of a 400.
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=500
+    )
     action = serializers.ChoiceField(choices=["start", "resolve", "dismiss", "reopen", "assign"])
     classification = serializers.ChoiceField(choices=CLASSIFICATIONS, required=False)
     assignee = serializers.CharField(allow_null=True, required=False, help_text="For assign: username or null.")
