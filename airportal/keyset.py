@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+MAX_INT = 2**63  # a database integer column holds no more; a forged cursor must not reach the query
+
 
 @dataclass(frozen=True)
 class SortKey:
@@ -58,7 +60,7 @@ def cursor_decode(token: str | None, keys: Sequence[SortKey]) -> list | None:
             if key.kind is datetime:
                 decoded.append(datetime.fromisoformat(value))
             elif key.kind is int:
-                if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, bool) or not isinstance(value, int) or not -MAX_INT <= value < MAX_INT:
                     return None
                 decoded.append(value)
             else:

@@ -80,6 +80,20 @@ class AlertQueueFilterForm(forms.Form):
         )
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Several rows chosen by primary key; ids that no database integer can hold are refused
+    before they reach a query (SQLite raises on them instead of matching nothing)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not text.isdigit() or int(text) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:30]}
+                )
+        return super()._check_values(value)
+
+
 class BulkTriageForm(forms.Form):
     """A decision on one or several alerts: assign them, close them with a classification, reopen them.
 
@@ -89,9 +103,13 @@ class BulkTriageForm(forms.Form):
 
     OPERATIONS = [("assign", "Assign"), ("resolve", "Resolve"), ("dismiss", "Dismiss"), ("reopen", "Reopen")]
 
-    alert = forms.ModelMultipleChoiceField(
+    alert = IdsField(
         queryset=Alert.objects.only("id"),
-        error_messages={"required": "Select at least one alert.", "invalid_choice": "One of the alerts is gone."},
+        error_messages={
+            "required": "Select at least one alert.",
+            "invalid_choice": "One of the alerts is gone.",
+            "invalid_pk_value": "“%(pk)s” is not an alert.",
+        },
     )
     operation = forms.ChoiceField(choices=OPERATIONS, error_messages={"required": "Choose what to do."})
     assignee = forms.IntegerField(required=False)

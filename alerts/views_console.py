@@ -62,10 +62,8 @@ def alert_list(request):
 @capability_required(Capability.VIEW)
 def alert_new_count(request):
     """The live counter polled by the open queue page: new alerts, and those arrived since loading."""
-    try:
-        after_id = int(request.GET.get("after", "0"))
-    except ValueError:
-        after_id = 0
+    after = request.GET.get("after", "")
+    after_id = int(after) if after.isdigit() and int(after) < 2**63 else 0
     context = {"new_counts": queue.alert_new_counts(after_id=after_id), "latest_id": after_id}
     return render(request, "alerts/alert_list.html#new-count", context)
 

@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from alerts.forms_console import IdsField
 from investigations.console import ActionFilters, InvestigationFilters
 from investigations.models import Action, Investigation
 
@@ -63,11 +64,12 @@ class RejectForm(forms.Form):
 
 
 class BulkApproveForm(forms.Form):
-    action = forms.ModelMultipleChoiceField(
+    action = IdsField(
         queryset=Action.objects.filter(status=Action.Status.PENDING_APPROVAL),
         error_messages={
             "required": "Select at least one action.",
             "invalid_choice": "One of the selected actions is no longer pending.",
+            "invalid_pk_value": "“%(pk)s” is not an action.",
         },
     )
     comment = forms.CharField(max_length=2000, required=False, strip=True)

@@ -58,7 +58,7 @@ class EventRow:
     ``alerts.detectors.fields.attr`` does, on a normalisation computed once per event.
     """
 
-    __slots__ = (*EVENT_FIELDS, "pk", "_facts")
+    __slots__ = (*EVENT_FIELDS, "pk", "_facts", "_recipients")  # _recipients: alerts.detectors.mail caches
 
     def __init__(self, values):
         (

@@ -263,3 +263,23 @@ def test_alert_page_query_count_does_not_grow_with_its_events(analyst_client, dj
     alert.events.add(*EventFactory.create_batch(25, identity=alert.identity))
     with django_assert_num_queries(len(few.captured_queries)):
         analyst_client.get(url)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxODQ0Njc0NDA3MzcwOTU1MTYxNl0"},  # an id past 64 bits
+        {"sort": "severity", "cursor": "WzksIjIwMjYtMDEtMDFUMDA6MDA6MDArMDA6MDAiLDE4NDQ2NzQ0MDczNzA5NTUxNjE2XQ"},
+        {"sort": "severity", "cursor": "WyJ4IiwieSIsInoiXQ"},  # wrong types
+        {"since": "99999-01-01", "period": "nope", "severity": "critical"},
+    ],
+)
+def test_forged_query_parameters_never_fail_the_page(analyst_client, mixed, query):
+    assert analyst_client.get(QUEUE, query).status_code == 200
+
+
+def test_forged_ids_are_refused_not_crashed(analyst_client):
+    huge = "99999999999999999999"
+    assert analyst_client.get(reverse("alerts:alert_new_count"), {"after": huge}).status_code == 200
+    response = analyst_client.post(TRIAGE, {"alert": [huge], "operation": "assign"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400

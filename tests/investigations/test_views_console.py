@@ -331,3 +331,10 @@ def test_decisions_are_audited(analyst_client, revoke, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         analyst_client.post(reverse("investigations:action_approve", args=[revoke.id]), **HX)
     assert AuditEntry.objects.filter(verb="action.approved", object_id=str(revoke.id)).exists()
+
+
+def test_forged_action_ids_are_refused_not_crashed(analyst_client):
+    response = analyst_client.post(
+        reverse("investigations:actions_bulk_approve"), {"action": ["99999999999999999999", "x"]}, **HX
+    )
+    assert response.status_code == 400 and "is not an action" in response.json()["detail"]
