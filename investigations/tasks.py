@@ -17,10 +17,23 @@ def correlate_alert(alert_id: int) -> None:
     investigation_attach_alert(alert_id=alert_id)
 
 
-@shared_task(name="investigations.run_playbook", queue="playbook", ignore_result=True)
-def run_playbook(investigation_id: int) -> None:
-    """Run the playbook of a queued investigation; a no-op if another worker took it or it is gone."""
-    investigation_run_playbook(investigation_id=investigation_id)
+@shared_task(
+    bind=True,
+    name="investigations.run_playbook",
+    queue="playbook",
+    ignore_result=True,
+    retry_on_worker_lost=True,
+    max_retries=3,
+    default_retry_delay=2,
+)
+def run_playbook(self, investigation_id: int) -> None:
+    """Run the playbook of a queued investigation; a no-op if another worker took it or it is gone.
+
+    If the pool process running it dies (OOM killer, crash), Celery sends the task again (at most
+    3 times) and that delivery takes the dead run over: this task never retries otherwise, so a
+    retry means a lost process. A worker that dies whole is left to the sweep.
+    """
+    investigation_run_playbook(investigation_id=investigation_id, worker_lost=self.request.retries > 0)
 
 
 @shared_task(

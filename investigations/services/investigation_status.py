@@ -34,6 +34,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "terminate": (OPEN, frozenset({S.TERMINATED})),
 }
 CLOSED_BY = {"finish", "settle", "terminate"}
+DEAD_RUN_NOTE = "The worker running the playbook stopped; queued again."
 
 
 def investigation_transition(
@@ -77,6 +78,21 @@ def investigation_transition(
     )
     if to == S.PENDING_ACTION:
         notify_on_commit(NotificationEvent.INVESTIGATION_PENDING_ACTION, investigation.pk, str(investigation.run_count))
+    return True
+
+
+def investigation_requeue_dead_run(investigation: Investigation, *, now, started_before=None) -> bool:
+    """running → queued for a playbook run whose worker died; True if this call moved it. Call in a transaction.
+
+    The sweep passes ``started_before`` (past the playbook's hard time limit, so the worker is
+    certainly gone); the run task passes none when Celery tells it the process running it died.
+    """
+    filters = {"run_started_at__lt": started_before} if started_before is not None else None
+    if not investigation_transition(
+        investigation, verb="requeue", to=S.QUEUED, note=DEAD_RUN_NOTE, filters=filters, queued_at=now
+    ):
+        return False
+    investigation_step(investigation.pk, DEAD_RUN_NOTE)
     return True
 
 

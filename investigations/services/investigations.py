@@ -20,7 +20,11 @@ from investigations.models import Action, Finding, Investigation
 from investigations.playbooks import PLAYBOOKS
 from investigations.services.actions import action_approve_automatically, action_propose, actions_withdraw_pending
 from investigations.services.dispatch import playbook_dispatch_on_commit
-from investigations.services.investigation_status import investigation_step, investigation_transition
+from investigations.services.investigation_status import (
+    investigation_requeue_dead_run,
+    investigation_step,
+    investigation_transition,
+)
 
 logger = logging.getLogger(__name__)
 S = Investigation.Status
@@ -169,8 +173,18 @@ def investigation_claim(*, investigation_id: int) -> Investigation | None:
     return Investigation.objects.select_related("identity").get(pk=investigation_id)
 
 
-def investigation_run_playbook(*, investigation_id: int) -> str | None:
-    """What the ``investigations.run_playbook`` task does; the status it ended in, or None if not ours."""
+def investigation_run_playbook(*, investigation_id: int, worker_lost: bool = False) -> str | None:
+    """What the ``investigations.run_playbook`` task does; the status it ended in, or None if not ours.
+
+    ``worker_lost``: this delivery follows one whose process died (Celery re-sends the task), so
+    a ``running`` run is taken over. Should the lost delivery not have been the one running it,
+    two runs overlap harmlessly: the first to finish records, the other's results are dropped.
+    """
+    if worker_lost:
+        lost = Investigation.objects.filter(pk=investigation_id, status=S.RUNNING).first()
+        if lost is not None:
+            with transaction.atomic():
+                investigation_requeue_dead_run(lost, now=timezone.now())
     investigation = investigation_claim(investigation_id=investigation_id)
     if investigation is None:
         logger.info("Investigation %s is not queued (taken, closed or gone): nothing to do", investigation_id)

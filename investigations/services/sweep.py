@@ -5,7 +5,8 @@
 - running actions whose worker died (started longer ago than the task's hard time limit,
   which Celery enforces by killing the process) go back to approved and are queued again; the
   idempotency key makes the connector's second call safe;
-- the same for queued and running playbook runs;
+- the same for queued and running playbook runs (a run whose pool process alone died is taken
+  over at once by the re-sent ``run_playbook`` task; the sweep is for workers that died whole);
 - ``pending_action`` investigations whose actions are all decided are settled (a safety net).
 """
 
@@ -19,11 +20,7 @@ from django.utils import timezone
 from investigations.models import Action, Investigation
 from investigations.services.actions import action_requeue_stale
 from investigations.services.dispatch import action_dispatch_on_commit, playbook_dispatch_on_commit
-from investigations.services.investigation_status import (
-    investigation_settle,
-    investigation_step,
-    investigation_transition,
-)
+from investigations.services.investigation_status import investigation_requeue_dead_run, investigation_settle
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -79,15 +76,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
         :BATCH
     ]:
         with transaction.atomic():
-            if investigation_transition(
-                investigation,
-                verb="requeue",
-                to=Investigation.Status.QUEUED,
-                note="The worker running the playbook stopped; queued again.",
-                filters={"run_started_at__lt": dead},
-                queued_at=now,
-            ):
-                investigation_step(investigation.pk, "The worker running the playbook stopped; queued again.")
+            if investigation_requeue_dead_run(investigation, now=now, started_before=dead):
                 playbook_dispatch_on_commit(investigation.pk)
                 counts["runs_recovered"] += 1
 
