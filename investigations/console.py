@@ -18,6 +18,7 @@ from alerts.console_hooks import hooks
 from alerts.models import Alert, Event
 from investigations.models import Action, Finding, Investigation, InvestigationStep
 from investigations.selectors import action_sla
+from investigations.services.actions import action_needs_four_eyes
 
 NEWEST = (SortKey("created_at", True, datetime), SortKey("id", True, int))
 HISTORY_KEYS = (SortKey("id", True, int),)
@@ -129,7 +130,7 @@ def actions_annotate(actions: list[Action]) -> list[Action]:
     for action in actions:
         action.has_undo = hasattr(action, "undone_by")  # select_related caches a missing one as absent
         action.sla = action_sla(action, sla_minutes=sla_minutes)
-        action.needs_four_eyes = action.requires_second_approval or action.kind in four_eyes
+        action.needs_four_eyes = action_needs_four_eyes(action, four_eyes_kinds=four_eyes)
         action.can_undo = (
             action.status == Action.Status.SUCCEEDED
             and action.kind in Action.REVERSIBLE_KINDS

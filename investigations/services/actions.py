@@ -14,6 +14,7 @@ the loser gets a clear ``Conflict`` (people) or a no-op (tasks).
 """
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -101,9 +102,14 @@ def _refused(action: Action, doing: str) -> Conflict:
     return Conflict(f"This action is {action.get_status_display().lower()}; it cannot be {doing}.")
 
 
-def action_needs_four_eyes(action: Action) -> bool:
-    """Four-eyes applies if it did when proposed or if the admin setting asks for it now."""
-    return action.requires_second_approval or action.kind in portal_settings_get().four_eyes_action_kinds
+def action_needs_four_eyes(action: Action, *, four_eyes_kinds: Collection[str] | None = None) -> bool:
+    """Four-eyes applies if it did when proposed or if the admin setting asks for it now.
+
+    ``four_eyes_kinds`` lets a list page read the setting once for all its rows.
+    """
+    if four_eyes_kinds is None:
+        four_eyes_kinds = portal_settings_get().four_eyes_action_kinds
+    return action.requires_second_approval or action.kind in four_eyes_kinds
 
 
 # --- Proposal --------------------------------------------------------------------------------------
