@@ -16,7 +16,7 @@ from django.db.models import Q
 from airportal.celery import app
 from airportal.tokens import api_token_create
 from alerts.models import Alert, Event, Severity
-from investigations.models import Action, Investigation
+from investigations.models import Action, Finding, Investigation
 from tests.reliability.conftest import database_url_of_this_run
 from tests.reliability.services import WebServer, app_env, process_group
 from tests.reliability.soak import (
@@ -152,6 +152,9 @@ def test_a_soak_of_mixed_work_keeps_memory_flat_and_loses_no_task(
     # Every approved action ran to success; nothing waits, nothing is stuck.
     assert not Action.objects.filter(Q(status__in=BUSY_ACTIONS) | Q(status=Action.Status.FAILED)).exists()
     assert not Investigation.objects.filter(status__in=BUSY_RUNS).exists()
+    # No playbook run or check broke under load.
+    assert not Investigation.objects.filter(status=Investigation.Status.FAILED).exists()
+    assert not Finding.objects.filter(verdict=Finding.Verdict.ERROR).exists()
     # Every alert is in an investigation of its identity, and every attack was detected.
     assert alerts.exists() and not alerts.filter(investigations__isnull=True).exists()
     assert not alerts.exclude(identity__investigations__isnull=False).exists()
