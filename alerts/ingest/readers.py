@@ -100,28 +100,83 @@ def body_records(
 
 
 def json_records(stream: io.BufferedReader) -> Iterator[Any]:
-    """The items of a JSON array, or of a Graph page's ``value`` array."""
+    """The items of a JSON array, or of a Graph page's ``value`` array, streamed.
+
+    Built from ijson's basic events with the nesting depth capped at ``MAX_DEPTH``: ijson's
+    prefix-tracking parsers (``items``, ``kvitems``) use memory quadratic in the depth, so a
+    200 KB body of brackets took 25 GB.
+    """
     first = _first_byte(stream)
+    if first == b"":
+        raise UnreadableBody("The body is empty.")
+    if first not in (b"[", b"{"):
+        raise UnreadableBody('The body must be a JSON array of records or a Graph page {"value": [...]}.')
+    events = _depth_capped(ijson.basic_parse(stream, use_float=True))
     try:
+        next(events)  # the opening [ or {
         if first == b"[":
-            yield from ijson.items(stream, "item", use_float=True)
-        elif first == b"{":
-            found = False
-            for key, value in ijson.kvitems(stream, "", use_float=True):
-                if key == "value" and isinstance(value, list):
-                    found = True
-                    yield from value
-            if not found:
-                raise UnreadableBody(
-                    'A JSON object body must be a Graph page with a "value" array; '
-                    "send records as a JSON array or as NDJSON."
-                )
-        elif first == b"":
-            raise UnreadableBody("The body is empty.")
-        else:
-            raise UnreadableBody('The body must be a JSON array of records or a Graph page {"value": [...]}.')
+            yield from _array_items(events)
+            return
+        found = False
+        for event, key in events:
+            if event == "end_map":
+                break
+            event, value = next(events)  # event was "map_key": its value follows
+            if key == "value" and event == "start_array":
+                found = True
+                yield from _array_items(events)
+            else:
+                _value(event, value, events)  # another member of the page: read past it
+        if not found:
+            raise UnreadableBody(
+                'A JSON object body must be a Graph page with a "value" array; '
+                "send records as a JSON array or as NDJSON."
+            )
     except ijson.JSONError as exc:
         raise UnreadableBody(f"The body is not valid JSON: {exc}.")
+
+
+MAX_DEPTH = 64  # Microsoft's records nest about 8 levels
+_OPENS = frozenset({"start_map", "start_array"})
+_CLOSES = frozenset({"end_map", "end_array"})
+
+
+def _depth_capped(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    depth = 0
+    for event, value in events:
+        if event in _OPENS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise UnreadableBody(f"The body is nested deeper than {MAX_DEPTH} levels.")
+        elif event in _CLOSES:
+            depth -= 1
+        yield event, value
+
+
+def _array_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
+    """The items of an array whose opening event was just read, up to its closing one."""
+    for event, value in events:
+        if event == "end_array":
+            return
+        yield _value(event, value, events)
+
+
+def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
+    """The JSON value that starts with ``event``: a scalar, or a container built from the events."""
+    if event not in _OPENS:
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    for event, value in events:
+        builder.event(event, value)
+        if event in _OPENS:
+            depth += 1
+        elif event in _CLOSES:
+            depth -= 1
+            if depth == 0:
+                return builder.value
+    raise UnreadableBody("The body ends in the middle of a record.")
 
 
 def ndjson_records(stream: io.BufferedReader) -> Iterator[Any]:
