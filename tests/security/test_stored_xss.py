@@ -312,8 +312,8 @@ def hover_charts(page):
         chart = charts.nth(index)
         chart.scroll_into_view_if_needed()
         box = chart.bounding_box()
-        for fx in (0.2, 0.4, 0.5, 0.6, 0.8):
-            for fy in (0.3, 0.5, 0.7):
+        for fx in (0.25, 0.5, 0.75):
+            for fy in (0.35, 0.65):
                 page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 
 
