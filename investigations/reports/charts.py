@@ -20,15 +20,17 @@ TEXT, GRID = "#dbe2ea", "#2b3544"
 
 def _layout(**extra) -> dict:
     """A compact layout that matches the dark theme (no plotly template: it would weigh ~6 KB a chart)."""
-    axis = {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True}
+    axis = {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True, "rangemode": "nonnegative"}
+    if "title" in extra:  # left-aligned at the top; the legend sits between it and the plot
+        extra["title"] = {"x": 0, "xref": "paper", "y": 0.98, "yanchor": "top", **extra["title"]}
     return {
         "template": "none",
         "height": 300,
-        "margin": {"l": 50, "r": 16, "t": 36, "b": 40},
+        "margin": {"l": 50, "r": 16, "t": 64, "b": 40},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"color": TEXT, "size": 12},
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         "xaxis": dict(axis),
         "yaxis": dict(axis),
         **extra,
@@ -39,6 +41,18 @@ def _plain(figure: go.Figure) -> dict:
     return json.loads(pio.to_json(figure, validate=False))
 
 
+def _period_axis(metrics: Metrics) -> dict:
+    """A date axis spanning the whole period, so sparse data still gets sensible day ticks."""
+    filters = metrics.filters
+    return {
+        "gridcolor": GRID,
+        "type": "date",
+        "tickformat": "%b %d",
+        "automargin": True,
+        "range": [(filters.start - timedelta(hours=12)).isoformat(), (filters.end + timedelta(hours=12)).isoformat()],
+    }
+
+
 def alerts_per_day_figure(metrics: Metrics) -> dict:
     start = metrics.filters.start.date()
     days = [start + timedelta(days=i) for i in range((metrics.filters.end.date() - start).days + 1)]
@@ -47,7 +61,7 @@ def alerts_per_day_figure(metrics: Metrics) -> dict:
         layout=_layout(
             barmode="stack",
             title={"text": "Alerts per day by severity"},
-            xaxis={"gridcolor": GRID, "type": "date", "tickformat": "%b %d", "automargin": True},
+            xaxis=_period_axis(metrics),
         )
     )
     for severity in reversed(Severity.values):
@@ -67,8 +81,8 @@ def speed_trend_figure(metrics: Metrics, speed: str) -> dict:
     figure = go.Figure(
         layout=_layout(
             title={"text": f"{SPEEDS[speed]} per {speeds.bucket} (hours)"},
-            xaxis={"gridcolor": GRID, "type": "date", "tickformat": "%b %d", "automargin": True},
-            yaxis={"gridcolor": GRID, "zerolinecolor": GRID, "rangemode": "tozero", "automargin": True},
+            xaxis=_period_axis(metrics),
+            yaxis={"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True, "rangemode": "tozero"},
         )
     )
     for name, attribute, dash in (("median", "p50", "solid"), ("p90", "p90", "dot")):
@@ -100,7 +114,10 @@ def policy_quality_figure(metrics: Metrics) -> dict:
     names = [row["name"] for row in rows]
     figure = go.Figure(
         layout=_layout(
-            barmode="stack", title={"text": "Classified alerts per policy"}, height=max(240, 60 + 34 * len(rows))
+            barmode="stack",
+            title={"text": "Classified alerts per policy"},
+            height=max(240, 90 + 34 * len(rows)),
+            legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
         )
     )
     for label, key, colour in (
