@@ -8,13 +8,12 @@ from typing import Any
 from django.db import transaction
 
 from airportal.errors import NotFound
-from airportal.services import portal_settings_get
 from alerts import pipeline
 from alerts.adapters import ADAPTERS, SOURCES, AdapterContext, RecordError
+from alerts.domains import accepted_domains
 from alerts.ingest.prepare import PreparedEvent, prepare
 from alerts.ingest.store import identities_resolve
 from alerts.ingest.writer import EventWriter
-from alerts.models import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def ingest_records(*, source: str, records: Iterable[Any], inline: bool = False)
     adapter = ADAPTERS.get(source)
     if adapter is None:
         raise NotFound(f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
-    context = AdapterContext(tenant_domains_loader=_tenant_domains)
+    context = AdapterContext(tenant_domains_loader=accepted_domains)
     writer = EventWriter(source)
     result = IngestResult()
     batch: list[tuple[int, PreparedEvent]] = []
@@ -105,12 +104,3 @@ def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: 
     result.event_ids.extend(event_ids)
     if event_ids:
         pipeline.events_ingested(event_ids=event_ids, inline=inline)
-
-
-def _tenant_domains() -> frozenset[str]:
-    """Accepted domains from the portal settings; when none are set, the domains of known identities."""
-    configured = portal_settings_get().accepted_domains or []
-    domains = {str(domain).strip().lstrip("@").lower() for domain in configured if str(domain).strip()}
-    if not domains:
-        domains = {upn.rpartition("@")[2] for upn in Identity.objects.values_list("upn", flat=True) if "@" in upn}
-    return frozenset(domains)

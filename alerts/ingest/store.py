@@ -92,6 +92,12 @@ def _identities_update(rows: list[list]) -> None:
     table = connection.ops.quote_name(Identity._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s, %s::timestamptz, %s::timestamptz)"] * len(rows))
     with connection.cursor() as cursor:
+        # Lock in id order first: two concurrent batches sharing identities then queue behind each
+        # other instead of deadlocking on the order the UPDATE's join happens to visit rows.
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608 - model table
+            [[row[0] for row in rows]],
+        )
         cursor.execute(
             f"UPDATE {table} AS i SET "  # noqa: S608 - table name from the model; values are parameters
             "display_name = COALESCE(NULLIF(i.display_name, ''), v.display_name), "
