@@ -1,7 +1,5 @@
 """Receivers of other apps' signals. They only schedule work for after the commit."""
 
-from functools import partial
-
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -29,7 +27,16 @@ def on_alert_raised(sender, alert, created=True, inline=False, **kwargs) -> None
     ``inline`` (``manage.py ingest``): correlate and run the playbook in this process, so the
     command returns with investigations done; otherwise a ``playbook``-queue task does it.
     """
+    alert_id = alert.pk
+
+    # Named callbacks, not functools.partial: Django logs a failing robust callback by __qualname__.
+    def correlate_inline() -> None:
+        _correlate_inline(alert_id)
+
+    def correlate() -> None:
+        _correlate(alert_id)
+
     if inline:
-        transaction.on_commit(partial(_correlate_inline, alert.pk))
+        transaction.on_commit(correlate_inline)
     else:
-        transaction.on_commit(partial(_correlate, alert.pk), robust=True)
+        transaction.on_commit(correlate, robust=True)
