@@ -66,7 +66,7 @@ def _writes() -> int:
     return AuditEntry.objects.exclude(verb__in=AUTH_VERBS).count()
 
 
-def _refused(response, *, persona: str, path: str) -> bool:
+def _refused(response, *, persona: str) -> bool:
     """A refusal: 403 for someone signed in; sign-in redirect, 401 or 403 for the anonymous."""
     if persona != ANONYMOUS:
         return response.status_code == 403
@@ -79,8 +79,7 @@ def _refused(response, *, persona: str, path: str) -> bool:
 def test_nothing_answers_a_persona_the_role_table_forbids(name, personas):
     route = ROUTES[name]
     world = world_build(personas["admin"])
-    namespace_name = name
-    path = reverse(namespace_name, kwargs=route.kwargs(world))
+    path = reverse(name, kwargs=route.kwargs(world))
     callers = [Caller(ANONYMOUS, None)] + [Caller(persona, personas[persona]) for persona in PERSONAS]
     failures = []
     for caller in callers:
@@ -97,7 +96,7 @@ def test_nothing_answers_a_persona_the_role_table_forbids(name, personas):
                 if 200 <= status < 300:
                     failures.append(f"{where}: a method the view should not answer")
             elif not allowed:
-                if not _refused(response, persona=caller.persona, path=path):
+                if not _refused(response, persona=caller.persona):
                     failures.append(f"{where}: the role table forbids it")
                 if _writes() != before:
                     failures.append(f"{where}: a refused request wrote to the audit log")
