@@ -312,6 +312,8 @@ def hover_charts(page):
         chart = charts.nth(index)
         chart.scroll_into_view_if_needed()
         box = chart.bounding_box()
+        if box is None:  # not displayed (e.g. a collapsed panel)
+            continue
         for fx in (0.25, 0.5, 0.75):
             for fy in (0.35, 0.65):
                 page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
