@@ -1,15 +1,12 @@
 """Receivers of other apps' signals. They only schedule work for after the commit."""
 
+from functools import partial
+
 from django.db import transaction
 from django.dispatch import receiver
 
 from alerts.signals import alert_raised
-
-
-def _correlate(alert_id: int) -> None:
-    from investigations.tasks import correlate_alert
-
-    correlate_alert.delay(alert_id)
+from investigations.services.dispatch import correlation_dispatch_on_commit
 
 
 def _correlate_inline(alert_id: int) -> None:
@@ -27,16 +24,7 @@ def on_alert_raised(sender, alert, created=True, inline=False, **kwargs) -> None
     ``inline`` (``manage.py ingest``): correlate and run the playbook in this process, so the
     command returns with investigations done; otherwise a ``playbook``-queue task does it.
     """
-    alert_id = alert.pk
-
-    # Named callbacks, not functools.partial: Django logs a failing robust callback by __qualname__.
-    def correlate_inline() -> None:
-        _correlate_inline(alert_id)
-
-    def correlate() -> None:
-        _correlate(alert_id)
-
     if inline:
-        transaction.on_commit(correlate_inline)
-    else:
-        transaction.on_commit(correlate, robust=True)
+        transaction.on_commit(partial(_correlate_inline, alert.pk))
+    else:  # a send that fails (broker down) is logged; the sweep correlates the alert later
+        correlation_dispatch_on_commit(alert.pk)

@@ -29,3 +29,7 @@ def playbook_dispatch_on_commit(investigation_id: int) -> None:
 
 def action_dispatch_on_commit(action_id: int, countdown: float | None = None) -> None:
     transaction.on_commit(partial(_send, "run_action", action_id, countdown))
+
+
+def correlation_dispatch_on_commit(alert_id: int) -> None:
+    transaction.on_commit(partial(_send, "correlate_alert", alert_id))

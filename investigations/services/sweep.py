@@ -7,7 +7,9 @@
   idempotency key makes the connector's second call safe;
 - the same for queued and running playbook runs (a run whose pool process alone died is taken
   over at once by the re-sent ``run_playbook`` task; the sweep is for workers that died whole);
-- ``pending_action`` investigations whose actions are all decided are settled (a safety net).
+- ``pending_action`` investigations whose actions are all decided are settled (a safety net);
+- open alerts that never reached an investigation (the broker was down when they were raised)
+  are correlated again.
 """
 
 import logging
@@ -17,9 +19,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.models import Alert, Severity
 from investigations.models import Action, Investigation
 from investigations.services.actions import action_requeue_stale
-from investigations.services.dispatch import action_dispatch_on_commit, playbook_dispatch_on_commit
+from investigations.services.dispatch import (
+    action_dispatch_on_commit,
+    correlation_dispatch_on_commit,
+    playbook_dispatch_on_commit,
+)
 from investigations.services.investigation_status import investigation_requeue_dead_run, investigation_settle
 
 logger = logging.getLogger(__name__)
@@ -44,7 +51,14 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Re-queue what was lost; the counts of what it did."""
     now = now or timezone.now()
     limits = sweep_thresholds()
-    counts = {"actions_requeued": 0, "actions_recovered": 0, "runs_requeued": 0, "runs_recovered": 0, "settled": 0}
+    counts = {
+        "actions_requeued": 0,
+        "actions_recovered": 0,
+        "runs_requeued": 0,
+        "runs_recovered": 0,
+        "settled": 0,
+        "alerts_correlated": 0,
+    }
 
     for action in Action.objects.filter(
         status=Action.Status.APPROVED, queued_at__lt=now - limits["requeue_after"]
@@ -86,6 +100,19 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
         .values_list("pk", flat=True)[:BATCH]
     ):
         counts["settled"] += investigation_settle(investigation_id=investigation_id) is not None
+
+    orphans = (
+        Alert.objects.filter(
+            status__in=[Alert.Status.NEW, Alert.Status.IN_PROGRESS],
+            created_at__lt=now - limits["requeue_after"],
+            investigations__isnull=True,
+        )
+        .exclude(severity=Severity.INFORMATIONAL)
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    for alert_id in orphans:
+        correlation_dispatch_on_commit(alert_id)
+        counts["alerts_correlated"] += 1
 
     if any(counts.values()):
         logger.info("Sweep: %s", counts)

@@ -101,3 +101,20 @@ def test_the_sweep_settles_an_investigation_whose_actions_are_all_decided(megan_
     assert investigations_sweep()["settled"] == 1
     megan_case.refresh_from_db()
     assert megan_case.status == Investigation.Status.REMEDIATED
+
+
+def test_an_alert_raised_while_the_broker_was_down_reaches_an_investigation_through_the_sweep(
+    django_capture_on_commit_callbacks,
+):
+    from tests.factories import AlertFactory
+
+    orphan = AlertFactory(severity="high")  # raised, but its correlate task was never delivered
+    quiet = AlertFactory(severity="informational")
+    assert not Investigation.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = investigations_sweep(now=later("requeue_after"))
+    assert counts["alerts_correlated"] == 1
+    assert list(Investigation.objects.get().alerts.all()) == [orphan]
+    assert not quiet.investigations.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert investigations_sweep(now=later("requeue_after"))["alerts_correlated"] == 0
