@@ -51,7 +51,5 @@ class SignInForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         if sign_in_blocked(username=username, ip=client_ip(self.request)):
             minutes = int(FAILURE_WINDOW.total_seconds() // 60)
-            raise forms.ValidationError(
-                f"Too many failed sign-ins. Try again in {minutes} minutes.", code="throttled"
-            )
+            raise forms.ValidationError(f"Too many failed sign-ins. Try again in {minutes} minutes.", code="throttled")
         return super().clean()

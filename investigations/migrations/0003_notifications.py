@@ -6,79 +6,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('investigations', '0002_playbook_and_simulated_tenant'),
+        ("investigations", "0002_playbook_and_simulated_tenant"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationRule',
+            name="NotificationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('webhook', 'Webhook')], max_length=8)),
-                ('format', models.CharField(choices=[('generic', 'Generic JSON'), ('slack', 'Slack incoming webhook'), ('teams', 'Microsoft Teams incoming webhook')], default='generic', max_length=8)),
-                ('url', models.URLField(blank=True, help_text='Webhook URL (https).', max_length=1000)),
-                ('recipients', models.JSONField(blank=True, default=list, help_text='E-mail addresses.')),
-                ('secret_headers', models.JSONField(blank=True, default=dict)),
-                ('allow_private', models.BooleanField(default=False, help_text='Allow a webhook on a loopback or private address (an internal receiver).')),
-                ('events', models.JSONField(default=list, help_text='NotificationEvent values this rule sends.')),
-                ('daily_cap', models.PositiveIntegerField(default=50, help_text='At most this many messages per UTC day.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("channel", models.CharField(choices=[("email", "E-mail"), ("webhook", "Webhook")], max_length=8)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("generic", "Generic JSON"),
+                            ("slack", "Slack incoming webhook"),
+                            ("teams", "Microsoft Teams incoming webhook"),
+                        ],
+                        default="generic",
+                        max_length=8,
+                    ),
+                ),
+                ("url", models.URLField(blank=True, help_text="Webhook URL (https).", max_length=1000)),
+                ("recipients", models.JSONField(blank=True, default=list, help_text="E-mail addresses.")),
+                ("secret_headers", models.JSONField(blank=True, default=dict)),
+                (
+                    "allow_private",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Allow a webhook on a loopback or private address (an internal receiver).",
+                    ),
+                ),
+                ("events", models.JSONField(default=list, help_text="NotificationEvent values this rule sends.")),
+                (
+                    "daily_cap",
+                    models.PositiveIntegerField(default=50, help_text="At most this many messages per UTC day."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationDelivery',
+            name="NotificationDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('alert_high', 'New high-severity alert'), ('investigation_pending_action', 'Investigation waits for approval'), ('action_past_sla', 'Action waits longer than the SLA'), ('action_failed', 'Action failed'), ('test', 'Test message')], max_length=32)),
-                ('event_key', models.CharField(help_text="The event's identity, e.g. action_failed:42.", max_length=100)),
-                ('payload', models.JSONField(default=dict, help_text='The message: title, text, link, details.')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('retrying', 'Waiting to retry'), ('sent', 'Sent'), ('failed', 'Failed'), ('capped', 'Not sent: daily cap reached')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('response_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, help_text='When a retry is due.', null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='investigations.notificationrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("alert_high", "New high-severity alert"),
+                            ("investigation_pending_action", "Investigation waits for approval"),
+                            ("action_past_sla", "Action waits longer than the SLA"),
+                            ("action_failed", "Action failed"),
+                            ("test", "Test message"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "event_key",
+                    models.CharField(help_text="The event's identity, e.g. action_failed:42.", max_length=100),
+                ),
+                ("payload", models.JSONField(default=dict, help_text="The message: title, text, link, details.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("retrying", "Waiting to retry"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("capped", "Not sent: daily cap reached"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("response_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, help_text="When a retry is due.", null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="investigations.notificationrule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'notification deliveries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "notification deliveries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='notificationrule',
-            constraint=models.CheckConstraint(condition=models.Q(('channel__in', ['email', 'webhook'])), name='notification_channel_valid'),
+            model_name="notificationrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("channel__in", ["email", "webhook"])), name="notification_channel_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationrule',
-            constraint=models.CheckConstraint(condition=models.Q(('format__in', ['generic', 'slack', 'teams'])), name='notification_format_valid'),
+            model_name="notificationrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("format__in", ["generic", "slack", "teams"])), name="notification_format_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notificationdelivery',
-            index=models.Index(fields=['rule', 'created_at'], name='notification_rule_day_idx'),
+            model_name="notificationdelivery",
+            index=models.Index(fields=["rule", "created_at"], name="notification_rule_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='notificationdelivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='notification_due_idx'),
+            model_name="notificationdelivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.UniqueConstraint(fields=('rule', 'event_key'), name='notification_once_per_event'),
+            model_name="notificationdelivery",
+            constraint=models.UniqueConstraint(fields=("rule", "event_key"), name="notification_once_per_event"),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sending', 'retrying', 'sent', 'failed', 'capped'])), name='notification_delivery_status_valid'),
+            model_name="notificationdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sending", "retrying", "sent", "failed", "capped"])),
+                name="notification_delivery_status_valid",
+            ),
         ),
     ]

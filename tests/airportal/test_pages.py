@@ -83,6 +83,7 @@ def test_sign_in_is_throttled_after_five_failures(client, analyst):
 def test_failures_of_another_user_from_another_ip_do_not_block(client, analyst):
     for _ in range(5):
         client.post(reverse("login"), {"username": "mallory", "password": "x"}, REMOTE_ADDR="198.51.100.7")
-    response = client.post(reverse("login"), {"username": "alice", "password": "correct-horse-battery"},
-                           REMOTE_ADDR="192.0.2.1")
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": "correct-horse-battery"}, REMOTE_ADDR="192.0.2.1"
+    )
     assert response.status_code == 302
