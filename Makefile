@@ -14,7 +14,12 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Local development settings for any new shell (`.venv/bin/python manage.py …`); git-ignored,
+# never overwritten; real environment variables win over it.
+.env:
+	printf '# Written by make for local development (git-ignored). Environment variables win.\nDEBUG=1\n' > $@
+
+install: $(VENV)/.installed .env
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A development checkout keeps its local settings in a git-ignored `.env` that `make` writes
+# (DEBUG=1), so `.venv/bin/python manage.py …` works in any new shell. Real environment variables
+# always win; production sets them and has no `.env`.
+load_dotenv(BASE_DIR / ".env", override=False)
 VAR_DIR = Path(os.environ.get("AIRPORTAL_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
