@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from airportal.dispatch import PIPELINE_QUEUES, tasks_run_inline
 from airportal.roles import Role
 from airportal.services import user_get_or_create
 from alerts.demo_tenant import demo_identity_details, demo_records
@@ -52,7 +53,8 @@ def demo_tenant_load(*, log: Callable[[str], object]) -> dict[str, int]:
     created = {}
     records = demo_records()
     for source in DEMO_SOURCES:
-        result = ingest_records(source=source, records=records.get(source, []), inline=True)
+        with tasks_run_inline(queues=PIPELINE_QUEUES):
+            result = ingest_records(source=source, records=records.get(source, []))
         created[source] = result.created
         log(f"{source}: {result.received} records, {result.created} new, {result.duplicates} already stored.")
     details = {upn: (department, is_vip) for upn, _, department, is_vip in demo_identity_details()}

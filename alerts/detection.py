@@ -58,7 +58,7 @@ def policies_active() -> list[ActivePolicy]:
     ]
 
 
-def detect_events(*, event_ids: list[int], inline: bool = False) -> DetectionResult:
+def detect_events(*, event_ids: list[int]) -> DetectionResult:
     """Judge the stored events ``event_ids``: update baselines, raise or fold alerts. One transaction."""
     result = DetectionResult()
     policies = policies_active()
@@ -97,7 +97,6 @@ def detect_events(*, event_ids: list[int], inline: bool = False) -> DetectionRes
                 finding=finding,
                 fold_window=timedelta(hours=active.params["fold_window_hours"]),
                 retitle=active.detector.title_for,
-                inline=inline,
             )
             result.alert_ids.append(raised.alert.pk)
             if raised.created:

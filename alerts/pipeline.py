@@ -1,31 +1,94 @@
-"""The seam between ingestion and detection.
+"""The seam between ingestion and detection: the detection ledger.
 
-Ingest calls ``events_ingested`` once per committed batch; detection decides what to run.
+Ingest calls ``events_ingested`` inside the transaction that stores a batch: the events get
+ledger entries (``DetectionBatch``) in that same transaction, and their detection is queued
+after commit. Detection marks an entry judged in the transaction that raises its alerts. So a
+broker outage or a lost worker delays detection but never loses it: ``detection_sweep`` queues
+every entry that stayed unjudged again, and judging an entry twice is a no-op.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from alerts.detection import detect_events
-from alerts.models import Event
-from alerts.tasks import detect_events_task
+from airportal.dispatch import task_send_on_commit
+from alerts.detection import DetectionResult, detect_events
+from alerts.models import DetectionBatch, Event
+
+DETECT_TASK = "alerts.detect_batch"
+LOST_AFTER = timedelta(minutes=1)  # an entry queued this long ago and still unjudged was lost
+REPOST_REQUEUE_AFTER = timedelta(seconds=10)  # a client reposting a body asks for it to be judged
+MAX_BACKOFF = timedelta(hours=1)  # a batch that keeps failing is retried at most this rarely
+SWEEP_LIMIT = 1000
 
 
-def events_ingested(*, event_ids: list[int], inline: bool) -> None:
-    """Hand newly stored events to detection.
+def events_ingested(*, event_ids: list[int]) -> list[int]:
+    """Enter newly stored events in the detection ledger and queue their detection after commit.
 
-    ``inline=True`` (``manage.py ingest``) runs detection, correlation and the playbook before
-    returning; otherwise one Celery task per batch of identities is dispatched after commit. An
-    identity's events always travel in the same task, so its window is judged in one piece.
+    Call it inside the transaction that stored the events. Returns the ledger entries' ids.
     """
     if not event_ids:
-        return
-    if inline:
-        detect_events(event_ids=list(event_ids), inline=True)
-        return
-    for batch in batches_by_identity(event_ids, size=settings.DETECTION_BATCH_EVENTS):
-        detect_events_task.delay_on_commit(event_ids=batch)
+        return []
+    now = timezone.now()
+    entries = DetectionBatch.objects.bulk_create(
+        DetectionBatch(event_ids=batch, queued_at=now, attempts=1)
+        for batch in batches_by_identity(event_ids, size=settings.DETECTION_BATCH_EVENTS)
+    )
+    for entry in entries:
+        task_send_on_commit(DETECT_TASK, entry.pk)
+    return [entry.pk for entry in entries]
+
+
+def detection_batch_judge(*, batch_id: int) -> DetectionResult | None:
+    """Judge one ledger entry's events and mark it judged, in one transaction.
+
+    ``None`` when the entry is gone or already judged (a redelivered or re-queued task): the
+    row lock makes a second, concurrent delivery wait for the first and then find it judged.
+    """
+    with transaction.atomic():
+        entry = DetectionBatch.objects.select_for_update().filter(pk=batch_id, judged_at__isnull=True).first()
+        if entry is None:
+            return None
+        result = detect_events(event_ids=list(entry.event_ids))
+        DetectionBatch.objects.filter(pk=entry.pk).update(judged_at=timezone.now())
+    return result
+
+
+@dataclass
+class SweepResult:
+    requeued: int = 0
+    unjudged: int = 0
+
+
+def detection_sweep(*, lost_after: timedelta = LOST_AFTER) -> SweepResult:
+    """Queue again the ledger entries still unjudged ``lost_after`` after they were last queued.
+
+    An entry that was queued many times waits longer each time (doubling, at most an hour), so
+    a batch that kills every worker cannot flood the queue; it is never given up.
+    """
+    now = timezone.now()
+    candidates = list(
+        DetectionBatch.objects.filter(judged_at__isnull=True, queued_at__lte=now - lost_after)
+        .order_by("queued_at")
+        .values_list("pk", "queued_at", "attempts")[:SWEEP_LIMIT]
+    )
+    due = [pk for pk, queued_at, attempts in candidates if queued_at <= now - _backoff(lost_after, attempts)]
+    with transaction.atomic():
+        DetectionBatch.objects.filter(pk__in=due, judged_at__isnull=True).update(
+            queued_at=now, attempts=F("attempts") + 1
+        )
+        for pk in due:
+            task_send_on_commit(DETECT_TASK, pk)
+    return SweepResult(requeued=len(due), unjudged=DetectionBatch.objects.filter(judged_at__isnull=True).count())
+
+
+def _backoff(lost_after: timedelta, attempts: int) -> timedelta:
+    return min(lost_after * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
 def batches_by_identity(event_ids: list[int], *, size: int) -> list[list[int]]:

@@ -3,14 +3,16 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from alerts.detection import detect_events
+from alerts.feeds.cycle import m365_pull_cycle
+from alerts.pipeline import detection_batch_judge, detection_sweep
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="alerts.detect_events",
+    name="alerts.detect_batch",
     queue="detect",
     ignore_result=True,
     acks_late=True,
@@ -18,20 +20,20 @@ logger = logging.getLogger(__name__)
     max_retries=3,
     default_retry_delay=2,
 )
-def detect_events_task(*, event_ids: list[int]) -> None:
-    """Run detection over stored events; ids of events deleted since are skipped.
+def detect_batch(batch_id: int) -> None:
+    """Judge one entry of the detection ledger; a no-op when it is already judged.
 
-    A batch is never lost with the process judging it: if the pool process dies (OOM killer,
-    crash), the batch is sent again (at most 3 times, so a batch that kills every process cannot
-    loop); if the whole worker dies, the broker delivers the unacknowledged message again (RabbitMQ
-    at once, Redis after its visibility timeout). Judging a batch twice is harmless (see
-    ``alerts.detection``).
+    A batch is never lost with the process judging it: if the pool process dies, Celery sends
+    it again (at most 3 times); if the whole worker dies, the detection sweep queues the entry
+    again a minute later, long before the broker's own redelivery.
     """
-    result = detect_events(event_ids=event_ids)
-    if result.events < len(event_ids):
-        logger.info("detect_events: %d of %d events are gone", len(event_ids) - result.events, len(event_ids))
+    result = detection_batch_judge(batch_id=batch_id)
+    if result is None:
+        logger.info("detect_batch %s: already judged", batch_id)
+        return
     logger.info(
-        "detect_events: %d events, %d identities, %d findings, %d suppressed, %d alerts created, %d folded",
+        "detect_batch %s: %d events, %d identities, %d findings, %d suppressed, %d alerts created, %d folded",
+        batch_id,
         result.events,
         result.identities,
         result.findings,
@@ -41,4 +43,28 @@ def detect_events_task(*, event_ids: list[int]) -> None:
     )
 
 
-from alerts.tasks_m365 import m365_pull  # noqa: E402,F401 - registers alerts.m365_pull with the worker
+@shared_task(name="alerts.detection_sweep", queue="default", ignore_result=True)
+def sweep_detection() -> None:
+    """Beat: queue again the detection batches a broker outage or a dead worker left unjudged."""
+    result = detection_sweep()
+    if result.requeued:
+        logger.warning("detection sweep: %d of %d unjudged batches queued again", result.requeued, result.unjudged)
+
+
+@shared_task(name="alerts.m365_pull", queue="ingest", ignore_result=True)
+def m365_pull() -> None:
+    """One Microsoft 365 pull cycle; it stops a minute before the task's soft time limit and resumes next time."""
+    report = m365_pull_cycle(budget_seconds=max(60, settings.CELERY_TASK_SOFT_TIME_LIMIT - 60))
+    if report.skipped:
+        logger.info("m365 pull skipped: %s", report.skipped)
+        return
+    for run in report.runs:
+        logger.info(
+            "m365 pull %s: %d records (%d new, %d duplicates, %d rejected)%s",
+            run.stream,
+            run.fetched,
+            run.created,
+            run.duplicates,
+            run.rejected,
+            f"; error: {run.error}" if run.error else "",
+        )

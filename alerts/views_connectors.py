@@ -3,13 +3,13 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from airportal.dispatch import task_send_on_commit
 from airportal.errors import DomainError
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
@@ -20,7 +20,6 @@ from alerts.feeds.connection import m365_connection_update
 from alerts.feeds.permissions import REQUIREMENTS
 from alerts.forms_connectors import ConnectorSettingsForm
 from alerts.models import M365Connection
-from alerts.tasks_m365 import m365_pull
 
 TEMPLATE = "alerts/connector_settings.html"
 HTMX_STOP_POLLING = 286
@@ -98,7 +97,7 @@ def connector_test(request):
 def connector_pull(request):
     """Queue one pull cycle now (the beat task's code)."""
     since = timezone.now()  # before queueing: an eager or instant worker may finish before we render
-    transaction.on_commit(m365_pull.delay)
+    task_send_on_commit("alerts.m365_pull")
     text = "A pull cycle is queued; the table below updates when it has run."
     if request.htmx:
         context = {"streams": feed_states(), "poll_since": since.isoformat()}

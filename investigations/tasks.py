@@ -61,3 +61,7 @@ def run_action(self, action_id: int) -> None:
 def sweep() -> None:
     """Re-queue approved actions and playbook runs that were lost (broker down, worker killed)."""
     investigations_sweep()
+
+
+# Celery autodiscovers each app's ``tasks`` module only: register the notifications' tasks with it.
+from investigations.notifications import tasks as notification_tasks  # noqa: E402,F401

@@ -108,5 +108,5 @@ class IngestView(APIView):
         )
         # One transaction for the whole body: a body that turns out unreadable half-way stores nothing.
         with transaction.atomic():
-            result = ingest_records(source=source, records=records, inline=False)
+            result = ingest_records(source=source, records=records)
         return Response(IngestResultSerializer(result).data)

@@ -127,7 +127,7 @@ def deliver(*, source: str, records: list[dict], run: StreamRun) -> None:
         return
     from alerts.ingest import ingest_records
 
-    result = ingest_records(source=source, records=records, inline=False)
+    result = ingest_records(source=source, records=records)
     run.fetched += len(records)
     run.created += result.created
     run.duplicates += result.duplicates

@@ -43,11 +43,13 @@ class UnreadableRecord:
     error: str
 
 
-def ingest_records(*, source: str, records: Iterable[Any], inline: bool = False) -> IngestResult:
+def ingest_records(*, source: str, records: Iterable[Any]) -> IngestResult:
     """Normalise ``records`` of ``source`` and store them in batches of ``BATCH_SIZE``.
 
-    Each batch is committed on its own (savepoints inside a caller's transaction) and then
-    handed to detection through ``alerts.pipeline.events_ingested``. A bad record is reported
+    Each batch is committed on its own (savepoints inside a caller's transaction) together with
+    its entries in the detection ledger (``alerts.pipeline``), so no stored event is ever left
+    unjudged; detection is queued after commit. A repost of records already stored queues again
+    the detection of any stored events still waiting for it. A bad record is reported
     with its index and never stops the others; storing the same record twice creates nothing.
     Errors of the stream itself (an unreadable body) propagate to the caller.
     """
@@ -77,18 +79,20 @@ def ingest_records(*, source: str, records: Iterable[Any], inline: bool = False)
         batch.extend((index, item) for item in prepared)
         batch_records += 1
         if batch_records >= BATCH_SIZE:
-            _store(batch, writer, result, inline=inline)
+            _store(batch, writer, result)
             batch, batch_records = [], 0
     if batch:
-        _store(batch, writer, result, inline=inline)
+        _store(batch, writer, result)
     return result
 
 
-def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: IngestResult, *, inline: bool) -> None:
+def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: IngestResult) -> None:
     prepared = [item for _, item in batch]
     with transaction.atomic():
         identity_ids = identities_resolve(prepared)
         written = writer.insert(prepared, identity_ids)
+        event_ids = sorted(event_id for event_id, _ in written)
+        pipeline.events_ingested(event_ids=event_ids)
     new_record_ids = {record_id for _, record_id in written}
     created: set[int] = set()
     claimed: set[str] = set()
@@ -100,7 +104,6 @@ def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: 
     records = {index for index, _ in batch}
     result.created += len(created)
     result.duplicates += len(records) - len(created)
-    event_ids = sorted(event_id for event_id, _ in written)
     result.event_ids.extend(event_ids)
-    if event_ids:
-        pipeline.events_ingested(event_ids=event_ids, inline=inline)
+    if len(records) > len(created):
+        pipeline.detection_sweep(lost_after=pipeline.REPOST_REQUEUE_AFTER)

@@ -9,9 +9,9 @@ from alerts.models.core import (
     Identity,
     Severity,
 )
-from alerts.models.detection import AlertPolicyVersion, AlertSuppression, IdentityBaseline
+from alerts.models.detection import AlertPolicyVersion, AlertSuppression, DetectionBatch, IdentityBaseline
 from alerts.models.m365 import M365Connection, M365Feed, M365FeedState
 
 __all__ = ["SEVERITY_RANK", "Alert", "AlertPolicy", "AutomationLevel", "Event", "Identity", "Severity"]
 __all__ += ["M365Connection", "M365Feed", "M365FeedState"]
-__all__ += ["AlertPolicyVersion", "AlertSuppression", "IdentityBaseline"]
+__all__ += ["AlertPolicyVersion", "AlertSuppression", "DetectionBatch", "IdentityBaseline"]

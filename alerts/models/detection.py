@@ -102,3 +102,28 @@ class AlertSuppression(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.value}"
+
+
+class DetectionBatch(models.Model):
+    """The detection ledger: stored events that detection owes a judgement.
+
+    Written in the transaction that stores the events (so no event is stored without its entry)
+    and marked ``judged_at`` in the transaction that judges them (so a judgement is recorded
+    exactly when its alerts are). An entry still unjudged a minute after it was queued was lost
+    (broker down, worker killed): the detection sweep queues it again. The events of one identity
+    always travel in the same batch, so an identity's window is judged in one piece.
+    """
+
+    event_ids = models.JSONField(help_text="Ids of the events to judge (ids deleted since are skipped).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(help_text="When the batch was last sent to a worker.")
+    judged_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times the batch was sent.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["queued_at"], condition=Q(judged_at__isnull=True), name="detectionbatch_unjudged"),
+        ]
+
+    def __str__(self) -> str:
+        return f"detection batch {self.pk} ({len(self.event_ids)} events)"

@@ -73,12 +73,11 @@ def alert_raise(
     finding: Finding,
     fold_window: timedelta,
     retitle: Callable[[dict[str, str]], str | None] | None = None,
-    inline: bool = False,
 ) -> RaiseResult:
     """Create or fold the alert for ``finding``; send ``alert_raised`` when anything new arrived.
 
     ``retitle`` lets a detector recompute the title from the merged reasons when a fold adds
-    a new kind of reason. ``inline`` is passed on to ``alert_raised`` receivers.
+    a new kind of reason.
     """
     severity = finding.severity or policy.severity
     with transaction.atomic():
@@ -90,7 +89,7 @@ def alert_raise(
         if not created:
             _fold(alert, finding, severity, new_events, retitle)
         if created or new_events:
-            alert_raised.send(sender=Alert, alert=alert, created=created, inline=inline)
+            alert_raised.send(sender=Alert, alert=alert, created=created)
     return RaiseResult(alert=alert, created=created, new_events=new_events)
 
 

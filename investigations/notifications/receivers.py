@@ -5,7 +5,6 @@ from django.dispatch import receiver
 from alerts.models import Severity
 from alerts.signals import alert_raised
 from investigations.models import NotificationEvent
-from investigations.notifications import tasks  # noqa: F401 - registers the tasks in web and worker
 from investigations.notifications.hooks import notify_on_commit
 
 

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from airportal.audit import audit_record
+from airportal.dispatch import task_send_on_commit
 from airportal.errors import DomainError
 from airportal.services import portal_settings_get
 from investigations.models import Action, NotificationDelivery, NotificationEvent, NotificationRule
@@ -124,14 +125,8 @@ def _today_start():
 
 
 def _queue(delivery_ids: list[int]) -> None:
-    from investigations.notifications.tasks import deliver
-
-    def send() -> None:  # named (not a partial): Django logs failing robust callbacks by __qualname__
-        for delivery_id in delivery_ids:
-            deliver.delay(delivery_id)
-
-    if delivery_ids:
-        transaction.on_commit(send, robust=True)
+    for delivery_id in delivery_ids:
+        task_send_on_commit("investigations.notifications.deliver", delivery_id)
 
 
 def notification_event_dispatch(

@@ -23,12 +23,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from airportal.audit import audit_record
+from airportal.dispatch import task_send_on_commit
 from airportal.errors import Conflict, DomainError, NotAllowed, NotFound
 from airportal.roles import Capability, has_capability
 from airportal.services import portal_settings_get
 from investigations.models import Action, Finding, Investigation, NotificationEvent
 from investigations.notifications.hooks import notify_on_commit
-from investigations.services.dispatch import action_dispatch_on_commit
 from investigations.services.investigation_status import investigation_settle, investigation_step
 from investigations.services.timeline import remediation_event_record
 
@@ -169,7 +169,7 @@ def action_approve_automatically(*, action: Action, automation_level: str) -> bo
         queued_at=now,
     )
     if done:
-        action_dispatch_on_commit(action.pk)
+        task_send_on_commit("investigations.run_action", action.pk)
     return done
 
 
@@ -234,7 +234,7 @@ def action_approve(*, action_id: int, user, comment: str = "") -> Action:
             ):
                 raise _refused(action, "approved")
         investigation_step(action.investigation_id, f"{user} approved {action}.")
-        action_dispatch_on_commit(action.pk)
+        task_send_on_commit("investigations.run_action", action.pk)
     return action
 
 
@@ -317,7 +317,7 @@ def action_undo(*, action_id: int, user, comment: str = "") -> Action:
             actor=user, verb="action.undo_requested", target=undo, summary=comment, changes={"undo_of": original.pk}
         )
         investigation_step(original.investigation_id, f"{user} asked to undo {original}.")
-        action_dispatch_on_commit(undo.pk)
+        task_send_on_commit("investigations.run_action", undo.pk)
     return undo
 
 
@@ -402,5 +402,5 @@ def action_requeue_stale(*, action: Action, cutoff) -> bool:
             queued_at=timezone.now(),
         )
         if done:
-            action_dispatch_on_commit(action.pk)
+            task_send_on_commit("investigations.run_action", action.pk)
     return done

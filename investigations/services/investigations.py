@@ -13,13 +13,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from airportal.audit import audit_record
+from airportal.dispatch import task_send_on_commit
 from airportal.errors import Conflict, DomainError, NotFound
 from alerts.models import Alert, Identity, Severity
 from investigations.connectors import get_connector
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks import PLAYBOOKS
 from investigations.services.actions import action_approve_automatically, action_propose, actions_withdraw_pending
-from investigations.services.dispatch import playbook_dispatch_on_commit
 from investigations.services.investigation_status import (
     investigation_requeue_dead_run,
     investigation_step,
@@ -51,7 +51,7 @@ def _open_or_create(*, identity: Identity, started_by=None, reason: str = "") ->
 def _opened(investigation: Investigation, *, actor, summary: str) -> None:
     audit_record(actor=actor, verb="investigation.started", target=investigation, summary=summary)
     investigation_step(investigation.pk, summary)
-    playbook_dispatch_on_commit(investigation.pk)
+    task_send_on_commit("investigations.run_playbook", investigation.pk)
 
 
 def investigation_request_rerun(*, investigation: Investigation, why: str) -> None:
@@ -66,7 +66,7 @@ def investigation_request_rerun(*, investigation: Investigation, why: str) -> No
         investigation, verb="rerun", to=S.QUEUED, note=why, queued_at=timezone.now(), rerun_requested=False
     ):
         investigation_step(investigation.pk, f"{why}; the playbook runs again.")
-        playbook_dispatch_on_commit(investigation.pk)
+        task_send_on_commit("investigations.run_playbook", investigation.pk)
 
 
 @transaction.atomic
@@ -240,7 +240,7 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
         investigation_transition(
             investigation, verb="rerun", to=S.QUEUED, queued_at=timezone.now(), rerun_requested=False, **common
         )
-        playbook_dispatch_on_commit(investigation.pk)
+        task_send_on_commit("investigations.run_playbook", investigation.pk)
         return S.QUEUED
     to = _status_after_run(investigation, failed=bool(outcome.failed_checks))
     investigation_transition(investigation, verb="finish", to=to, note=outcome.summary[:500], **common)

@@ -19,14 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from airportal.dispatch import task_send_on_commit
 from alerts.models import Alert, Severity
 from investigations.models import Action, Investigation
 from investigations.services.actions import action_requeue_stale
-from investigations.services.dispatch import (
-    action_dispatch_on_commit,
-    correlation_dispatch_on_commit,
-    playbook_dispatch_on_commit,
-)
 from investigations.services.investigation_status import investigation_requeue_dead_run, investigation_settle
 
 logger = logging.getLogger(__name__)
@@ -68,7 +64,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
             if Action.objects.filter(pk=action.pk, status=action.status, queued_at=action.queued_at).update(
                 queued_at=now
             ):
-                action_dispatch_on_commit(action.pk)
+                task_send_on_commit("investigations.run_action", action.pk)
                 counts["actions_requeued"] += 1
 
     cutoff = now - limits["action_dead_after"]
@@ -82,7 +78,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
             if Investigation.objects.filter(
                 pk=investigation.pk, status=investigation.status, queued_at=investigation.queued_at
             ).update(queued_at=now):
-                playbook_dispatch_on_commit(investigation.pk)
+                task_send_on_commit("investigations.run_playbook", investigation.pk)
                 counts["runs_requeued"] += 1
 
     dead = now - limits["playbook_dead_after"]
@@ -91,7 +87,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
     ]:
         with transaction.atomic():
             if investigation_requeue_dead_run(investigation, now=now, started_before=dead):
-                playbook_dispatch_on_commit(investigation.pk)
+                task_send_on_commit("investigations.run_playbook", investigation.pk)
                 counts["runs_recovered"] += 1
 
     for investigation_id in (
@@ -111,7 +107,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
         .values_list("pk", flat=True)[:BATCH]
     )
     for alert_id in orphans:
-        correlation_dispatch_on_commit(alert_id)
+        task_send_on_commit("investigations.correlate_alert", alert_id)
         counts["alerts_correlated"] += 1
 
     if any(counts.values()):

@@ -99,8 +99,8 @@ def test_alert_raised_is_sent_on_create_and_on_fold():
     megan = identity()
     received = []
 
-    def receiver(sender, alert, created, inline, **kwargs):
-        received.append((alert.detector, created, inline))
+    def receiver(sender, alert, created, **kwargs):
+        received.append((alert.detector, created))
 
     alert_raised.connect(receiver)
     try:
@@ -108,7 +108,7 @@ def test_alert_raised_is_sent_on_create_and_on_fold():
         detect([_rule(megan, T0 + timedelta(hours=1), "b")])
     finally:
         alert_raised.disconnect(receiver)
-    assert received == [("suspicious_inbox_rule", True, False), ("suspicious_inbox_rule", False, False)]
+    assert received == [("suspicious_inbox_rule", True), ("suspicious_inbox_rule", False)]
 
 
 def test_severity_and_policy_version_come_from_the_policy():

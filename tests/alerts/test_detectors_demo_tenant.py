@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts.demo_tenant import demo_records
-from alerts.ingest import ingest_records
 from alerts.models import Alert
+from tests.pipeline import ingest_judged
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def demo_alerts(django_capture_on_commit_callbacks):
     records = demo_records(now=NOW)
     with django_capture_on_commit_callbacks(execute=True):
         for source in ("entra-signins", "o365-audit", "message-trace", "graph-alerts"):
-            ingest_records(source=source, records=records[source], inline=True)
+            ingest_judged(source=source, records=records[source])
     alerts = Alert.objects.select_related("identity")
     return {(alert.identity.upn.split("@")[0], alert.detector): alert for alert in alerts}
 

@@ -16,9 +16,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.ingest import ingest_records
 from alerts.models import Alert, AlertPolicy
 from alerts.services import suppression_create
+from tests.pipeline import ingest_judged
 
 DATASET = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "panther-analysis"
 MAPPING = {  # Panther rule → (our ingest source, our detector)
@@ -58,7 +58,7 @@ def _verdict(case) -> bool | None:
                 expires_at=timezone.now() + timedelta(days=1),
                 actor=None,
             )
-        result = ingest_records(source=source, records=[case["log"]], inline=True)
+        result = ingest_judged(source=source, records=[case["log"]])
         verdict = None if result.rejected else Alert.objects.filter(detector=detector).exists()
         transaction.set_rollback(True)
     return verdict

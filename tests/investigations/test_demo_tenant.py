@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts.demo_tenant import demo_records
-from alerts.ingest import ingest_records
 from investigations.models import Investigation
 from investigations.selectors import investigation_related_identities
+from tests.pipeline import ingest_judged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 NOW = datetime(2026, 3, 12, 18, 0, tzinfo=UTC)
@@ -18,7 +18,7 @@ def cases(django_capture_on_commit_callbacks):
     records = demo_records(now=NOW)
     with django_capture_on_commit_callbacks(execute=True):
         for source in ("entra-signins", "o365-audit", "message-trace", "graph-alerts"):
-            ingest_records(source=source, records=records[source], inline=True)
+            ingest_judged(source=source, records=records[source])
     return {i.identity.upn.split("@")[0]: i for i in Investigation.objects.select_related("identity")}
 
 

@@ -9,7 +9,7 @@ from airportal.celery import app
 from alerts.feeds.check import m365_check
 from alerts.feeds.config import connection_get
 from alerts.models import Event, M365Connection
-from alerts.tasks_m365 import m365_pull
+from alerts.tasks import m365_pull
 from investigations.connectors import get_connector
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from alerts.models import Event, M365FeedState
-from alerts.tasks_m365 import m365_pull
+from alerts.tasks import m365_pull
 from tests.conftest import wait_until
 
 M365_SETTINGS = (

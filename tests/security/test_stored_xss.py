@@ -18,12 +18,12 @@ from django.test import Client
 from django.urls import reverse
 
 from airportal.services import portal_settings_update
-from alerts.ingest import ingest_records
 from alerts.models import Alert, Event, Identity
 from alerts.services import alert_set_status
 from investigations.models import Action, Investigation
 from investigations.services.actions import action_approve, action_reject
 from investigations.services.investigations import investigation_terminate
+from tests.pipeline import ingest_judged
 from tests.security.xss_corpus import ATTACKER, PAYLOADS, UPN_PAYLOADS, VICTIM, xss_records
 
 SOURCES = ("entra-signins", "o365-audit", "message-trace", "graph-alerts", "events")
@@ -35,7 +35,7 @@ def xss_world_load(*, analyst, admin) -> dict:
     """Ingest the corpus through every adapter (detection and playbook inline), then decide on it."""
     portal_settings_update(actor=admin, accepted_domains=["contoso.com"])
     for source, records in xss_records(datetime.now(UTC)).items():
-        result = ingest_records(source=source, records=records, inline=True)
+        result = ingest_judged(source=source, records=records)
         # Our own schema refuses NUL characters and over-long names with a clear reason; the
         # Microsoft adapters store what they are given, cleaned.
         refused = [item["error"] for item in result.rejected]

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import reset_queries
 from tqdm import tqdm
 
+from airportal.dispatch import PIPELINE_QUEUES, tasks_run_inline
 from airportal.errors import DomainError
 from alerts.adapters import SOURCES
 from alerts.ingest import ingest_records
@@ -36,9 +37,10 @@ class Command(BaseCommand):
                 total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, leave=False, dynamic_ncols=True
             ) as bar:
                 try:
-                    result = ingest_records(
-                        source=source, records=_forget_queries(file_records(path, on_read=bar.update)), inline=True
-                    )
+                    with tasks_run_inline(queues=PIPELINE_QUEUES):
+                        result = ingest_records(
+                            source=source, records=_forget_queries(file_records(path, on_read=bar.update))
+                        )
                 except DomainError as exc:
                     raise CommandError(f"{path}: {exc.message}")
             counts = {
