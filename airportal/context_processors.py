@@ -1,5 +1,7 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
+from airportal.health import system_health
 from airportal.roles import Capability, has_capability
 
 # (label, url name, capability) in the order of the sidebar.
@@ -34,4 +36,8 @@ def navigation(request):
     matches = [item for item in items if item["active"]]
     for item in matches:
         item["active"] = item is max(matches, key=lambda match: len(match["url"]))
-    return {"navigation": items, "can_search": has_capability(request.user, Capability.VIEW)}
+    context = {"navigation": items, "can_search": has_capability(request.user, Capability.VIEW)}
+    if has_capability(request.user, Capability.ADMINISTER):
+        # Read only by the pages that show it (the dashboard), so other pages pay nothing.
+        context["system_health"] = SimpleLazyObject(system_health)
+    return context

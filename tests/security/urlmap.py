@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from airportal.roles import Role
 from airportal.services import user_set_role
+from airportal.tasks import heartbeat
 from airportal.tokens import api_token_create
 from alerts.models import AlertPolicy
 from alerts.services import suppression_create
@@ -63,6 +64,7 @@ class World:
 
 
 def world_build(admin) -> World:
+    heartbeat(origin="worker@urlmap")  # a running system: /healthz answers 200
     identity = IdentityFactory(upn="megan@contoso.com")
     event = EventFactory(identity=identity, subject="Quarterly numbers")
     alert = AlertFactory(identity=identity)
