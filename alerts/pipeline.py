@@ -32,6 +32,14 @@ def events_ingested(*, event_ids: list[int]) -> list[int]:
 
     Call it inside the transaction that stored the events. Returns the ledger entries' ids.
     """
+    batch_ids = detection_batches_enter(event_ids=event_ids)
+    for batch_id in batch_ids:
+        task_send_on_commit(DETECT_TASK, batch_id)
+    return batch_ids
+
+
+def detection_batches_enter(*, event_ids: list[int]) -> list[int]:
+    """Ledger entries for ``event_ids`` (an identity's events in one entry), marked as queued now."""
     if not event_ids:
         return []
     now = timezone.now()
@@ -39,8 +47,6 @@ def events_ingested(*, event_ids: list[int]) -> list[int]:
         DetectionBatch(event_ids=batch, queued_at=now, attempts=1)
         for batch in batches_by_identity(event_ids, size=settings.DETECTION_BATCH_EVENTS)
     )
-    for entry in entries:
-        task_send_on_commit(DETECT_TASK, entry.pk)
     return [entry.pk for entry in entries]
 
 
