@@ -293,11 +293,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-WORKER_HEARTBEAT_SECONDS = 60  # /healthz is degraded after three periods without a heartbeat
+# /healthz is degraded after three periods without a worker heartbeat.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "60"))
+# A detection batch still unjudged this long after it was queued was lost; the sweep runs this often.
+DETECTION_LOST_AFTER_SECONDS = float(os.environ.get("DETECTION_LOST_AFTER_SECONDS", "60"))
+DETECTION_SWEEP_SECONDS = float(os.environ.get("DETECTION_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE: dict = {
-    "heartbeat": {"task": "airportal.heartbeat", "schedule": float(WORKER_HEARTBEAT_SECONDS)},
+    "heartbeat": {"task": "airportal.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},
     # Re-queues detection batches that a broker outage or a killed worker left unjudged.
-    "detection-sweep": {"task": "alerts.detection_sweep", "schedule": 60.0, "options": {"queue": "default"}},
+    "detection-sweep": {
+        "task": "alerts.detection_sweep",
+        "schedule": DETECTION_SWEEP_SECONDS,
+        "options": {"queue": "default"},
+    },
     # Re-queues approved actions / playbook runs lost to a broker outage or a killed worker.
     "investigations-sweep": {"task": "investigations.sweep", "schedule": 60.0, "options": {"queue": "default"}},
     # Notifies actions past their SLA (once each) and re-queues notification deliveries that were lost.

@@ -21,7 +21,6 @@ from alerts.detection import DetectionResult, detect_events
 from alerts.models import DetectionBatch, Event
 
 DETECT_TASK = "alerts.detect_batch"
-LOST_AFTER = timedelta(minutes=1)  # an entry queued this long ago and still unjudged was lost
 REPOST_REQUEUE_AFTER = timedelta(seconds=10)  # a client reposting a body asks for it to be judged
 MAX_BACKOFF = timedelta(hours=1)  # a batch that keeps failing is retried at most this rarely
 SWEEP_LIMIT = 1000
@@ -71,12 +70,13 @@ class SweepResult:
     unjudged: int = 0
 
 
-def detection_sweep(*, lost_after: timedelta = LOST_AFTER) -> SweepResult:
-    """Queue again the ledger entries still unjudged ``lost_after`` after they were last queued.
+def detection_sweep(*, lost_after: timedelta | None = None) -> SweepResult:
+    """Queue again the ledger entries still unjudged ``lost_after`` (a minute) after they were last queued.
 
     An entry that was queued many times waits longer each time (doubling, at most an hour), so
     a batch that kills every worker cannot flood the queue; it is never given up.
     """
+    lost_after = lost_after or timedelta(seconds=settings.DETECTION_LOST_AFTER_SECONDS)
     now = timezone.now()
     candidates = list(
         DetectionBatch.objects.filter(judged_at__isnull=True, queued_at__lte=now - lost_after)

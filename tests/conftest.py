@@ -143,8 +143,11 @@ def celery_worker_process(transactional_db, settings):
 
 
 class WorkerHandle:
-    def __init__(self, env):
+    """A ``celery worker`` process; with ``beat``, the scheduler runs embedded in it (as ``make run`` does)."""
+
+    def __init__(self, env, *, beat: bool = False):
         self.env = env
+        self.beat = beat
         self.process = None
 
     def start(self):
@@ -162,6 +165,7 @@ class WorkerHandle:
                 "--without-gossip",
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                *(["--beat", f"--schedule={self.log.name}.beat"] if self.beat else []),
             ],
             cwd=ROOT,
             env=self.env,

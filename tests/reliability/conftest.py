@@ -34,11 +34,13 @@ def database_url_of_this_run() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def private_broker(transactional_db, settings, tmp_path):
-    """(redis, worker): a redis-server of this test only, and a Celery worker on it and the test database.
+@contextmanager
+def broker_and_worker(settings, tmp_path, *, beat: bool = False, **env: str):
+    """A redis-server of this test only, and a Celery worker on it and the test database.
 
-    This process publishes to that redis too, so the test may stop and start it at will.
+    This process publishes to that redis too, so the test may stop and start it at will. With
+    ``beat``, the worker runs the scheduler (sweeps, heartbeats) as ``make run`` does; ``env``
+    overrides settings of the worker (e.g. shorter sweep periods).
     """
     if REDIS is None:
         pytest.skip("needs redis-server on PATH to run a private broker")
@@ -48,8 +50,8 @@ def private_broker(transactional_db, settings, tmp_path):
     redis.start()
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
-    env = app_env(database_url=database_url_of_this_run(), broker_url=redis.url, var_dir=str(tmp_path))
-    worker = WorkerHandle({**env, "DEBUG": "1"})
+    base = app_env(database_url=database_url_of_this_run(), broker_url=redis.url, var_dir=str(tmp_path))
+    worker = WorkerHandle({**base, "DEBUG": "1", **env}, beat=beat)
     with publishing_to(redis.url):
         worker.start()
         try:
@@ -58,3 +60,10 @@ def private_broker(transactional_db, settings, tmp_path):
             worker.stop()
             redis.stop()
             app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def private_broker(transactional_db, settings, tmp_path):
+    """(redis, worker): a private broker and a worker on it (see ``broker_and_worker``)."""
+    with broker_and_worker(settings, tmp_path) as pair:
+        yield pair

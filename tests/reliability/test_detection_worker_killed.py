@@ -8,7 +8,7 @@ table: the detection task has started and waits to read the enabled policies.
 import pytest
 
 from alerts.models import Alert, AlertPolicy
-from alerts.tasks import detect_events_task
+from alerts.pipeline import events_ingested
 from tests.alerts.detection_support import T0, identity, rule_event
 from tests.conftest import wait_until
 from tests.reliability.services import kill_pool_processes, table_locked, waiting_for_a_lock
@@ -21,7 +21,7 @@ def test_detection_whose_worker_process_died_runs_again_and_raises_the_alert(cel
     event = rule_event(identity(), T0, HIDING_RULE)
 
     with table_locked(AlertPolicy._meta.db_table):
-        detect_events_task.delay(event_ids=[event.pk])
+        events_ingested(event_ids=[event.pk])  # the ledger entry, then the task (autocommit: sent at once)
         wait_until(waiting_for_a_lock, timeout=30)
         kill_pool_processes(celery_worker_process)
         wait_until(lambda: "WorkerLostError" in celery_worker_process.output(), timeout=30)
