@@ -55,7 +55,9 @@ def build_corpus(seed: int = SEED) -> Corpus:
     rng = Random(seed)
     tenant = build_tenant(rng)
     em = Emitter(rng)
-    labels = {p.upn: Label(p.upn, BENIGN, "background:" + ",".join(sorted(p.roles)) or "staff") for p in tenant.people}
+    labels = {
+        p.upn: Label(p.upn, BENIGN, "background:" + (",".join(sorted(p.roles)) or "staff")) for p in tenant.people
+    }
     labels.update((p.upn, Label(p.upn, BENIGN, "background:service")) for p in tenant.service_accounts)
     labels.update((upn, Label(upn, BENIGN, "background:shared mailbox")) for upn in tenant.shared_mailboxes)
     trips = plan_trips(em, tenant)

@@ -39,54 +39,139 @@ def at(day: int, hour: float):
 
 def bec_classic(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip, _ = intrusion(em, victim, at(5, 1.2), LAGOS, risk=risky("medium", "unfamiliarFeatures"))
-    new_inbox_rule(em, victim, at(5, 1.6), ".", [("SubjectOrBodyContainsWords", "invoice;payment;wire;remittance"),
-                   ("MoveToFolder", "RSS Feeds"), ("MarkAsRead", "True"), ("StopProcessingRules", "True")], ip=ip)
-    new_inbox_rule(em, victim, at(5, 1.7), "..", [("ForwardTo", "accounts.northwind@gmail.com"),
-                   ("SubjectOrBodyContainsWords", "invoice;payment")], ip=ip)
+    new_inbox_rule(
+        em,
+        victim,
+        at(5, 1.6),
+        ".",
+        [
+            ("SubjectOrBodyContainsWords", "invoice;payment;wire;remittance"),
+            ("MoveToFolder", "RSS Feeds"),
+            ("MarkAsRead", "True"),
+            ("StopProcessingRules", "True"),
+        ],
+        ip=ip,
+    )
+    new_inbox_rule(
+        em,
+        victim,
+        at(5, 1.7),
+        "..",
+        [("ForwardTo", "accounts.northwind@gmail.com"), ("SubjectOrBodyContainsWords", "invoice;payment")],
+        ip=ip,
+    )
 
 
 def aitm(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """A phishing kit proxies the real sign-in (MFA passes), then registers its own authenticator."""
     signin(em, victim, at(6, 8.95), net=victim.home, ip=victim.home_ip, error=50074)
-    ip, _ = intrusion(em, victim, at(6, 9.0), DIGITALOCEAN_US, risk=risky("none", state="none"), agent=PHISHKIT_AGENT,
-                      requirement="multiFactorAuthentication")
+    ip, _ = intrusion(
+        em,
+        victim,
+        at(6, 9.0),
+        DIGITALOCEAN_US,
+        risk=risky("none", state="none"),
+        agent=PHISHKIT_AGENT,
+        requirement="multiFactorAuthentication",
+    )
     security_info(em, victim, at(6, 9.2), "User registered security info.", ip=ip, agent=PHISHKIT_AGENT)
-    new_inbox_rule(em, victim, at(6, 9.4), "...", [("SubjectOrBodyContainsWords", "docusign;sign-in;unusual"),
-                   ("DeleteMessage", "True"), ("StopProcessingRules", "True")], ip=ip)
+    new_inbox_rule(
+        em,
+        victim,
+        at(6, 9.4),
+        "...",
+        [
+            ("SubjectOrBodyContainsWords", "docusign;sign-in;unusual"),
+            ("DeleteMessage", "True"),
+            ("StopProcessingRules", "True"),
+        ],
+        ip=ip,
+    )
 
 
 def device_code(em: Emitter, tenant: Tenant, victim: Person) -> None:
-    ip, _ = intrusion(em, victim, at(7, 14.1), VULTR_JP, risk=risky("none", state="none"),
-                      app="Microsoft Authentication Broker", protocol="deviceCode",
-                      client="Mobile Apps and Desktop clients", agent="python-requests/2.31.0",
-                      requirement="multiFactorAuthentication")
+    ip, _ = intrusion(
+        em,
+        victim,
+        at(7, 14.1),
+        VULTR_JP,
+        risk=risky("none", state="none"),
+        app="Microsoft Authentication Broker",
+        protocol="deviceCode",
+        client="Mobile Apps and Desktop clients",
+        agent="python-requests/2.31.0",
+        requirement="multiFactorAuthentication",
+    )
     mail_items_accessed(em, victim, at(7, 14.3), ip=ip, count=2600, access="Sync", client="Client=REST;")
-    new_inbox_rule(em, victim, at(7, 14.5), "Conversation", [("FromAddressContainsWords", "@"),
-                   ("SubjectContainsWords", "RE:;FW:"), ("MoveToFolder", "Conversation History"),
-                   ("MarkAsRead", "True")], ip=ip)
+    new_inbox_rule(
+        em,
+        victim,
+        at(7, 14.5),
+        "Conversation",
+        [
+            ("FromAddressContainsWords", "@"),
+            ("SubjectContainsWords", "RE:;FW:"),
+            ("MoveToFolder", "Conversation History"),
+            ("MarkAsRead", "True"),
+        ],
+        ip=ip,
+    )
 
 
 def token_replay(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """The user's own session cookie, stolen by an infostealer, replayed from Moscow 40 minutes later."""
-    session = signin(em, victim, at(8, 18.0), net=victim.home, ip=victim.home_ip, requirement="multiFactorAuthentication")
+    session = signin(
+        em, victim, at(8, 18.0), net=victim.home, ip=victim.home_ip, requirement="multiFactorAuthentication"
+    )
     ip = MOSCOW.ip(em.rng)
-    signin(em, victim, at(8, 18.7), net=MOSCOW, ip=ip, session_id=session, interactive=False,
-           risk=risky("medium", "anomalousToken"), agent=browser_agent(victim))
-    update_inbox_rules(em, victim, at(8, 19.0), name="", ip=ip, client="Client=REST;Client=RESTSystem;",
-                       condition="{(Exists(ItemClass))}",
-                       actions=[{"ActionType": "Forward", "Recipients": ["mbox.archive.2026@proton.me"],
-                                 "ForwardFlags": "None"}])
+    signin(
+        em,
+        victim,
+        at(8, 18.7),
+        net=MOSCOW,
+        ip=ip,
+        session_id=session,
+        interactive=False,
+        risk=risky("medium", "anomalousToken"),
+        agent=browser_agent(victim),
+    )
+    update_inbox_rules(
+        em,
+        victim,
+        at(8, 19.0),
+        name="",
+        ip=ip,
+        client="Client=REST;Client=RESTSystem;",
+        condition="{(Exists(ItemClass))}",
+        actions=[{"ActionType": "Forward", "Recipients": ["mbox.archive.2026@proton.me"], "ForwardFlags": "None"}],
+    )
 
 
 def consent_phishing(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """The user grants a lookalike app mail access; the app reads mail from a hosting network for days."""
     signin(em, victim, at(4, 10.0), net=victim.home, ip=victim.home_ip)
     client_id = "e9b4c7d2-3f1a-4b6e-8c5d-0a9f8e7d6c5b"
-    consent(em, victim, at(4, 10.05), app_name="Secure PDF Viewer", client_id=client_id,
-            scopes="Mail.Read Mail.ReadWrite Mail.Send offline_access User.Read", ip=victim.home_ip)
+    consent(
+        em,
+        victim,
+        at(4, 10.05),
+        app_name="Secure PDF Viewer",
+        client_id=client_id,
+        scopes="Mail.Read Mail.ReadWrite Mail.Send offline_access User.Read",
+        ip=victim.home_ip,
+    )
     for day in (4, 5, 6):
-        mail_items_accessed(em, victim, at(day, 11.0), ip=BRAZIL.ip(em.rng), count=900, access="Sync",
-                            app_id=client_id, client_app_id=client_id, client="Client=REST;Client=RESTSystem;")
+        mail_items_accessed(
+            em,
+            victim,
+            at(day, 11.0),
+            ip=BRAZIL.ip(em.rng),
+            count=900,
+            access="Sync",
+            app_id=client_id,
+            client_app_id=client_id,
+            client="Client=REST;Client=RESTSystem;",
+        )
 
 
 def password_spray(em: Emitter, tenant: Tenant, victim: Person) -> None:
@@ -94,79 +179,216 @@ def password_spray(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip = MOLDOVA.ip(em.rng)
     targets = [p for p in tenant.people if p is not victim][::4][:45]
     for n, person in enumerate(targets):
-        signin(em, person, at(3, 3.0) + timedelta(seconds=15 * n), net=MOLDOVA, ip=ip, error=50126,
-               agent="Mozilla/5.0 (compatible; MSAL)", client="Mobile Apps and Desktop clients", app="Microsoft Office")
-    signin(em, victim, at(3, 3.2), net=MOLDOVA, ip=ip, agent="Mozilla/5.0 (compatible; MSAL)", app="Microsoft Office",
-           client="Mobile Apps and Desktop clients", risk=risky("medium", "passwordSpray"))
-    new_inbox_rule(em, victim, at(3, 3.4), "Clean up", [("FromAddressContainsWords", "microsoft;security;helpdesk"),
-                   ("MoveToFolder", "RSS Subscriptions"), ("MarkAsRead", "True")], ip=ip)
+        signin(
+            em,
+            person,
+            at(3, 3.0) + timedelta(seconds=15 * n),
+            net=MOLDOVA,
+            ip=ip,
+            error=50126,
+            agent="Mozilla/5.0 (compatible; MSAL)",
+            client="Mobile Apps and Desktop clients",
+            app="Microsoft Office",
+        )
+    signin(
+        em,
+        victim,
+        at(3, 3.2),
+        net=MOLDOVA,
+        ip=ip,
+        agent="Mozilla/5.0 (compatible; MSAL)",
+        app="Microsoft Office",
+        client="Mobile Apps and Desktop clients",
+        risk=risky("medium", "passwordSpray"),
+    )
+    new_inbox_rule(
+        em,
+        victim,
+        at(3, 3.4),
+        "Clean up",
+        [
+            ("FromAddressContainsWords", "microsoft;security;helpdesk"),
+            ("MoveToFolder", "RSS Subscriptions"),
+            ("MarkAsRead", "True"),
+        ],
+        ip=ip,
+    )
 
 
 def internal_phishing(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip, _ = intrusion(em, victim, at(9, 13.0), LAGOS_MOBILE, risk=risky("medium", "unfamiliarFeatures"))
     colleagues = [p.upn for p in tenant.people if p is not victim][:140]
     for n in range(0, len(colleagues), 20):
-        message(em, at(9, 13.2) + timedelta(minutes=n // 10), sender=victim.upn, recipients=colleagues[n:n + 20],
-                subject=f"{victim.display_name} shared \"Q1 Bonus Review.pdf\" with you", from_ip=ip)
+        message(
+            em,
+            at(9, 13.2) + timedelta(minutes=n // 10),
+            sender=victim.upn,
+            recipients=colleagues[n : n + 20],
+            subject=f'{victim.display_name} shared "Q1 Bonus Review.pdf" with you',
+            from_ip=ip,
+        )
 
 
 def folder_permission(em: Emitter, tenant: Tenant, victim: Person) -> None:
-    ip, _ = intrusion(em, victim, at(6, 22.0), TOR_DE, risk=risky("medium", "anonymizedIPAddress", "unfamiliarFeatures"))
-    cmdlet(em, victim, at(6, 22.2), "Add-MailboxFolderPermission", [("Identity", f"{victim.alias}:\\Inbox"),
-           ("User", "Default"), ("AccessRights", "Reviewer")], ip=ip, object_id=f"{victim.alias}:\\Inbox")
-    cmdlet(em, victim, at(6, 22.3), "Add-MailboxFolderPermission", [("Identity", f"{victim.alias}:\\Inbox"),
-           ("User", "inbox.mirror@tutanota.com"), ("AccessRights", "Reviewer")], ip=ip, object_id=f"{victim.alias}:\\Inbox")
+    ip, _ = intrusion(
+        em, victim, at(6, 22.0), TOR_DE, risk=risky("medium", "anonymizedIPAddress", "unfamiliarFeatures")
+    )
+    cmdlet(
+        em,
+        victim,
+        at(6, 22.2),
+        "Add-MailboxFolderPermission",
+        [("Identity", f"{victim.alias}:\\Inbox"), ("User", "Default"), ("AccessRights", "Reviewer")],
+        ip=ip,
+        object_id=f"{victim.alias}:\\Inbox",
+    )
+    cmdlet(
+        em,
+        victim,
+        at(6, 22.3),
+        "Add-MailboxFolderPermission",
+        [("Identity", f"{victim.alias}:\\Inbox"), ("User", "inbox.mirror@tutanota.com"), ("AccessRights", "Reviewer")],
+        ip=ip,
+        object_id=f"{victim.alias}:\\Inbox",
+    )
 
 
 def delegation_outsider(em: Emitter, tenant: Tenant, victim: Person, impacted: Person) -> None:
     """A compromised Exchange admin gives an outside guest full access and Send As on the boss's mailbox."""
-    ip, _ = intrusion(em, victim, at(10, 2.0), DIGITALOCEAN_IN, risk=risky("medium", "unfamiliarFeatures"),
-                      app="Office 365 Exchange Online")
+    ip, _ = intrusion(
+        em,
+        victim,
+        at(10, 2.0),
+        DIGITALOCEAN_IN,
+        risk=risky("medium", "unfamiliarFeatures"),
+        app="Office 365 Exchange Online",
+    )
     guest = f"dmercer_protonmail.com#EXT#@{ORGANIZATION}"
-    cmdlet(em, victim, at(10, 2.3), "Add-MailboxPermission", [("Identity", impacted.display_name), ("User", guest),
-           ("AccessRights", "FullAccess"), ("InheritanceType", "All"), ("AutoMapping", "False")],
-           ip=ip, object_id=impacted.display_name, admin=True)
-    cmdlet(em, victim, at(10, 2.35), "Add-RecipientPermission", [("Identity", impacted.alias), ("Trustee", guest),
-           ("AccessRights", "SendAs"), ("Confirm", "False")], ip=ip, object_id=impacted.alias, admin=True)
+    cmdlet(
+        em,
+        victim,
+        at(10, 2.3),
+        "Add-MailboxPermission",
+        [
+            ("Identity", impacted.display_name),
+            ("User", guest),
+            ("AccessRights", "FullAccess"),
+            ("InheritanceType", "All"),
+            ("AutoMapping", "False"),
+        ],
+        ip=ip,
+        object_id=impacted.display_name,
+        admin=True,
+    )
+    cmdlet(
+        em,
+        victim,
+        at(10, 2.35),
+        "Add-RecipientPermission",
+        [("Identity", impacted.alias), ("Trustee", guest), ("AccessRights", "SendAs"), ("Confirm", "False")],
+        ip=ip,
+        object_id=impacted.alias,
+        admin=True,
+    )
 
 
 def transport_rule(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """A compromised admin blind-copies every finance mail of the company to an outside address."""
-    ip, _ = intrusion(em, victim, at(11, 0.5), LAGOS, risk=risky("high", "unfamiliarFeatures", "unlikelyTravel"),
-                      app="Office 365 Exchange Online")
-    cmdlet(em, victim, at(11, 0.8), "New-TransportRule", [("Name", "Retention journal"),
-           ("SubjectOrBodyContainsWords", "invoice;payment;remittance;bank details"),
-           ("BlindCopyTo", "journal@mailvault-backup.com"), ("Mode", "Enforce"), ("Enabled", "True")],
-           ip=ip, object_id="Retention journal", admin=True)
+    ip, _ = intrusion(
+        em,
+        victim,
+        at(11, 0.5),
+        LAGOS,
+        risk=risky("high", "unfamiliarFeatures", "unlikelyTravel"),
+        app="Office 365 Exchange Online",
+    )
+    cmdlet(
+        em,
+        victim,
+        at(11, 0.8),
+        "New-TransportRule",
+        [
+            ("Name", "Retention journal"),
+            ("SubjectOrBodyContainsWords", "invoice;payment;remittance;bank details"),
+            ("BlindCopyTo", "journal@mailvault-backup.com"),
+            ("Mode", "Enforce"),
+            ("Enabled", "True"),
+        ],
+        ip=ip,
+        object_id="Retention journal",
+        admin=True,
+    )
 
 
 def mailbox_forwarding(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip, _ = intrusion(em, victim, at(7, 3.0), LAGOS, risk=risky("high", "unfamiliarFeatures"))
-    cmdlet(em, victim, at(7, 3.2), "Set-Mailbox", [("Identity", victim.alias),
-           ("ForwardingSmtpAddress", "smtp:backup.mails.2026@gmail.com"), ("DeliverToMailboxAndForward", "True")],
-           ip=ip, object_id=victim.alias)
+    cmdlet(
+        em,
+        victim,
+        at(7, 3.2),
+        "Set-Mailbox",
+        [
+            ("Identity", victim.alias),
+            ("ForwardingSmtpAddress", "smtp:backup.mails.2026@gmail.com"),
+            ("DeliverToMailboxAndForward", "True"),
+        ],
+        ip=ip,
+        object_id=victim.alias,
+    )
 
 
 def data_theft(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip, _ = intrusion(em, victim, at(9, 23.0), DIGITALOCEAN_US, risk=risky("medium", "unfamiliarFeatures"))
-    mail_items_accessed(em, victim, at(9, 23.2), ip=ip, count=4200, access="Sync", throttled=True,
-                        client="Client=REST;Client=RESTSystem;")
+    mail_items_accessed(
+        em,
+        victim,
+        at(9, 23.2),
+        ip=ip,
+        count=4200,
+        access="Sync",
+        throttled=True,
+        client="Client=REST;Client=RESTSystem;",
+    )
     for n in range(300):
-        file_downloaded(em, victim, at(9, 23.3) + timedelta(seconds=4 * n), ip=ip, agent="rclone/v1.65.2",
-                        site="Finance", file_name=f"Ledger-{2019 + n % 7}-{n:03d}.xlsx")
-    compliance_cmdlet(em, victim, at(10, 0.2), "New-ComplianceSearch",
-                      '-Name "q1" -ExchangeLocation "All" -ContentMatchQuery "password OR invoice OR wire"', ip=ip)
+        file_downloaded(
+            em,
+            victim,
+            at(9, 23.3) + timedelta(seconds=4 * n),
+            ip=ip,
+            agent="rclone/v1.65.2",
+            site="Finance",
+            file_name=f"Ledger-{2019 + n % 7}-{n:03d}.xlsx",
+        )
+    compliance_cmdlet(
+        em,
+        victim,
+        at(10, 0.2),
+        "New-ComplianceSearch",
+        '-Name "q1" -ExchangeLocation "All" -ContentMatchQuery "password OR invoice OR wire"',
+        ip=ip,
+    )
     compliance_cmdlet(em, victim, at(10, 0.4), "New-ComplianceSearchAction", '-SearchName "q1" -Export', ip=ip)
 
 
 def microsoft_confirmed(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """Defender XDR raises a high-severity BEC alert on the user."""
     ip, _ = intrusion(em, victim, at(10, 15.0), BRAZIL, risk=risky("medium", "unfamiliarFeatures"))
-    security_alert(em, at(10, 15.5), title="BEC financial fraud", category="InitialAccess", severity="high",
-                   service_source="microsoft365Defender", product="Microsoft Defender XDR", upn=victim.upn,
-                   display_name=victim.display_name, object_id=victim.object_id, ip=ip, country=BRAZIL.country,
-                   description="A user account was compromised and used for business email compromise.",
-                   techniques=("T1114.003", "T1078"))
+    security_alert(
+        em,
+        at(10, 15.5),
+        title="BEC financial fraud",
+        category="InitialAccess",
+        severity="high",
+        service_source="microsoft365Defender",
+        product="Microsoft Defender XDR",
+        upn=victim.upn,
+        display_name=victim.display_name,
+        object_id=victim.object_id,
+        ip=ip,
+        country=BRAZIL.country,
+        description="A user account was compromised and used for business email compromise.",
+        techniques=("T1114.003", "T1078"),
+    )
 
 
 def admin_confirmed(em: Emitter, tenant: Tenant, victim: Person) -> None:
@@ -179,13 +401,26 @@ def admin_confirmed(em: Emitter, tenant: Tenant, victim: Person) -> None:
 def mfa_disabled(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """A compromised authentication administrator turns per-user MFA off on their own account."""
     ip, _ = intrusion(em, victim, at(8, 2.0), LAGOS, risk=risky("high", "unfamiliarFeatures"), app="Azure Portal")
-    update_user(em, victim, victim, at(8, 2.2), [("StrongAuthenticationRequirement", mfa_requirement(1),
-                mfa_requirement(0))], ip=ip)
+    update_user(
+        em,
+        victim,
+        victim,
+        at(8, 2.2),
+        [("StrongAuthenticationRequirement", mfa_requirement(1), mfa_requirement(0))],
+        ip=ip,
+    )
 
 
 def late_signin_mfa(em: Emitter, tenant: Tenant, victim: Person) -> None:
     """An MFA method registered from the attacker's network; the sign-in log delivers the sign-in hours later."""
-    ip, _ = intrusion(em, victim, at(11, 20.0), LAGOS, risk=risky("medium", "unfamiliarFeatures"),
-                      delay=timedelta(hours=6))
-    security_info(em, victim, at(11, 20.2), "User registered security info.", ip=ip,
-                  agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/121.0.0.0 Safari/537.36")
+    ip, _ = intrusion(
+        em, victim, at(11, 20.0), LAGOS, risk=risky("medium", "unfamiliarFeatures"), delay=timedelta(hours=6)
+    )
+    security_info(
+        em,
+        victim,
+        at(11, 20.2),
+        "User registered security info.",
+        ip=ip,
+        agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/121.0.0.0 Safari/537.36",
+    )

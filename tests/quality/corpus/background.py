@@ -28,6 +28,7 @@ SUBJECTS = (
     "Timesheet reminder",
     "Minutes from today",
 )
+CUSTOMER_DOMAINS = ("gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com")
 # Interactive sign-ins that require MFA log an interrupt first; some users mistype their password.
 PRE_SUCCESS_FAILURES = ((50074, 0.30), (50126, 0.06), (50140, 0.04), (500121, 0.02), (50076, 0.03))
 
@@ -63,22 +64,52 @@ def person_day(em: Emitter, tenant: Tenant, person: Person, day: datetime, *, aw
         at = day + timedelta(hours=7, minutes=45) + timedelta(seconds=rng.randint(0, 6300))
         session = morning_signin(em, person, at, net, ip)
         later = at + timedelta(hours=rng.uniform(3, 7))
-        signin(em, person, later, net=net, ip=ip, app="Microsoft Teams", client="Mobile Apps and Desktop clients",
-               session_id=session, interactive=False)
+        signin(
+            em,
+            person,
+            later,
+            net=net,
+            ip=ip,
+            app="Microsoft Teams",
+            client="Mobile Apps and Desktop clients",
+            session_id=session,
+            interactive=False,
+        )
         if workday:
             _mail(em, tenant, person, day, ip)
     if rng.random() < (0.7 if workday else 0.3):
         at = day + timedelta(hours=rng.uniform(7, 22))
         mobile_net = net if away else person.mobile
-        signin(em, person, at, net=mobile_net, ip=ip if away else person.mobile.ip(rng), app="Outlook Mobile",
-               client="Mobile Apps and Desktop clients", agent=OUTLOOK_MOBILE_AGENT, interactive=False,
-               os_name="Ios", browser="")
+        signin(
+            em,
+            person,
+            at,
+            net=mobile_net,
+            ip=ip if away else person.mobile.ip(rng),
+            app="Outlook Mobile",
+            client="Mobile Apps and Desktop clients",
+            agent=OUTLOOK_MOBILE_AGENT,
+            interactive=False,
+            os_name="Ios",
+            browser="",
+        )
     if "relay" in person.roles and rng.random() < 0.4:
         at = day + timedelta(hours=rng.uniform(18, 22))
         relay = Risk(level="low", state="atRisk", detail="none", types=("anonymizedIPAddress",), aggregated="low")
-        signin(em, person, at, net=RELAY, ip=RELAY.ip(rng), app="OfficeHome", os_name="Ios", browser="Mobile Safari",
-               agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-               "Version/17.3 Mobile/15E148 Safari/604.1", risk=relay, requirement="multiFactorAuthentication")
+        signin(
+            em,
+            person,
+            at,
+            net=RELAY,
+            ip=RELAY.ip(rng),
+            app="OfficeHome",
+            os_name="Ios",
+            browser="Mobile Safari",
+            agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+            "Version/17.3 Mobile/15E148 Safari/604.1",
+            risk=relay,
+            requirement="multiFactorAuthentication",
+        )
 
 
 def _mail(em: Emitter, tenant: Tenant, person: Person, day: datetime, ip: str) -> None:
@@ -87,7 +118,9 @@ def _mail(em: Emitter, tenant: Tenant, person: Person, day: datetime, ip: str) -
         at = day + timedelta(hours=rng.uniform(8.5, 17.5))
         recipients = [rng.choice(tenant.people).upn for _ in range(rng.randint(1, 3))]
         if rng.random() < 0.25:
-            recipients.append(f"{rng.choice(('orders', 'accounts', 'j.doe', 'm.rossi', 'team'))}@{rng.choice(PARTNERS)}")
+            recipients.append(
+                f"{rng.choice(('orders', 'accounts', 'j.doe', 'm.rossi', 'team'))}@{rng.choice(PARTNERS)}"
+            )
         recipients = [r for r in dict.fromkeys(recipients) if r != person.upn]
         if recipients:
             message(em, at, sender=person.upn, recipients=recipients, subject=rng.choice(SUBJECTS), from_ip=ip)
@@ -110,18 +143,49 @@ def _service_accounts(em: Emitter, tenant: Tenant, day: datetime) -> None:
     if day.weekday() < 5:
         for _ in range(rng.randint(4, 12)):
             at = day + timedelta(hours=rng.uniform(8, 18))
-            signin(em, scanner, at, net=OFFICE, ip=OFFICE_IP, app="Office 365 Exchange Online",
-                   client="Authenticated SMTP", agent="", interactive=True, audit_copy=False)
-            message(em, at, sender=scanner.upn, recipients=[rng.choice(tenant.people).upn],
-                    subject="Message from KM_C450i", from_ip=OFFICE_IP)
+            signin(
+                em,
+                scanner,
+                at,
+                net=OFFICE,
+                ip=OFFICE_IP,
+                app="Office 365 Exchange Online",
+                client="Authenticated SMTP",
+                agent="",
+                interactive=True,
+                audit_copy=False,
+            )
+            message(
+                em,
+                at,
+                sender=scanner.upn,
+                recipients=[rng.choice(tenant.people).upn],
+                subject="Message from KM_C450i",
+                from_ip=OFFICE_IP,
+            )
     for hour in (2, 10, 18):
-        signin(em, crm, day + timedelta(hours=hour), net=AZURE, ip=AZURE_IP, app="Office 365 Exchange Online",
-               client="Mobile Apps and Desktop clients", agent="python-msal/1.26.0", interactive=False)
+        signin(
+            em,
+            crm,
+            day + timedelta(hours=hour),
+            net=AZURE,
+            ip=AZURE_IP,
+            app="Office 365 Exchange Online",
+            client="Mobile Apps and Desktop clients",
+            agent="python-msal/1.26.0",
+            interactive=False,
+        )
     for _ in range(rng.randint(40, 90)):
         at = day + timedelta(hours=rng.uniform(0, 24))
-        customer = f"customer{rng.randint(1, 5000)}@{rng.choice(('gmail.com', 'outlook.com', 'yahoo.co.uk', 'btinternet.com'))}"
-        message(em, at, sender=crm.upn, recipients=[customer], subject=f"Your Northwind order #{rng.randint(100000, 999999)}",
-                from_ip=AZURE_IP)
+        customer = f"customer{rng.randint(1, 5000)}@{rng.choice(CUSTOMER_DOMAINS)}"
+        message(
+            em,
+            at,
+            sender=crm.upn,
+            recipients=[customer],
+            subject=f"Your Northwind order #{rng.randint(100000, 999999)}",
+            from_ip=AZURE_IP,
+        )
 
 
 def _shared_inbound(em: Emitter, tenant: Tenant, day: datetime) -> None:
@@ -130,6 +194,11 @@ def _shared_inbound(em: Emitter, tenant: Tenant, day: datetime) -> None:
         for _ in range(rng.randint(5, 20)):
             at = day + timedelta(hours=rng.uniform(0, 24))
             sender = f"{rng.choice(('sales', 'hello', 'noreply', 'support'))}@{rng.choice(PARTNERS)}"
-            message(em, at, sender=sender, recipients=[mailbox], subject="Enquiry about your products",
-                    from_ip=f"40.107.{rng.randint(1, 250)}.{rng.randint(2, 250)}")
-
+            message(
+                em,
+                at,
+                sender=sender,
+                recipients=[mailbox],
+                subject="Enquiry about your products",
+                from_ip=f"40.107.{rng.randint(1, 250)}.{rng.randint(2, 250)}",
+            )

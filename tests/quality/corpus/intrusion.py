@@ -32,7 +32,17 @@ def intrusion(
     """The attacker's successful sign-in; returns (ip, session id)."""
     ip = net.ip(em.rng)
     session = signin(
-        em, victim, at, net=net, ip=ip, app=app, agent=agent, risk=risk, delay=delay,
-        os_name="Windows10", browser="Chrome 121.0.0", **kwargs,
+        em,
+        victim,
+        at,
+        net=net,
+        ip=ip,
+        app=app,
+        agent=agent,
+        risk=risk,
+        delay=delay,
+        os_name="Windows10",
+        browser="Chrome 121.0.0",
+        **kwargs,
     )
     return ip, session

@@ -25,13 +25,26 @@ def open_risk_alone(em: Emitter, tenant: Tenant, person: Person) -> None:
     """An unfamiliar-features detection that nobody closed, from another UK ISP, and nothing after it."""
     net = next(n for n in (person.mobile, person.home) if n is not person.home)
     risk = Risk(level="medium", state="atRisk", types=("unfamiliarFeatures",), aggregated="medium")
-    signin(em, person, START + timedelta(days=10, hours=19), net=net, ip=net.ip(em.rng), risk=risk,
-           requirement="multiFactorAuthentication")
+    signin(
+        em,
+        person,
+        START + timedelta(days=10, hours=19),
+        net=net,
+        ip=net.ip(em.rng),
+        risk=risk,
+        requirement="multiFactorAuthentication",
+    )
 
 
 def invoice_folder_rule(em: Emitter, tenant: Tenant, person: Person) -> None:
     """A finance clerk files invoices into their own folder, from the office."""
     from tests.quality.corpus.network import OFFICE_IP
 
-    new_inbox_rule(em, person, START + timedelta(days=4, hours=11), "Invoices",
-                   [("SubjectContainsWords", "invoice"), ("MoveToFolder", "Invoices")], ip=OFFICE_IP)
+    new_inbox_rule(
+        em,
+        person,
+        START + timedelta(days=4, hours=11),
+        "Invoices",
+        [("SubjectContainsWords", "invoice"), ("MoveToFolder", "Invoices")],
+        ip=OFFICE_IP,
+    )

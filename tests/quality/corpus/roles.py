@@ -2,7 +2,7 @@
 helpdesk MFA resets, new phones, app consents, delegations on shared mailboxes, stale risk.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tests.quality.corpus.emit import DAYS, START, Emitter
 from tests.quality.corpus.network import HOTELS, OFFICE, OFFICE_IP
@@ -14,6 +14,7 @@ from tests.quality.corpus.tenant import ORGANIZATION, Tenant
 
 # Hours from the last sign-in at home to the first one abroad: flight plus transfers.
 TRAVEL_HOURS = {"hotel_nyc": 11.5, "hotel_toronto": 12.0, "hotel_berlin": 5.0, "hotel_paris": 4.5, "hotel_milan": 5.5}
+EXCHANGE_DN_TAIL = "DC=GBRP265A001,DC=PROD,DC=OUTLOOK,DC=COM"
 CONSUMER_DOMAINS = ("gmail.com", "outlook.com", "btinternet.com", "hotmail.co.uk")
 LOW_SCOPE_APPS = (
     ("Zoom", "3a2a1c3e-0d7b-4c8e-9b5f-2c1d0e9f8a71", "openid profile email offline_access User.Read"),
@@ -46,8 +47,13 @@ def travel_arrivals(em: Emitter, tenant: Tenant, trips: dict) -> None:
         day = START + timedelta(days=depart)
         signin(em, person, day + timedelta(hours=5, minutes=30), net=person.home, ip=person.home_ip)
         arrival = day + timedelta(hours=5.5 + TRAVEL_HOURS[hotel.key] + em.rng.uniform(0.5, 2))
-        stale = Risk(level="medium", state="remediated", detail="userPassedMFADrivenByRiskBasedPolicy",
-                     types=("unfamiliarFeatures",), aggregated="none")
+        stale = Risk(
+            level="medium",
+            state="remediated",
+            detail="userPassedMFADrivenByRiskBasedPolicy",
+            types=("unfamiliarFeatures",),
+            aggregated="none",
+        )
         signin(em, person, arrival, net=hotel, ip=ip, risk=stale, requirement="multiFactorAuthentication")
 
 
@@ -56,10 +62,20 @@ def dismissed_risk(em: Emitter, tenant: Tenant) -> None:
     for number, person in enumerate(tenant.by_role("dismissed_risk")):
         at = START + timedelta(days=em.rng.randint(3, 12), hours=em.rng.uniform(18, 21))
         state, detail = (
-            ("dismissed", "adminDismissedAllRiskForUser") if number % 2 else ("remediated", "userPerformedSecuredPasswordReset")
+            ("dismissed", "adminDismissedAllRiskForUser")
+            if number % 2
+            else ("remediated", "userPerformedSecuredPasswordReset")
         )
         risk = Risk(level="medium", state=state, detail=detail, types=("unfamiliarFeatures",), aggregated="none")
-        signin(em, person, at, net=person.home, ip=person.home.ip(em.rng), risk=risk, requirement="multiFactorAuthentication")
+        signin(
+            em,
+            person,
+            at,
+            net=person.home,
+            ip=person.home.ip(em.rng),
+            risk=risk,
+            requirement="multiFactorAuthentication",
+        )
 
 
 def bulk_senders(em: Emitter, tenant: Tenant) -> None:
@@ -68,11 +84,19 @@ def bulk_senders(em: Emitter, tenant: Tenant) -> None:
         audience = [f"{('lead', 'client')[n % 2]}{n}@{CONSUMER_DOMAINS[n % 4]}" for n in range(400)]
         for index in range(DAYS):
             day = START + timedelta(days=index)
-            subject = f"Northwind Traders — {('Spring catalogue', 'Trade show invite', 'Customer newsletter')[index % 3]}"
+            subject = (
+                f"Northwind Traders — {('Spring catalogue', 'Trade show invite', 'Customer newsletter')[index % 3]}"
+            )
             start = day + timedelta(hours=em.rng.uniform(9, 11))
             for n, recipient in enumerate(em.rng.sample(audience, em.rng.randint(250, 380))):
-                message(em, start + timedelta(seconds=n * 9), sender=person.upn, recipients=[recipient],
-                        subject=subject, from_ip=OFFICE_IP)
+                message(
+                    em,
+                    start + timedelta(seconds=n * 9),
+                    sender=person.upn,
+                    recipients=[recipient],
+                    subject=subject,
+                    from_ip=OFFICE_IP,
+                )
 
 
 def all_staff(em: Emitter, tenant: Tenant) -> None:
@@ -87,8 +111,15 @@ def all_staff(em: Emitter, tenant: Tenant) -> None:
     members = [person.upn for person in tenant.people]
     for sender, index, subject in notices:
         at = START + timedelta(days=index, hours=10, minutes=em.rng.randint(0, 59))
-        message(em, at, sender=sender.upn, recipients=members, subject=subject, from_ip=OFFICE_IP,
-                expanded_from=tenant.all_staff_list)
+        message(
+            em,
+            at,
+            sender=sender.upn,
+            recipients=members,
+            subject=subject,
+            from_ip=OFFICE_IP,
+            expanded_from=tenant.all_staff_list,
+        )
 
 
 def own_rules(em: Emitter, tenant: Tenant) -> None:
@@ -99,23 +130,57 @@ def own_rules(em: Emitter, tenant: Tenant) -> None:
         ip = OFFICE_IP
         kind = number % 5
         if kind == 0:
-            new_inbox_rule(em, person, at, "Newsletters", [("FromAddressContainsWords", "newsletter;noreply"),
-                           ("MoveToFolder", "Archive"), ("MarkAsRead", "True"), ("StopProcessingRules", "True")], ip=ip)
+            new_inbox_rule(
+                em,
+                person,
+                at,
+                "Newsletters",
+                [
+                    ("FromAddressContainsWords", "newsletter;noreply"),
+                    ("MoveToFolder", "Archive"),
+                    ("MarkAsRead", "True"),
+                    ("StopProcessingRules", "True"),
+                ],
+                ip=ip,
+            )
         elif kind == 1:
-            new_inbox_rule(em, person, at, "[SPAM] to Junk", [("SubjectContainsWords", "[SPAM]"),
-                           ("MoveToFolder", "Junk Email"), ("StopProcessingRules", "True")], ip=ip)
+            new_inbox_rule(
+                em,
+                person,
+                at,
+                "[SPAM] to Junk",
+                [("SubjectContainsWords", "[SPAM]"), ("MoveToFolder", "Junk Email"), ("StopProcessingRules", "True")],
+                ip=ip,
+            )
         elif kind == 2:
-            new_inbox_rule(em, person, at, f"From {boss.first_name}", [("From", boss.upn),
-                           ("MoveToFolder", boss.first_name), ("MarkImportance", "High")], ip=ip)
+            new_inbox_rule(
+                em,
+                person,
+                at,
+                f"From {boss.first_name}",
+                [("From", boss.upn), ("MoveToFolder", boss.first_name), ("MarkImportance", "High")],
+                ip=ip,
+            )
         elif kind == 3:
-            update_inbox_rules(em, person, at, name="Receipts", ip=ip,
-                               condition="{(SubString(SubjectProperty)=receipt)}",
-                               actions=[{"ActionType": "MoveToFolder", "Folder": "Receipts"}])
+            update_inbox_rules(
+                em,
+                person,
+                at,
+                name="Receipts",
+                ip=ip,
+                condition="{(SubString(SubjectProperty)=receipt)}",
+                actions=[{"ActionType": "MoveToFolder", "Folder": "Receipts"}],
+            )
         else:
-            update_inbox_rules(em, person, at, name="LinkedIn notifications", ip=ip,
-                               condition="{(SubString(SenderEmailAddress)=linkedin.com)}",
-                               actions=[{"ActionType": "MoveToFolder", "Folder": "Social"},
-                                        {"ActionType": "MarkAsRead"}])
+            update_inbox_rules(
+                em,
+                person,
+                at,
+                name="LinkedIn notifications",
+                ip=ip,
+                condition="{(SubString(SenderEmailAddress)=linkedin.com)}",
+                actions=[{"ActionType": "MoveToFolder", "Folder": "Social"}, {"ActionType": "MarkAsRead"}],
+            )
 
 
 def helpdesk_resets(em: Emitter, tenant: Tenant) -> None:
@@ -126,14 +191,31 @@ def helpdesk_resets(em: Emitter, tenant: Tenant) -> None:
         at = START + timedelta(days=em.rng.randint(1, 12), hours=em.rng.uniform(9, 15))
         update_user(em, agent, person, at, [("StrongAuthenticationMethod", methods(6, 7), "[]")], ip=OFFICE_IP)
         later = at + timedelta(minutes=em.rng.randint(20, 150))
-        signin(em, person, later - timedelta(minutes=2), net=OFFICE, ip=OFFICE_IP, app="My Signins",
-               requirement="multiFactorAuthentication")
+        signin(
+            em,
+            person,
+            later - timedelta(minutes=2),
+            net=OFFICE,
+            ip=OFFICE_IP,
+            app="My Signins",
+            requirement="multiFactorAuthentication",
+        )
         security_info(em, person, later, "User registered security info.", ip=OFFICE_IP, agent=browser_agent(person))
         if number % 2:
             # The native iOS Mail app on the new phone: Exchange ActiveSync with modern auth.
-            signin(em, person, later + timedelta(hours=1), net=person.mobile, ip=person.mobile.ip(em.rng),
-                   app="Office 365 Exchange Online", client="Exchange ActiveSync", agent="iPhone15C3/2104.139",
-                   interactive=False, os_name="Ios", browser="")
+            signin(
+                em,
+                person,
+                later + timedelta(hours=1),
+                net=person.mobile,
+                ip=person.mobile.ip(em.rng),
+                app="Office 365 Exchange Online",
+                client="Exchange ActiveSync",
+                agent="iPhone15C3/2104.139",
+                interactive=False,
+                os_name="Ios",
+                browser="",
+            )
 
 
 def app_consents(em: Emitter, tenant: Tenant) -> None:
@@ -150,14 +232,38 @@ def delegations(em: Emitter, tenant: Tenant) -> None:
         admin = admins[number % len(admins)]
         mailbox = tenant.shared_mailboxes[number % len(tenant.shared_mailboxes)].split("@")[0]
         at = START + timedelta(days=em.rng.randint(1, 12), hours=em.rng.uniform(9, 17))
-        identity = mailbox if number % 2 else f"CN={mailbox},OU={ORGANIZATION},OU=Microsoft Exchange Hosted Organizations,DC=GBRP265A001,DC=PROD,DC=OUTLOOK,DC=COM"
+        identity = (
+            mailbox
+            if number % 2
+            else f"CN={mailbox},OU={ORGANIZATION},OU=Microsoft Exchange Hosted Organizations,{EXCHANGE_DN_TAIL}"
+        )
         user = person.display_name if number % 2 else person.alias
-        cmdlet(em, admin, at, "Add-MailboxPermission", [("Identity", identity), ("User", user),
-               ("AccessRights", "FullAccess"), ("InheritanceType", "All"), ("AutoMapping", "True")],
-               ip=OFFICE_IP, object_id=identity, admin=True)
-        cmdlet(em, admin, at + timedelta(minutes=2), "Add-RecipientPermission",
-               [("Identity", mailbox), ("Trustee", person.upn), ("AccessRights", "SendAs"), ("Confirm", "False")],
-               ip=OFFICE_IP, object_id=mailbox, admin=True)
+        cmdlet(
+            em,
+            admin,
+            at,
+            "Add-MailboxPermission",
+            [
+                ("Identity", identity),
+                ("User", user),
+                ("AccessRights", "FullAccess"),
+                ("InheritanceType", "All"),
+                ("AutoMapping", "True"),
+            ],
+            ip=OFFICE_IP,
+            object_id=identity,
+            admin=True,
+        )
+        cmdlet(
+            em,
+            admin,
+            at + timedelta(minutes=2),
+            "Add-RecipientPermission",
+            [("Identity", mailbox), ("Trustee", person.upn), ("AccessRights", "SendAs"), ("Confirm", "False")],
+            ip=OFFICE_IP,
+            object_id=mailbox,
+            admin=True,
+        )
 
 
 def generate_roles(em: Emitter, tenant: Tenant, trips: dict) -> None:
@@ -169,4 +275,3 @@ def generate_roles(em: Emitter, tenant: Tenant, trips: dict) -> None:
     helpdesk_resets(em, tenant)
     app_consents(em, tenant)
     delegations(em, tenant)
-

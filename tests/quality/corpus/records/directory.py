@@ -13,7 +13,9 @@ LATENCY = timedelta(minutes=40)
 MFA_STATE_TIME = "2025-11-03T09:12:44.1130000Z"
 
 
-def _record(em: Emitter, actor: Person | str, at: datetime, operation: str, *, ip: str, object_id: str, **extra) -> dict:
+def _record(
+    em: Emitter, actor: Person | str, at: datetime, operation: str, *, ip: str, object_id: str, **extra
+) -> dict:
     actor_upn = actor if isinstance(actor, str) else actor.upn
     actor_key = actor if isinstance(actor, str) else actor.puid
     return {
@@ -46,7 +48,9 @@ def update_user(
 ) -> None:
     """``Update user.`` with ``ModifiedProperties`` (name, old, new) and the "Included Updated Properties" list."""
     modified = [{"Name": name, "NewValue": new, "OldValue": old} for name, old, new in changes]
-    modified.append({"Name": "Included Updated Properties", "NewValue": ", ".join(n for n, _, _ in changes), "OldValue": ""})
+    modified.append(
+        {"Name": "Included Updated Properties", "NewValue": ", ".join(n for n, _, _ in changes), "OldValue": ""}
+    )
     record = _record(
         em,
         actor,
@@ -77,7 +81,7 @@ def mfa_requirement(state: int | None) -> str:
 
 
 def security_info(em: Emitter, person: Person, at: datetime, operation: str, *, ip: str, agent: str) -> None:
-    """"User registered security info." (and its siblings) from the Authentication Methods service."""
+    """ "User registered security info." (and its siblings) from the Authentication Methods service."""
     record = _record(
         em,
         person,
@@ -96,10 +100,8 @@ def security_info(em: Emitter, person: Person, at: datetime, operation: str, *, 
     em.add("o365-audit", at, record, delay=LATENCY)
 
 
-def consent(
-    em: Emitter, person: Person, at: datetime, *, app_name: str, client_id: str, scopes: str, ip: str
-) -> None:
-    """"Consent to application." by a user for themselves (no admin consent)."""
+def consent(em: Emitter, person: Person, at: datetime, *, app_name: str, client_id: str, scopes: str, ip: str) -> None:
+    """ "Consent to application." by a user for themselves (no admin consent)."""
     grant = (
         f"[] => [[Id: {em.guid()}, ClientId: {client_id}, PrincipalId: {person.object_id}, "
         f"ResourceId: {em.guid()}, ConsentType: Principal, Scope:  {scopes}, CreatedDateTime: , "

@@ -54,10 +54,7 @@ def cmdlet(
 
 
 def rule_object_id(person: Person, name: str) -> str:
-    return (
-        f"EURPR02A007.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{ORGANIZATION}/"
-        f"{person.alias}\\{name}"
-    )
+    return f"EURPR02A007.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{ORGANIZATION}/{person.alias}\\{name}"
 
 
 def new_inbox_rule(em: Emitter, person: Person, at: datetime, name: str, parameters, *, ip: str) -> None:
@@ -138,7 +135,11 @@ def mail_items_accessed(
 ) -> None:
     """``MailItemsAccessed`` (RecordType 50): ``Sync`` names folders, ``Bind`` lists the items read."""
     items = [
-        {"Id": em.guid(), "InternetMessageId": f"<{em.guid()}@{ORGANIZATION}>", "SizeInBytes": em.rng.randint(9_000, 900_000)}
+        {
+            "Id": em.guid(),
+            "InternetMessageId": f"<{em.guid()}@{ORGANIZATION}>",
+            "SizeInBytes": em.rng.randint(9_000, 900_000),
+        }
         for _ in range(min(count, 10))
     ]
     record = {

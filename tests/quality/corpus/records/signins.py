@@ -45,7 +45,10 @@ LOGON_ERRORS = {
     50053: "IdsLocked",
 }
 BROWSER_AGENTS = {
-    ("Windows10", "Edge 122.0.2365"): "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    (
+        "Windows10",
+        "Edge 122.0.2365",
+    ): "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/122.0.0.0 Safari/537.36 Edg/122.0.2365.92",
     ("Windows10", "Chrome 122.0.6261"): "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
     "Gecko) Chrome/122.0.0.0 Safari/537.36",
