@@ -9,6 +9,8 @@ temporary var dir (or the database ``DATABASE_URL`` names, which must be empty),
 scenario the verdict, the proposed actions and the alerts, every benign account that got a
 medium/high alert or a verdict above clean, and the figures. The last line reads
 ``quality: precision P, recall R, benign alerts per 100 users A``.
+
+Runtime: about 40 s on SQLite for 54,652 records (measured on the shared 2-core machine).
 """
 
 import argparse

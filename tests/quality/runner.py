@@ -15,7 +15,7 @@ from itertools import groupby
 from alerts.ingest import ingest_records
 from alerts.ingest.service import IngestResult
 from alerts.models import Alert, Identity, Severity
-from investigations.models import Investigation
+from investigations.models import Finding, Investigation
 from tests.quality.corpus import Corpus
 from tests.quality.corpus.emit import START
 from tests.quality.corpus.labels import BENIGN, COMPROMISED, IMPACTED, ODD
@@ -25,6 +25,7 @@ SOURCE_ORDER = ("entra-signins", "o365-audit", "message-trace", "graph-alerts")
 VERDICT_ORDER = {"": 0, Investigation.Verdict.CLEAN: 1, Investigation.Verdict.SUSPICIOUS: 2}
 VERDICT_ORDER[Investigation.Verdict.COMPROMISED] = 3
 LOUD = (Severity.MEDIUM, Severity.HIGH)
+FLAGGED = (Finding.Verdict.MALICIOUS, Finding.Verdict.SUSPICIOUS)
 UNFINISHED = (Investigation.Status.QUEUED, Investigation.Status.RUNNING)
 
 
@@ -69,6 +70,7 @@ class Outcome:
     verdict: str = ""
     actions: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)  # "detector (severity): title"
+    findings: list[str] = field(default_factory=list)  # "check (verdict)" of the playbook's flagged checks
     loud_alerts: int = 0
     summaries: list[str] = field(default_factory=list)
 
@@ -98,12 +100,16 @@ def score(corpus: Corpus) -> Score:
     for upn, label in corpus.labels.items():
         outcomes.setdefault(upn, Outcome(upn, label.truth, label.story))
     actions = defaultdict(set)
-    investigations = Investigation.objects.prefetch_related("actions").order_by("pk")
+    investigations = Investigation.objects.prefetch_related("actions", "findings").order_by("pk")
     for investigation in investigations:
         outcome = outcomes[identities[investigation.identity_id]]
         if VERDICT_ORDER.get(investigation.verdict, 0) > VERDICT_ORDER.get(outcome.verdict, 0):
             outcome.verdict = investigation.verdict
         actions[outcome.upn].update(action.kind for action in investigation.actions.all())
+        for finding in investigation.findings.all():
+            flagged = f"{finding.check_key} ({finding.verdict})"
+            if finding.verdict in FLAGGED and flagged not in outcome.findings:
+                outcome.findings.append(flagged)
         if investigation.summary:
             outcome.summaries.append(investigation.summary)
     for alert in Alert.objects.order_by("pk"):
@@ -134,6 +140,8 @@ def report(score: Score) -> list[str]:
         for o in (o for o in score.outcomes if o.truth == truth):
             lines.append(f"{truth:11} {o.story:28} {o.verdict or 'no investigation':17} {', '.join(o.actions) or '-'}")
             lines.extend(f"{'':41}alert {alert}" for alert in o.alerts)
+            if o.findings:
+                lines.append(f"{'':41}findings {', '.join(o.findings)}")
     noisy = [o for o in score.outcomes if o.truth == BENIGN and (o.loud_alerts or o.verdict not in ("", "clean"))]
     lines.append(
         f"benign accounts with a medium/high alert or a verdict above clean: {len(noisy)} of {score.benign_users}"
@@ -141,6 +149,8 @@ def report(score: Score) -> list[str]:
     for o in noisy:
         lines.append(f"  {o.upn} [{o.story}] {o.verdict or 'no investigation'}; {', '.join(o.actions) or '-'}")
         lines.extend(f"      alert {alert}" for alert in o.alerts)
+        if o.findings:
+            lines.append(f"      findings {', '.join(o.findings)}")
     if score.unfinished:
         lines.append(f"investigations still queued or running: {score.unfinished}")
     lines.append(score.line())

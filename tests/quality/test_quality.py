@@ -1,6 +1,6 @@
 """Verdict quality on the labelled corpus, through the real pipeline (``bench/quality.py`` prints the detail).
 
-Marked ``quality``: it loads about 40,000 records (half a minute on SQLite).
+Marked ``quality``: it loads about 55,000 records (about 40 s on SQLite).
 """
 
 import pytest

@@ -13,7 +13,7 @@ from tests.quality.corpus.emit import DAYS, START, Emitter
 from tests.quality.corpus.network import AZURE, AZURE_IP, OFFICE, OFFICE_IP, RELAY, VPN, VPN_IPS
 from tests.quality.corpus.records.mail import message
 from tests.quality.corpus.records.signins import OUTLOOK_MOBILE_AGENT, Risk, signin
-from tests.quality.corpus.tenant import Person, Tenant
+from tests.quality.corpus.tenant import Person, Tenant, Trip
 
 PARTNERS = ("fabrikam.com", "contoso.com", "adatum.com", "litwareinc.com", "wingtiptoys.com", "tailspintoys.com")
 SUBJECTS = (
@@ -126,12 +126,16 @@ def _mail(em: Emitter, tenant: Tenant, person: Person, day: datetime, ip: str) -
             message(em, at, sender=person.upn, recipients=recipients, subject=rng.choice(SUBJECTS), from_ip=ip)
 
 
-def generate_background(em: Emitter, tenant: Tenant, trips: dict[str, dict[int, tuple]]) -> None:
-    """Every person's every day; ``trips`` maps a UPN to {day index: (network, ip)} while away."""
+def generate_background(em: Emitter, tenant: Tenant, trips: dict[str, Trip]) -> None:
+    """Every person's every day; a traveller's flight day is left to the trip (``roles.travel_arrivals``)."""
     for index in range(DAYS):
         day = START + timedelta(days=index)
         for person in tenant.people:
-            person_day(em, tenant, person, day, away=trips.get(person.upn, {}).get(index))
+            trip = trips.get(person.upn)
+            if trip is None or not trip.depart <= index <= trip.last:
+                person_day(em, tenant, person, day)
+            elif index > trip.depart:
+                person_day(em, tenant, person, day, away=(trip.hotel, trip.ip))
         _service_accounts(em, tenant, day)
         _shared_inbound(em, tenant, day)
 

@@ -215,6 +215,16 @@ class Person:
         return self.display_name.split()[0]
 
 
+@dataclass(frozen=True)
+class Trip:
+    """A traveller's trip: the flight on day ``depart``, then days up to ``last`` at ``hotel``."""
+
+    depart: int
+    last: int
+    hotel: Network
+    ip: str
+
+
 @dataclass
 class Tenant:
     people: list[Person]
