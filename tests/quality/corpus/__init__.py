@@ -6,7 +6,7 @@ Seeded and deterministic: the same seed gives the same records, byte for byte.
 from dataclasses import dataclass
 from random import Random
 
-from tests.quality.corpus import attacks, odd
+from tests.quality.corpus import attacks, attacks_admin, odd
 from tests.quality.corpus.background import generate_background
 from tests.quality.corpus.emit import Emitter, Record
 from tests.quality.corpus.labels import BENIGN, COMPROMISED, IMPACTED, ODD, Label
@@ -75,14 +75,14 @@ def build_corpus(seed: int = SEED) -> Corpus:
         tell(em, tenant, person)
         labels[person.upn] = Label(person.upn, ODD, story)
     admin = tenant.by_role("admin")[1]
-    attacks.delegation_outsider(em, tenant, admin, boss)
+    attacks_admin.delegation_outsider(em, tenant, admin, boss)
     labels[admin.upn] = Label(admin.upn, COMPROMISED, "delegation_outsider")
     labels[boss.upn] = Label(boss.upn, IMPACTED, "delegation_outsider (the exposed mailbox)")
     admin = tenant.by_role("admin")[2]
-    attacks.transport_rule(em, tenant, admin)
+    attacks_admin.transport_rule(em, tenant, admin)
     labels[admin.upn] = Label(admin.upn, COMPROMISED, "transport_rule_bcc")
     helpdesk = tenant.by_role("helpdesk")[1]
-    attacks.mfa_disabled(em, tenant, helpdesk)
+    attacks_admin.mfa_disabled(em, tenant, helpdesk)
     labels[helpdesk.upn] = Label(helpdesk.upn, COMPROMISED, "mfa_disabled")
     records = sorted(em.records, key=lambda r: (r.arrives_at, r.source))
     return Corpus(tenant=tenant, records=records, labels=labels)

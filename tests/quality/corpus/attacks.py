@@ -10,7 +10,6 @@ from tests.quality.corpus.emit import START, Emitter
 from tests.quality.corpus.intrusion import PHISHKIT_AGENT, intrusion, risky
 from tests.quality.corpus.network import (
     BRAZIL,
-    DIGITALOCEAN_IN,
     DIGITALOCEAN_US,
     LAGOS,
     LAGOS_MOBILE,
@@ -19,7 +18,7 @@ from tests.quality.corpus.network import (
     TOR_DE,
     VULTR_JP,
 )
-from tests.quality.corpus.records.directory import consent, mfa_requirement, security_info, update_user
+from tests.quality.corpus.records.directory import consent, security_info
 from tests.quality.corpus.records.exchange import (
     cmdlet,
     compliance_cmdlet,
@@ -30,7 +29,7 @@ from tests.quality.corpus.records.exchange import (
 )
 from tests.quality.corpus.records.mail import message, security_alert
 from tests.quality.corpus.records.signins import browser_agent, signin
-from tests.quality.corpus.tenant import ORGANIZATION, Person, Tenant
+from tests.quality.corpus.tenant import Person, Tenant
 
 
 def at(day: int, hour: float):
@@ -253,73 +252,6 @@ def folder_permission(em: Emitter, tenant: Tenant, victim: Person) -> None:
     )
 
 
-def delegation_outsider(em: Emitter, tenant: Tenant, victim: Person, impacted: Person) -> None:
-    """A compromised Exchange admin gives an outside guest full access and Send As on the boss's mailbox."""
-    ip, _ = intrusion(
-        em,
-        victim,
-        at(10, 2.0),
-        DIGITALOCEAN_IN,
-        risk=risky("medium", "unfamiliarFeatures"),
-        app="Office 365 Exchange Online",
-    )
-    guest = f"dmercer_protonmail.com#EXT#@{ORGANIZATION}"
-    cmdlet(
-        em,
-        victim,
-        at(10, 2.3),
-        "Add-MailboxPermission",
-        [
-            ("Identity", impacted.display_name),
-            ("User", guest),
-            ("AccessRights", "FullAccess"),
-            ("InheritanceType", "All"),
-            ("AutoMapping", "False"),
-        ],
-        ip=ip,
-        object_id=impacted.display_name,
-        admin=True,
-    )
-    cmdlet(
-        em,
-        victim,
-        at(10, 2.35),
-        "Add-RecipientPermission",
-        [("Identity", impacted.alias), ("Trustee", guest), ("AccessRights", "SendAs"), ("Confirm", "False")],
-        ip=ip,
-        object_id=impacted.alias,
-        admin=True,
-    )
-
-
-def transport_rule(em: Emitter, tenant: Tenant, victim: Person) -> None:
-    """A compromised admin blind-copies every finance mail of the company to an outside address."""
-    ip, _ = intrusion(
-        em,
-        victim,
-        at(11, 0.5),
-        LAGOS,
-        risk=risky("high", "unfamiliarFeatures", "unlikelyTravel"),
-        app="Office 365 Exchange Online",
-    )
-    cmdlet(
-        em,
-        victim,
-        at(11, 0.8),
-        "New-TransportRule",
-        [
-            ("Name", "Retention journal"),
-            ("SubjectOrBodyContainsWords", "invoice;payment;remittance;bank details"),
-            ("BlindCopyTo", "journal@mailvault-backup.com"),
-            ("Mode", "Enforce"),
-            ("Enabled", "True"),
-        ],
-        ip=ip,
-        object_id="Retention journal",
-        admin=True,
-    )
-
-
 def mailbox_forwarding(em: Emitter, tenant: Tenant, victim: Person) -> None:
     ip, _ = intrusion(em, victim, at(7, 3.0), LAGOS, risk=risky("high", "unfamiliarFeatures"))
     cmdlet(
@@ -396,19 +328,6 @@ def admin_confirmed(em: Emitter, tenant: Tenant, victim: Person) -> None:
     risk = risky("high", "unfamiliarFeatures", state="confirmedCompromised")
     risk.detail = "adminConfirmedUserCompromised"
     intrusion(em, victim, at(12, 4.0), MOSCOW, risk=risk)
-
-
-def mfa_disabled(em: Emitter, tenant: Tenant, victim: Person) -> None:
-    """A compromised authentication administrator turns per-user MFA off on their own account."""
-    ip, _ = intrusion(em, victim, at(8, 2.0), LAGOS, risk=risky("high", "unfamiliarFeatures"), app="Azure Portal")
-    update_user(
-        em,
-        victim,
-        victim,
-        at(8, 2.2),
-        [("StrongAuthenticationRequirement", mfa_requirement(1), mfa_requirement(0))],
-        ip=ip,
-    )
 
 
 def late_signin_mfa(em: Emitter, tenant: Tenant, victim: Person) -> None:
