@@ -1,0 +1,1 @@
+"""Builders of Microsoft's record formats, one module per family of records."""
