@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 
+from airportal.dispatch import PIPELINE_QUEUES, tasks_run_inline
 from alerts.ingest import ingest_records
 from alerts.ingest.service import IngestResult
 from alerts.models import Alert, Identity, Severity
@@ -31,7 +32,8 @@ UNFINISHED = (Investigation.Status.QUEUED, Investigation.Status.RUNNING)
 
 def ingest(source: str, records: list[dict]) -> IngestResult:
     """The pipeline exactly as ``manage.py ingest`` runs it: stored, detected, investigated on return."""
-    return ingest_records(source=source, records=records, inline=True)
+    with tasks_run_inline(queues=PIPELINE_QUEUES):
+        return ingest_records(source=source, records=records)
 
 
 @dataclass
