@@ -28,10 +28,33 @@ DEFAULT_RISK_EVENT_TYPES = [
     "investigationsThreatIntelligence",
 ]
 EARTH_RADIUS_KM = 6371.0
+# Entra ID error codes of a wrong credential: what a password spray or brute force produces.
+# MFA interrupts and prompts (50074, 50076, 50140, 500121, 50097, 50125…) are not: the password
+# was right, or the user is being asked for more.
+PASSWORD_FAILURE_CODES = frozenset({50126, 50053, 50055, 50056, 50034, 50057, 50064, 50144})
+# Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
+# Private Relay or a VPN user is not compromised).
+WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
 
 
 def is_successful_signin(event: Event) -> bool:
     return event.kind == Event.Kind.SIGNIN and event.succeeded is not False
+
+
+def is_password_failure(event: Event) -> bool:
+    """A failed sign-in with a wrong-credential error (not an MFA interrupt or a policy block)."""
+    if event.kind != Event.Kind.SIGNIN_FAILED:
+        return False
+    try:
+        return int(attr(event, "error_code", default=0) or 0) in PASSWORD_FAILURE_CODES
+    except (TypeError, ValueError):
+        return False
+
+
+def risk_is_weak(risk: dict) -> bool:
+    """Low risk (or none) and only detections that say where the sign-in came from."""
+    levels = set(risk["levels"].values())
+    return not levels & {"medium", "high"} and all(t.lower() in WEAK_RISK_TYPES for t in risk["risk_event_types"])
 
 
 def risk_levels(event: Event) -> dict[str, str]:

@@ -7,7 +7,10 @@ the rule fires at the threshold, so "move newsletters to Newsletters" stays quie
 "move mail about invoices to RSS Feeds and mark it read" does not.
 
 Scores: deletes 2, moves to a rarely used folder 2, keyed on a listed word 2, marks read 1,
-forwards 1, a name with no letters or digits 1.
+forwards 1, a name with no letters or digits 1. Hiding alone is what people do with their own
+mail ("newsletters → Archive, mark read", "[SPAM] → Junk Email"): by default a rule alerts only
+when it also shows intent (a listed word, a name meant to go unnoticed, a forward, or a folder
+such as RSS Feeds or Conversation History that nobody files mail into).
 """
 
 from datetime import timedelta
@@ -38,10 +41,14 @@ DEFAULT_KEYWORDS = [
     "w-2",
     "hacked",
     "phish",
-    "spam",
     "suspicious",
     "compromised",
 ]
+
+
+# Rarely used folders that people still file their own mail into; RSS Feeds or Conversation
+# History are where nobody looks, so moving mail there shows intent by itself.
+USERS_OWN_FOLDERS = {"archive", "junk email", "deleted items"}
 
 
 class SuspiciousInboxRule(Detector):
@@ -70,6 +77,13 @@ class SuspiciousInboxRule(Detector):
                 "Deletes 2, rare folder 2, listed word 2, marks read 1, forwards 1, odd name 1.",
                 1,
                 10,
+            ),
+            Param(
+                "require_intent",
+                "bool",
+                True,
+                "Require intent",
+                "Hiding traits alone never alert: a listed word, an odd name or a forward must be there too.",
             ),
         )
     )
@@ -102,7 +116,10 @@ class SuspiciousInboxRule(Detector):
                 traits.append((1, f"is named {quote(rule.name)}"))
             score = sum(points for points, _ in traits)
             scored.append({"rule": rule.name, "score": score, "traits": [text for _, text in traits]})
-            if score >= params["min_score"]:
+            hidden = rule.move_to_folder and rule.folder_name.lower() in folders - USERS_OWN_FOLDERS
+            odd_name = any(text.startswith("is named") for _, text in traits)
+            intent = bool(matched or rule.forwards or hidden or odd_name)
+            if score >= params["min_score"] and (intent or not params["require_intent"]):
                 events.append(event)
                 reasons[f"rule:{rule.name}"] = (
                     f"Inbox rule {quote(rule.name or '(no name)')} {', '.join(text for _, text in traits)} "

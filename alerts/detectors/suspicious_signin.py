@@ -21,9 +21,11 @@ from alerts.detectors.signins import (
     describe_risk,
     distance_km,
     hhmm,
+    is_password_failure,
     is_successful_signin,
     new_country,
     place,
+    risk_is_weak,
     source_risk,
     where,
 )
@@ -45,10 +47,13 @@ LEGACY_CLIENTS = [
     "Universal Outlook",
 ]
 EARTH_HALF_CIRCUMFERENCE_KM = 20_040
+# Signals that say where the user signed in from, not that someone else did: alone, a low alert.
+WEAK_SIGNALS = frozenset({"new_country", "legacy", "weak_risk"})
 SIGNAL_LABELS = {
     "spray": "password spray then success",
     "impossible_travel": "impossible travel",
     "source_risk": "risky sign-in",
+    "weak_risk": "risky sign-in",
     "new_country": "new country",
     "legacy": "legacy protocol",
 }
@@ -149,14 +154,18 @@ class SuspiciousSignin(Detector):
                 risk = source_risk(event, levels=params["risk_levels"], event_types=params["risk_event_types"])
                 if risk:
                     outcome = "succeeded" if is_successful_signin(event) else "failed"
-                    reasons[f"source_risk:{event.ip}"] = (
+                    code = "weak_risk" if risk_is_weak(risk) else "source_risk"
+                    reasons[f"{code}:{event.ip}"] = (
                         f"Sign-in from {where(event)} ({event.ip}) {outcome}; {describe_risk(risk)}."
                     )
                     evidence.setdefault("source_risk", []).append({**risk, "ip": event.ip})
                     events.append(event)
         if not reasons:
             return []
-        return [self._finding(identity_id, reasons, evidence, events)]
+        finding = self._finding(identity_id, reasons, evidence, events)
+        if all(code.split(":")[0] in WEAK_SIGNALS for code in reasons):
+            finding.severity = Severity.LOW  # where the user was, not who it was: travellers, VPNs, relays
+        return [finding]
 
     def title_for(self, reasons):
         codes = {code.split(":")[0] for code in reasons}
@@ -214,20 +223,32 @@ class SuspiciousSignin(Detector):
         events.append(event)
 
     def detect_network(self, ctx, batch, params):
-        """Password spray: per IP the batch touched, failures for many accounts then a success."""
+        """Password spray: per IP the batch touched, wrong passwords for many accounts, then a success.
+
+        A spraying address is not where the organisation works: accounts that fail there and then
+        sign in there (typos behind an office NAT) do not count, nor does an address many accounts
+        sign in from successfully. Only wrong-credential failures count, never MFA interrupts.
+        """
         if not params["check_password_spray"]:
             return []
         window = timedelta(minutes=params["spray_window_minutes"])
         batch_ids = {event.pk for event in batch}
         findings = []
         for ip, signins in ctx.signins_by_ip.items():
-            failures = [e for e in signins if e.kind == Event.Kind.SIGNIN_FAILED]
+            failures = [e for e in signins if is_password_failure(e)]
             successes = [e for e in signins if is_successful_signin(e)]
             if not failures or not successes:
                 continue
+            if len({e.identity_id for e in successes}) >= params["spray_min_accounts"]:
+                continue  # where many accounts sign in: the organisation's own egress
             for success in successes:
+                start = success.occurred_at - window
+                signed_in = {e.identity_id for e in successes if start <= e.occurred_at <= success.occurred_at}
                 before = _distinct(
-                    f for f in failures if success.occurred_at - window <= f.occurred_at <= success.occurred_at
+                    f
+                    for f in failures
+                    if start <= f.occurred_at <= success.occurred_at
+                    and (f.identity_id == success.identity_id or f.identity_id not in signed_in)
                 )
                 accounts = {f.identity_id for f in before}
                 if len(accounts) < params["spray_min_accounts"]:

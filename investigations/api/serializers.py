@@ -39,6 +39,7 @@ class InvestigationSerializer(serializers.ModelSerializer):
             "playbook",
             "status",
             "verdict",
+            "verdict_rule",
             "alerts",
             "actions",
             "started_at",

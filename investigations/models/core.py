@@ -24,6 +24,19 @@ class Investigation(models.Model):
         SUSPICIOUS = "suspicious", "Suspicious"
         CLEAN = "clean", "Clean"
 
+    class VerdictRule(models.TextChoices):
+        """The rules of the verdict model (``investigations.playbooks.verdict``)."""
+
+        NONE = "", "Not reached"
+        MICROSOFT_CONFIRMED = "microsoft_confirmed", "Microsoft reports the account compromised"
+        ACCESS_AND_INTRUDER_ACTION = (
+            "access_and_intruder_action",
+            "An anomalous sign-in and an action only an intruder takes",
+        )
+        STRONG_SIGNAL = "strong_signal", "One strong signal, without proof that someone else is in"
+        SEVERAL_SIGNALS = "several_signals", "Weak signals that add up, without proof that someone else is in"
+        NO_STRONG_SIGNAL = "no_strong_signal", "No strong signal"
+
     OPEN_STATUSES = (Status.QUEUED, Status.RUNNING, Status.PENDING_ACTION)
 
     identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="investigations")
@@ -31,6 +44,13 @@ class Investigation(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, default="")
     risk_score = models.PositiveSmallIntegerField(default=0)
+    verdict_rule = models.CharField(
+        max_length=40,
+        choices=VerdictRule.choices,
+        blank=True,
+        default="",
+        help_text="The rule of the verdict model the verdict met (docs/investigations.md).",
+    )
     summary = models.TextField(blank=True)
     reason = models.TextField(blank=True, help_text="Why it was started by hand, or terminated.")
     started_by = models.ForeignKey(

@@ -14,6 +14,7 @@ from investigations.models import Action, Finding, Investigation
 from investigations.playbooks.checks import CHECKS
 from investigations.playbooks.context import CheckResult, PlaybookContext, context_load
 from investigations.playbooks.text import plural, stamp
+from investigations.playbooks.verdict import Verdict, verdict_of
 from investigations.services.actions import Proposal
 
 logger = logging.getLogger(__name__)
@@ -21,8 +22,8 @@ logger = logging.getLogger(__name__)
 NAME = "compromised_user"
 V = Finding.Verdict
 IV = Investigation.Verdict
-COMPROMISED_SCORE = 60
-SUSPICIOUS_SCORE = 20
+# Proposed only when the account is compromised: they lock the user out or destroy mail.
+HIGH_IMPACT = frozenset({Action.Kind.DISABLE_ACCOUNT, Action.Kind.RESET_PASSWORD, Action.Kind.SOFT_DELETE_MESSAGES})
 LEVEL_ORDER = [AutomationLevel.MANUAL, AutomationLevel.SEMI, AutomationLevel.FULL]
 
 
@@ -30,6 +31,7 @@ LEVEL_ORDER = [AutomationLevel.MANUAL, AutomationLevel.SEMI, AutomationLevel.FUL
 class PlaybookResult:
     results: list[CheckResult]
     verdict: str
+    verdict_rule: str
     risk_score: int
     summary: str
     proposals: list[tuple[Proposal, str]]  # (proposal, key of the finding it follows from)
@@ -55,13 +57,14 @@ def run(investigation: Investigation, *, now: datetime | None = None) -> Playboo
                 explanation=f"This check could not run ({type(exc).__name__}: {exc}); the others are unaffected.",
             )
         ctx.results.append(result)
-    verdict, score = verdict_of(ctx.results)
-    proposals = proposals_of(ctx, verdict)
+    judged = verdict_of(ctx.results)
+    proposals = proposals_of(ctx, judged.verdict)
     return PlaybookResult(
         results=ctx.results,
-        verdict=verdict,
-        risk_score=score,
-        summary=summary_of(ctx, verdict, score, len(proposals)),
+        verdict=judged.verdict,
+        verdict_rule=judged.rule,
+        risk_score=judged.risk_score,
+        summary=summary_of(ctx, judged, len(proposals)),
         proposals=proposals,
         automation_level=automation_level_of(ctx),
         window_start=ctx.window_start,
@@ -69,17 +72,6 @@ def run(investigation: Investigation, *, now: datetime | None = None) -> Playboo
         events_read=len(ctx.events),
         failed_checks=[r.title for r in ctx.results if r.verdict == V.ERROR],
     )
-
-
-def verdict_of(results: list[CheckResult]) -> tuple[str, int]:
-    """Compromised at 60 points or two malicious findings; suspicious at 20 points or one."""
-    score = min(100, sum(result.score for result in results))
-    malicious = sum(1 for result in results if result.verdict == V.MALICIOUS)
-    if score >= COMPROMISED_SCORE or malicious >= 2:
-        return IV.COMPROMISED, score
-    if score >= SUSPICIOUS_SCORE or malicious:
-        return IV.SUSPICIOUS, score
-    return IV.CLEAN, score
 
 
 def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str]]:
@@ -101,7 +93,7 @@ def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str
             anchor_key,
         )
     ]
-    if verdict == IV.COMPROMISED or any(r.verdict == V.MALICIOUS for r in signin_results):
+    if verdict == IV.COMPROMISED:
         wanted.append(
             (
                 Proposal(
@@ -127,7 +119,11 @@ def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str
         )
     for result in ctx.results:
         if result.flagged:
-            wanted.extend((proposal, result.key) for proposal in result.proposals)
+            wanted.extend(
+                (proposal, result.key)
+                for proposal in result.proposals
+                if verdict == IV.COMPROMISED or proposal.kind not in HIGH_IMPACT
+            )
     seen: set[tuple[str, str]] = set()
     unique = []
     for proposal, key in wanted:
@@ -138,8 +134,9 @@ def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str
     return unique
 
 
-def summary_of(ctx: PlaybookContext, verdict: str, score: int, proposed: int) -> str:
-    """One paragraph in plain words, written from the findings' headlines."""
+def summary_of(ctx: PlaybookContext, judged: Verdict, proposed: int) -> str:
+    """One paragraph in plain words, written from the findings' headlines, naming the verdict's rule."""
+    verdict, score = judged.verdict, judged.risk_score
     flagged = sorted((r for r in ctx.results if r.flagged), key=lambda r: -r.score)
     failed = [r.title.lower() for r in ctx.results if r.verdict == V.ERROR]
     period = f"between {stamp(ctx.window_start)} and {stamp(ctx.window_end)}"
@@ -153,7 +150,7 @@ def summary_of(ctx: PlaybookContext, verdict: str, score: int, proposed: int) ->
         clauses = [r.headline for r in flagged if r.headline][:5]
         activity = ", ".join(clauses[:-1]) + (f" and {clauses[-1]}" if len(clauses) > 1 else clauses[0])
         opening = "appears compromised" if verdict == IV.COMPROMISED else "shows suspicious activity"
-        text = f"{ctx.upn} {opening} (risk {score}/100): it {activity}."
+        text = f"{ctx.upn} {opening} (risk {score}/100; rule: {judged.rule_text.lower()}): it {activity}."
         text += (
             f" {plural(proposed, 'action is', 'actions are')} proposed to undo what was found."
             if proposed

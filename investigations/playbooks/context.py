@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.detectors.base import address_domain, domain_is_internal
 from alerts.detectors.fields import key, normalised
 from alerts.detectors.mail import Message, messages_of
+from alerts.detectors.signins import PASSWORD_FAILURE_CODES
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
 from investigations.models import Finding, Investigation
@@ -153,7 +154,8 @@ class PlaybookContext:
     baseline: IdentityBaseline | None
     accepted_domains: frozenset[str]
     delegations: list[EventRow]  # permission events on any mailbox that this identity performed or received
-    failures_by_ip: dict[str, int]  # distinct accounts that failed to sign in from each IP
+    failures_by_ip: dict[str, int]  # accounts that only failed (wrong password) from each IP
+    signin_accounts_by_ip: dict[str, int]  # accounts that signed in successfully from each IP
     # Filled by the sign-in checks, read by later checks (MFA, consent, blast radius, pivots).
     risky_signins: list[EventRow] = field(default_factory=list)
     # The results of the checks that already ran, in order.
@@ -228,18 +230,9 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
         .filter(Q(identity=identity) | Q(attributes__actor=identity.upn) | Q(attributes__delegate=identity.upn))
         .order_by("occurred_at", "id")
     )
-    signin_ips = {event.ip for event in events if event.kind == K.SIGNIN and event.ip}
-    failures_by_ip = {}
-    if signin_ips:
-        failures_by_ip = dict(
-            Event.objects.filter(
-                kind=K.SIGNIN_FAILED, ip__in=signin_ips, occurred_at__gte=start - LOOKBACK, occurred_at__lte=end
-            )
-            .values("ip")
-            .annotate(accounts=Count("identity", distinct=True))
-            .order_by()
-            .values_list("ip", "accounts")
-        )
+    failures_by_ip, signin_accounts_by_ip = _accounts_by_ip(
+        {event.ip for event in events if event.kind == K.SIGNIN and event.ip}, start=start - LOOKBACK, end=end
+    )
     return PlaybookContext(
         investigation=investigation,
         identity=identity,
@@ -251,4 +244,32 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
         accepted_domains=accepted_domains(),
         delegations=delegations,
         failures_by_ip=failures_by_ip,
+        signin_accounts_by_ip=signin_accounts_by_ip,
+    )
+
+
+def _accounts_by_ip(ips: set[str], *, start: datetime, end: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Per IP: the accounts that only failed there with a wrong password, and those that signed in there.
+
+    An account that mistyped its password and then signed in from the same address (an office NAT)
+    is a user, not a spray victim. Two queries, whatever the number of addresses.
+    """
+    if not ips:
+        return {}, {}
+    around = Event.objects.filter(ip__in=sorted(ips), occurred_at__gte=start, occurred_at__lte=end).order_by()
+    failed: dict[str, set[int]] = defaultdict(set)
+    for ip, identity_id in (
+        around.filter(kind=K.SIGNIN_FAILED, attributes__error_code__in=sorted(PASSWORD_FAILURE_CODES))
+        .values_list("ip", "identity_id")
+        .distinct()
+    ):
+        failed[ip].add(identity_id)
+    signed_in: dict[str, set[int]] = defaultdict(set)
+    for ip, identity_id in (
+        around.filter(kind=K.SIGNIN).exclude(succeeded=False).values_list("ip", "identity_id").distinct()
+    ):
+        signed_in[ip].add(identity_id)
+    return (
+        {ip: len(accounts - signed_in[ip]) for ip, accounts in failed.items()},
+        {ip: len(accounts) for ip, accounts in signed_in.items()},
     )

@@ -230,6 +230,7 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
     _log_run(investigation, outcome, created, automated)
     common = {
         "verdict": outcome.verdict,
+        "verdict_rule": outcome.verdict_rule,
         "risk_score": outcome.risk_score,
         "summary": outcome.summary,
         "automation_level": outcome.automation_level,

@@ -41,7 +41,13 @@ def signin(who, at, place=SEATTLE, *, ip="20.190.151.10", succeeded=True, **attr
         source="entra-signins",
         ip=ip,
         succeeded=succeeded,
-        attributes={"client_app": "Browser", "risk_level": "none", "risk_state": "none", **attributes},
+        attributes={
+            "client_app": "Browser",
+            "risk_level": "none",
+            "risk_state": "none",
+            **({} if succeeded else {"error_code": 50126}),  # a wrong password, as a spray produces
+            **attributes,
+        },
         **place,
     )
 

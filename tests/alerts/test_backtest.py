@@ -38,7 +38,7 @@ def _policy(detector):
 def test_inbox_rule_backtest_matches_the_hand_count():
     a, b = identity("a"), identity("b")
     hiding = {"name": "..", "move_to_folder": "RSS Feeds", "subject_contains_words": ["invoice"], "mark_as_read": True}
-    mild = {"name": "tidy", "move_to_folder": "Archive", "mark_as_read": True}  # score 3
+    mild = {"name": "tidy", "move_to_folder": "Archive", "forward_to": ["boss@contoso.com"]}  # score 3
     events = [
         rule_event(a, _at(1, 10), hiding),  # day 1: alert 1
         rule_event(a, _at(1, 15), {**hiding, "name": "..."}),  # folds into alert 1
@@ -52,6 +52,15 @@ def test_inbox_rule_backtest_matches_the_hand_count():
     assert result.proposed == _series({1: 1, 3: 1})
     assert result.raised == result.current
     assert (result.current_total, result.proposed_total) == (3, 2)
+
+
+def test_a_users_own_hiding_rule_alerts_only_when_intent_is_not_required():
+    newsletters = {"name": "Newsletters", "move_to_folder": "Archive", "mark_as_read": True, "from": ["news@shop.com"]}
+    detect([rule_event(identity("a"), _at(2, 9), newsletters)])  # score 3: hiding, no intent
+    loose = {"require_intent": False}
+    result = policy_backtest(policy=_policy("suspicious_inbox_rule"), parameters=loose, days=DAYS, now=NOW)
+    assert result.current == _series({})
+    assert result.proposed == _series({2: 1})
 
 
 def _signin_week():

@@ -105,7 +105,9 @@ def test_backtest_partial_draws_current_against_proposed(admin_client):
     detect(
         [
             rule_event(
-                megan, now - timedelta(days=2), {"name": "tidy", "move_to_folder": "Archive", "mark_as_read": True}
+                megan,
+                now - timedelta(days=2),
+                {"name": "tidy", "move_to_folder": "Archive", "forward_to": ["boss@contoso.com"]},
             )
         ]
     )

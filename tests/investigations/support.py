@@ -38,6 +38,7 @@ def signin(who, at, place=SEATTLE, *, ip=HOME_IP, succeeded=True, **attributes):
             "client_app": "Browser",
             "risk_level": "none",
             "authentication_requirement": "multiFactorAuthentication",
+            **({} if succeeded else {"error_code": 50126}),  # a wrong password
             **attributes,
         },
         **place,

@@ -10,12 +10,14 @@ from investigations.playbooks.checks import (
     forwarding,
     inbox_rules,
     mfa,
+    microsoft,
     permissions,
     sending,
     signins,
 )
 
 CHECKS = [
+    *microsoft.CHECKS,
     *signins.CHECKS,
     *inbox_rules.CHECKS,
     *forwarding.CHECKS,

@@ -31,7 +31,8 @@ def blast_radius(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     phished = (
         sorted({a for s in waves.data.get("subjects", []) for a in s["internal"] if a in identities}) if waves else []
     )
-    result.verdict = V.MALICIOUS if phished else V.SUSPICIOUS
+    # Colleagues reached by a wave are its victims only when the wave is phishing (after a risky sign-in).
+    result.verdict = V.MALICIOUS if phished and waves.verdict == V.MALICIOUS else V.SUSPICIOUS
     result.weight = 15
     result.events = [m.events[0] for m in messages][:50]
     result.headline = (

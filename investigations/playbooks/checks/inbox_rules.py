@@ -12,6 +12,7 @@ from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 K = Event.Kind
+HIDDEN_FOLDERS = {"rss feeds", "rss subscriptions", "conversation history"}
 RARE_FOLDERS = {"rss feeds", "rss subscriptions", "conversation history", "archive", "junk email", "deleted items"}
 KEYWORDS = {
     "invoice",
@@ -50,6 +51,8 @@ def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]
         hides.append("marks mail as read")
     if rule.folder_name and rule.folder_name.lower() in RARE_FOLDERS:
         hides.append(f"moves mail to {quote(rule.folder_name)}")
+        # Nobody files their own mail into RSS Feeds or Conversation History.
+        malicious = malicious or rule.folder_name.lower() in HIDDEN_FOLDERS
     reasons.extend(hides)
     words = sorted({w for w in rule.keywords if any(k in w.lower() for k in KEYWORDS)})
     if words and (hides or rule.forwards):
@@ -57,9 +60,12 @@ def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]
         malicious = True
     if rule.name and len(rule.name.strip(" .-_,;")) == 0:
         reasons.append(f"has a name meant to go unnoticed ({quote(rule.name)})")
+        malicious = malicious or bool(hides)
     if malicious:
         return V.MALICIOUS, reasons
-    return (V.SUSPICIOUS if hides else V.CLEAN), reasons
+    # Hiding alone is what people do with newsletters and spam; after a risky sign-in it is not.
+    after_risk = bool(ctx.risky_signins) and event.occurred_at >= ctx.suspicious_since
+    return (V.SUSPICIOUS if hides and after_risk else V.CLEAN), reasons
 
 
 @check("inbox_rules", "Inbox rules that forward, delete or hide mail")

@@ -83,7 +83,9 @@ def one_subject_to_many(ctx: PlaybookContext, result: CheckResult) -> CheckResul
         return result
     waves.sort(key=lambda wave: -len(wave[2]))
     subject, messages, recipients = waves[0]
-    result.verdict = V.MALICIOUS
+    # An all-staff notice looks the same: a wave is phishing only after a risky sign-in.
+    after_risk = bool(ctx.risky_signins) and messages[-1].at >= ctx.suspicious_since
+    result.verdict = V.MALICIOUS if after_risk else V.SUSPICIOUS
     result.weight = 45
     result.events = [m.events[0] for _, ms, _ in waves for m in ms][:50]
     result.headline = f"sent {quote(subject, 50)} to {plural(len(recipients), 'recipient')}"

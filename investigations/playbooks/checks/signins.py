@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from alerts.baselines import known_before
 from alerts.detectors.base import ip_range
+from alerts.detectors.signins import CLOSED_RISK_STATES, PASSWORD_FAILURE_CODES, WEAK_RISK_TYPES
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
@@ -18,6 +19,7 @@ TRAVEL_KMH = 900  # faster than an airliner
 TRAVEL_MIN_KM = 500  # nearby hops are GeoIP noise
 SPRAY_ACCOUNTS = 5  # distinct accounts failing from one IP before a success from it
 BRUTE_FORCE_FAILURES = 10  # failures of this account from one IP before a success from it
+ORG_EGRESS_ACCOUNTS = 10  # accounts signing in successfully from an address that make it the organisation's
 RISKY_TYPES = {
     "anonymizedipaddress",
     "maliciousipaddress",
@@ -32,7 +34,17 @@ RISKY_TYPES = {
     "torip",
 }
 network = lru_cache(maxsize=65536)(ip_range)  # sign-ins repeat a handful of addresses
-SEVERE_TYPES = {"anonymizedipaddress", "maliciousipaddress", "passwordspray", "leakedcredentials", "torip"}
+# Detections that say someone else holds the credentials or the session (an anonymiser alone does not).
+SEVERE_TYPES = {
+    "maliciousipaddress",
+    "passwordspray",
+    "leakedcredentials",
+    "torip",
+    "attackerinthemiddle",
+    "anomaloustoken",
+    "tokenissueranomaly",
+    "adminconfirmedusercompromised",
+}
 
 
 def successes(ctx: PlaybookContext) -> list[EventRow]:
@@ -58,7 +70,8 @@ def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         if not country:
             continue
         familiar = country in seen or known_before(countries, country, event.occurred_at)
-        if not familiar and (seen or countries):  # the very first country of a new user is home
+        earlier = seen or any(first < event.occurred_at.timestamp() for first, _ in countries.values())
+        if not familiar and earlier:  # the very first country of a new user is home
             new.append(event)
         seen.add(country)
     if not new:
@@ -131,6 +144,8 @@ def _lower(values: set[str]) -> set[str]:
 def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     risky, severe = [], []
     for event in successes(ctx):
+        if str(event.fact("risk_state", "riskState", default="")).lower() in CLOSED_RISK_STATES:
+            continue  # an admin dismissed or remediated it: no longer risk
         level, types = _risk(event)
         if (
             level in ("medium", "high")
@@ -145,8 +160,11 @@ def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         return result
     shown = severe[0] if severe else risky[0]
     level, types = _risk(shown)
+    weak = not severe and all(
+        _risk(e)[0] not in ("medium", "high") and _lower(_risk(e)[1]) <= WEAK_RISK_TYPES for e in risky
+    )
     result.verdict = V.MALICIOUS if severe else V.SUSPICIOUS
-    result.weight = 45
+    result.weight = 45 if severe else 15 if weak else 30
     result.events = risky[:MAX_EVENTS]
     reasons = ", ".join(sorted(types)) or f"{level} risk"
     result.headline = f"signed in from a risky address ({shown.ip}, {reasons})"
@@ -161,21 +179,28 @@ def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
 
 @check("signins.spray_then_success", "Password spray or brute force, then a success")
 def spray_then_success(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    own_failures: dict[str, int] = {}
-    for event in ctx.of_kind(Event.Kind.SIGNIN_FAILED):
-        if event.ip:
-            own_failures[event.ip] = own_failures.get(event.ip, 0) + 1
+    """Wrong passwords for many accounts (or many for this one) from an address, then a success there.
+
+    Only wrong-credential failures count (never MFA interrupts), only those before the success, and
+    never from an address where the organisation signs in (accounts that mistype and then sign in
+    behind an office NAT are users, and many accounts signing in there make it the office).
+    """
+    failures = [
+        e for e in ctx.of_kind(Event.Kind.SIGNIN_FAILED) if e.ip and e.fact("error_code") in PASSWORD_FAILURE_CODES
+    ]
     hits = []
     for event in successes(ctx):
-        accounts = ctx.failures_by_ip.get(event.ip, 0) if event.ip else 0
-        own = own_failures.get(event.ip, 0)
+        if not event.ip or ctx.signin_accounts_by_ip.get(event.ip, 0) >= ORG_EGRESS_ACCOUNTS:
+            continue
+        accounts = ctx.failures_by_ip.get(event.ip, 0)
+        own = sum(1 for f in failures if f.ip == event.ip and f.occurred_at <= event.occurred_at)
         _, types = _risk(event)
         if accounts >= SPRAY_ACCOUNTS or own >= BRUTE_FORCE_FAILURES or "passwordspray" in _lower(types):
             hits.append((event, accounts, own))
     if not hits:
-        total = sum(own_failures.values())
         result.explanation = (
-            f"{plural(total, 'failed sign-in')} in the window, none followed by a success from a spraying address."
+            f"{plural(len(failures), 'wrong password')} in the window, none followed by a success from a spraying "
+            "address."
         )
         return result
     event, accounts, own = hits[0]
