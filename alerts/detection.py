@@ -12,7 +12,7 @@ import ipaddress
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F
@@ -39,6 +39,7 @@ class DetectionResult:
     alerts_created: int = 0
     alerts_folded: int = 0
     alert_ids: list[int] = field(default_factory=list)
+    spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # identity -> event times
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
             return result
         result.events = len(events)
         result.identities = len({event.identity_id for event in events})
+        for event in events:  # ordered by time: the first seen is the earliest
+            first, _ = result.spans.get(event.identity_id, (event.occurred_at, None))
+            result.spans[event.identity_id] = (first, event.occurred_at)
         domains = tenant_domains()
 
         def is_internal(address: str) -> bool:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from airportal.dispatch import task_send_on_commit
 from alerts.detection import DetectionResult, detect_events
 from alerts.models import DetectionBatch, Event
+from alerts.signals import events_judged
 
 DETECT_TASK = "alerts.detect_batch"
 REPOST_REQUEUE_AFTER = timedelta(seconds=10)  # a client reposting a body asks for it to be judged
@@ -61,6 +62,8 @@ def detection_batch_judge(*, batch_id: int) -> DetectionResult | None:
             return None
         result = detect_events(event_ids=list(entry.event_ids))
         DetectionBatch.objects.filter(pk=entry.pk).update(judged_at=timezone.now())
+        if result.spans:
+            events_judged.send(sender=DetectionBatch, spans=result.spans)
     return result
 
 

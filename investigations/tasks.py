@@ -1,10 +1,15 @@
 """Celery tasks of the investigations app: thin wrappers around services, by primary key."""
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
-from investigations.services.investigations import investigation_attach_alert, investigation_run_playbook
+from investigations.services.investigations import (
+    investigation_attach_alert,
+    investigation_run_playbook,
+    investigations_take_late_evidence,
+)
 from investigations.services.remediation import action_execute
 from investigations.services.sweep import investigations_sweep, remediation_task_time_limit
 
@@ -15,6 +20,17 @@ logger = logging.getLogger(__name__)
 def correlate_alert(alert_id: int) -> None:
     """Put a raised alert into its identity's investigation (the receiver of ``alert_raised`` sends it)."""
     investigation_attach_alert(alert_id=alert_id)
+
+
+@shared_task(name="investigations.take_late_evidence", queue="playbook", ignore_result=True)
+def take_late_evidence(spans: dict[str, list[str]]) -> None:
+    """Re-run (or reopen) the investigations whose window newly judged events fall in."""
+    investigations_take_late_evidence(
+        spans={
+            int(pk): (datetime.fromisoformat(first), datetime.fromisoformat(last))
+            for pk, (first, last) in spans.items()
+        }
+    )
 
 
 @shared_task(

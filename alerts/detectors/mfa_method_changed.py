@@ -3,7 +3,8 @@
 An attacker who got in with a stolen password registers their own authenticator to stay in.
 A method change alone is routine (a new phone); it becomes an alert when a risky sign-in came
 shortly before it: the source rated it risky, or it came from a country new for the user.
-Removing every strong method (MFA switched off) alerts on its own unless disabled.
+Removing every strong method (MFA switched off) alerts on its own unless disabled. A change an
+administrator made on the user (a helpdesk reset) is not the user's registration and raises nothing.
 """
 
 from datetime import timedelta
@@ -68,7 +69,10 @@ class MfaMethodChanged(Detector):
         reasons: dict[str, str] = {}
         evidence: dict = {"window_hours": params["window_hours"], "risky_signins": []}
         events: list[Event] = []
+        upn = ctx.identities[identity_id].upn.lower()
         for change in triggers:
+            if str(attr(change, "actor", default="") or upn).lower() != upn:
+                continue  # an administrator's change on the user (a helpdesk reset)
             what = quote(change.operation or "MFA method changed")
             if params["alert_on_removal"] and removes_every_method(change):
                 reasons[f"removed:{change.pk}"] = f"{what}: every strong authentication method was removed."

@@ -5,7 +5,9 @@ one subject, within minutes. A mail-heavy role (a newsletter mailbox) is not an 
 threshold is the larger of an absolute floor and a multiple of *this* user's median day over
 the previous two weeks (days without mail left out, so weekends do not lower it). Each window
 is judged against the baseline of its own day, so a backfill of several days is judged as it
-happened; a user seen for less than the learning period is not judged yet.
+happened; a user seen for less than the learning period is not judged yet. A burst to colleagues
+only (an all-staff notice from HR or IT reads exactly like an internal phishing wave) is a low
+alert: what tells them apart is a risky sign-in before it, which the playbook judges.
 """
 
 from datetime import UTC, date, timedelta
@@ -17,6 +19,7 @@ from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
 MAX_EVENTS = 200
+INTERNAL_ONLY_SHARE = 0.1  # a burst with at most this share of external recipients went to colleagues
 
 
 class SuspiciousEmailSending(Detector):
@@ -159,6 +162,7 @@ class SuspiciousEmailSending(Detector):
             "top_subject": subject,
             "top_subject_recipients": subject_recipients,
         }
+        internal_only = "external_volume" not in worst and window.external <= INTERNAL_ONLY_SHARE * window.recipients
         return [
             Finding(
                 identity_id=identity_id,
@@ -166,5 +170,6 @@ class SuspiciousEmailSending(Detector):
                 reasons=reasons,
                 events=window.events(MAX_EVENTS),
                 evidence=evidence,
+                severity=Severity.LOW if internal_only else None,
             )
         ]

@@ -23,7 +23,16 @@ R = Investigation.VerdictRule
 ACCESS_PREFIX = "signins."
 # Checks whose malicious finding is something only an intruder does with the account.
 INTRUDER_ACTIONS = frozenset(
-    {"inbox_rules", "forwarding", "permissions", "mfa", "consents", "sending.one_subject_to_many", "blast_radius"}
+    {
+        "inbox_rules",
+        "forwarding",
+        "permissions",
+        "mfa",
+        "consents",
+        "data_theft",
+        "sending.one_subject_to_many",
+        "blast_radius",
+    }
 )
 CONFIRMATIONS = frozenset({"microsoft"})
 SUSPICIOUS_SCORE = 20  # weak signals (a suspicious finding counts half its weight) that add up to suspicious

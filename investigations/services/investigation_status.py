@@ -29,6 +29,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({S.PENDING_ACTION, S.NO_THREATS_FOUND, S.FAILED, S.REMEDIATED, S.PARTIALLY_REMEDIATED}),
     ),
     "rerun": (frozenset({S.PENDING_ACTION, S.RUNNING}), frozenset({S.QUEUED})),
+    # Late evidence inside the window of a recently closed investigation opens it again.
+    "reopen": (frozenset({S.NO_THREATS_FOUND, S.REMEDIATED, S.PARTIALLY_REMEDIATED}), frozenset({S.QUEUED})),
     "requeue": (frozenset({S.RUNNING}), frozenset({S.QUEUED})),
     "settle": (frozenset({S.PENDING_ACTION}), frozenset({S.REMEDIATED, S.PARTIALLY_REMEDIATED})),
     "terminate": (OPEN, frozenset({S.TERMINATED})),

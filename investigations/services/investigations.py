@@ -6,9 +6,10 @@ insert re-reads the winner's row. Status moves go through ``investigation_status
 """
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,8 +20,10 @@ from alerts.models import Alert, Identity, Severity
 from investigations.connectors import get_connector
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks import PLAYBOOKS
+from investigations.playbooks.text import stamp
 from investigations.services.actions import action_approve_automatically, action_propose, actions_withdraw_pending
 from investigations.services.investigation_status import (
+    TRANSITIONS,
     investigation_requeue_dead_run,
     investigation_step,
     investigation_transition,
@@ -67,6 +70,46 @@ def investigation_request_rerun(*, investigation: Investigation, why: str) -> No
     ):
         investigation_step(investigation.pk, f"{why}; the playbook runs again.")
         task_send_on_commit("investigations.run_playbook", investigation.pk)
+
+
+REOPEN_WITHIN = timedelta(days=7)  # a closed investigation takes late evidence this long after it ended
+
+
+def investigations_take_late_evidence(*, spans: dict[int, tuple[datetime, datetime]]) -> int:
+    """Run the playbook again where newly judged events fall inside an investigation's window.
+
+    Audit records often arrive hours after the sign-in that opened the investigation; the
+    playbook must judge them. The identity's open investigation re-runs; without one, its
+    latest investigation closed in the last 7 days is reopened. Returns how many were queued.
+    """
+    cutoff = timezone.now() - REOPEN_WITHIN
+    candidates = (
+        Investigation.objects.filter(identity_id__in=list(spans), window_start__isnull=False)
+        .filter(Q(status__in=OPEN) | Q(status__in=TRANSITIONS["reopen"][0], finished_at__gte=cutoff))
+        .order_by("identity_id", "-created_at")
+    )
+    latest: dict[int, Investigation] = {}
+    for investigation in candidates:
+        latest.setdefault(investigation.identity_id, investigation)
+    queued = 0
+    for identity_id, investigation in latest.items():
+        first, last = spans[identity_id]
+        if last < investigation.window_start or first > investigation.window_end:
+            continue
+        with transaction.atomic():
+            locked = Investigation.objects.select_for_update().get(pk=investigation.pk)
+            why = f"Activity from {stamp(first)} inside its window arrived after the last run"
+            if locked.status in OPEN:
+                investigation_request_rerun(investigation=locked, why=why)
+            elif investigation_transition(
+                locked, verb="reopen", to=S.QUEUED, note=why, queued_at=timezone.now(), finished_at=None
+            ):
+                investigation_step(locked.pk, f"{why}; reopened, the playbook runs again.")
+                task_send_on_commit("investigations.run_playbook", locked.pk)
+            else:
+                continue
+        queued += 1
+    return queued
 
 
 @transaction.atomic

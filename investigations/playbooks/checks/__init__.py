@@ -7,6 +7,7 @@ first: they fill ``ctx.risky_signins``, which the MFA, consent and blast-radius 
 from investigations.playbooks.checks import (
     blast_radius,
     consents,
+    data_theft,
     forwarding,
     inbox_rules,
     mfa,
@@ -24,6 +25,7 @@ CHECKS = [
     *permissions.CHECKS,
     *mfa.CHECKS,
     *consents.CHECKS,
+    *data_theft.CHECKS,
     *sending.CHECKS,
     *blast_radius.CHECKS,
 ]

@@ -53,7 +53,11 @@ def app_consents(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     event, scopes = mail[0]
     app = str(event.fact("app_display_name", "app_name") or event.target or event.app or "an application")
     after_risk = any(s.occurred_at <= event.occurred_at <= s.occurred_at + SOON for s in ctx.risky_signins)
-    result.verdict = V.MALICIOUS if after_risk else V.SUSPICIOUS
+    # Reading or sending mail with a refresh token: the app keeps the mailbox after a password reset.
+    persistent = any(s.lower() == "offline_access" for s in _scopes(event)) and any(
+        s.lower().startswith(("mail.read", "mail.send", "full_access")) for s in scopes
+    )
+    result.verdict = V.MALICIOUS if after_risk or persistent else V.SUSPICIOUS
     result.weight = 40
     result.events = [e for e, _ in mail]
     result.headline = f"consented to {quote(app, 40)} reading its mail ({', '.join(scopes[:3])})"

@@ -13,7 +13,10 @@ SOON = timedelta(hours=24)
 
 @check("mfa", "MFA methods changed after a risky sign-in")
 def mfa_changes(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    changes = ctx.of_kind(Event.Kind.MFA_METHOD_CHANGED)
+    # An administrator's change on the user (a helpdesk reset) is not the user's own registration.
+    changes = [
+        c for c in ctx.of_kind(Event.Kind.MFA_METHOD_CHANGED) if str(c.fact("actor") or ctx.upn).lower() == ctx.upn
+    ]
     if not changes:
         result.explanation = "No MFA method was registered, changed or removed in the window."
         return result
