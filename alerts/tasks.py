@@ -41,4 +41,5 @@ def detect_events_task(*, event_ids: list[int]) -> None:
     )
 
 
+from alerts.tasks_events import event_partitions_ensure_task, events_purge_task  # noqa: E402,F401 - registers them
 from alerts.tasks_m365 import m365_pull  # noqa: E402,F401 - registers alerts.m365_pull with the worker
