@@ -92,8 +92,9 @@ def event_partitions_ensure(
     *, now: datetime | None = None, ahead: int | None = None, since: datetime | None = None
 ) -> list[str]:
     """Create the partitions of the current period and ``ahead`` periods after it (default
-    ``EVENT_PARTITIONS_AHEAD``), and of every period since ``since`` (default: the oldest row the
-    default partition holds within retention); the names created. Idempotent; a period partly
+    ``EVENT_PARTITIONS_AHEAD``), of every period since the newest partition, and of every period
+    since ``since`` (default: the oldest row the default partition holds within retention); the
+    names created. Idempotent; a period partly
     covered by an existing partition (after switching from months to weeks) gets a partition for
     the uncovered part."""
     if not is_partitioned():
@@ -103,8 +104,9 @@ def event_partitions_ensure(
     horizon = period_start(now)
     for _ in range(ahead + 1):
         horizon = period_next(horizon)
-    start = period_start(min(now, since or _oldest_in_default(now) or now))
     covered = [(p.start, p.end) for p in event_partitions() if p.start is not None]
+    # From the newest partition's end when that is past (the beat was stopped), so none is skipped.
+    start = period_start(min(now, *[end for _, end in covered[-1:]], since or _oldest_in_default(now) or now))
     created = []
     moment = start
     while moment < horizon:
@@ -150,6 +152,7 @@ def _partition_create(start: datetime, end: datetime) -> str:
                 bounds,
             )
         cursor.execute(f'CREATE TABLE "{name}" PARTITION OF "{TABLE}" FOR VALUES FROM (%s) TO (%s)', bounds)
+        partition_indexes_name(name)
         if moving:
             cursor.execute(f'INSERT INTO "{TABLE}" SELECT * FROM "partition_move"')  # noqa: S608
             cursor.execute('DROP TABLE "partition_move"')
@@ -163,6 +166,8 @@ def event_partition_drop(partition: Partition, *, keep_sql: str, lock_tables: li
     so no link can appear to a row being dropped. The number of rows kept."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '10s'")
+        # A table with deferred foreign-key checks pending cannot be dropped: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in lock_tables:
             cursor.execute(f'LOCK TABLE "{table}" IN SHARE MODE')
         cursor.execute(f'ALTER TABLE "{TABLE}" DETACH PARTITION "{partition.name}"')
@@ -172,3 +177,21 @@ def event_partition_drop(partition: Partition, *, keep_sql: str, lock_tables: li
         kept = cursor.rowcount
         cursor.execute(f'DROP TABLE "{partition.name}"')
     return kept
+
+
+def partition_indexes_name(partition: str) -> None:
+    """Name a partition's indexes after the table's (``event_time_idx_p20260101``), not PostgreSQL's
+    generated names, so a query plan says which index of the table it used."""
+    suffix = partition.removeprefix(f"{TABLE}_")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT child.relname, parent.relname FROM pg_index x "
+            "JOIN pg_class child ON child.oid = x.indexrelid "
+            "JOIN pg_inherits i ON i.inhrelid = x.indexrelid JOIN pg_class parent ON parent.oid = i.inhparent "
+            "WHERE x.indrelid = %s::regclass",
+            [partition],
+        )
+        for child, parent in cursor.fetchall():
+            wanted = f"{parent[: 62 - len(suffix)]}_{suffix}"
+            if child != wanted:
+                cursor.execute(f'ALTER INDEX "{child}" RENAME TO "{wanted}"')

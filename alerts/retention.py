@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -118,34 +117,35 @@ def _delete_batches(table: str, cutoff: datetime, keep: str) -> int:
 
 @dataclass(frozen=True)
 class MonthVolume:
-    month: datetime | None  # None: the default partition (kept evidence, events outside every partition)
+    month: datetime
     rows: int
-    bytes: int | None  # on-disk size with indexes (PostgreSQL partitions only)
+    bytes: int | None  # on-disk size of the month's partitions with their indexes (PostgreSQL)
     estimated: bool
 
 
 def event_volume_by_month() -> list[MonthVolume]:
-    """Events per month, oldest first. On PostgreSQL from the partitions' statistics (no scan of
-    the table); weekly partitions count in the month they start in."""
+    """Events per month, oldest first. On PostgreSQL the partitions' sizes come from their
+    statistics (no scan of the table; weekly partitions count in the month they start in) and the
+    default partition, small by design, is counted."""
     partitions = event_partitions()
     if not partitions:
-        rows = (
-            Event.objects.annotate(month=TruncMonth("occurred_at"))
-            .values("month")
-            .annotate(rows=Count("id"))
-            .order_by("month")
-        )
-        return [MonthVolume(row["month"], row["rows"], None, False) for row in rows]
-    months: dict[datetime | None, list[int]] = {}
+        rows = Event.objects.annotate(month=TruncMonth("occurred_at")).values("month").annotate(rows=Count("id"))
+        return [MonthVolume(row["month"], row["rows"], None, False) for row in rows.order_by("month")]
+    months: dict[datetime, list] = {}
     for partition in partitions:
-        month = period_start(partition.start, "month") if partition.start else None
-        rows = partition.rows if partition.rows >= 0 else _count(partition.name)
-        total = months.setdefault(month, [0, 0])
-        total[0] += rows
-        total[1] += partition.bytes
-    latest = datetime.max.replace(tzinfo=UTC)
-    ordered = sorted(months.items(), key=lambda item: item[0] or latest)
-    return [MonthVolume(month, rows, size, True) for month, (rows, size) in ordered]
+        if partition.start is not None:
+            rows = partition.rows if partition.rows >= 0 else _count(partition.name)
+            total = months.setdefault(period_start(partition.start, "month"), [0, 0])
+            total[0] += rows
+            total[1] += partition.bytes
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT date_trunc('month', occurred_at), count(*) FROM {connection.ops.quote_name(DEFAULT_PARTITION)} "  # noqa: S608
+            "GROUP BY 1"
+        )
+        for month, rows in cursor.fetchall():
+            months.setdefault(month, [0, None])[0] += rows
+    return [MonthVolume(month, rows, size, True) for month, (rows, size) in sorted(months.items()) if rows]
 
 
 def _count(table: str) -> int:
@@ -156,16 +156,32 @@ def _count(table: str) -> int:
 
 
 def events_next_purge(*, now: datetime | None = None) -> datetime | None:
-    """When the next events pass retention and the hourly purge removes them; None when there
-    is nothing to purge ahead (no event that nothing links to)."""
+    """When the oldest events that nothing links to pass retention (the hourly purge removes them
+    then; on PostgreSQL when the oldest partition holding events ends); None when there are none."""
     days = timedelta(days=retention_days())
-    ends = [p.end for p in event_partitions() if p.end is not None]
-    if ends:
-        return min(ends) + days
-    oldest = (
-        Event.objects.exclude(id__in=RawSQL(evidence_ids_sql(), []))  # noqa: S611 - table names from the models
-        .order_by("occurred_at")
-        .values_list("occurred_at", flat=True)
-        .first()
-    )
-    return oldest + days if oldest else None
+    candidates = []
+    quote = connection.ops.quote_name
+    for partition in event_partitions():
+        if partition.end is None:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(partition.name)})")  # noqa: S608 - a partition
+            if cursor.fetchone()[0]:
+                candidates.append(partition.end + days)
+                break
+    table = DEFAULT_PARTITION if candidates or is_partitioned() else Event._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(occurred_at) FROM {quote(table)} WHERE id NOT IN ({evidence_ids_sql()})"  # noqa: S608
+        )
+        oldest = cursor.fetchone()[0]
+    if oldest is not None:
+        candidates.append(_aware(oldest) + days)
+    return min(candidates) if candidates else None
+
+
+def _aware(value) -> datetime:
+    """SQLite hands a raw query's timestamp back as text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

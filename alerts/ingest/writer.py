@@ -5,8 +5,9 @@ is in both because PostgreSQL partitions events by it); ``ON CONFLICT DO NOTHING
 PostgreSQL (and SQLite ≥ 3.35) skip duplicates, concurrent ingests included, and ``RETURNING``
 says which rows are new. A record's time is part of the record, so re-ingesting it is a no-op.
 The same sign-in from two sources shares ``dedup_key`` but the two may date it seconds apart:
-rows whose key is already stored within ``DEDUP_WINDOW`` of their time are left out first (one
-indexed query, which reads only the partitions of the batch's days). Two such batches racing
+rows whose key is already stored within ``DEDUP_WINDOW`` of their time are left out (on
+PostgreSQL inside the INSERT, an index probe per row that reads only the partitions of its days;
+elsewhere one query first). Two such batches racing
 each other could both pass that check; the first source to arrive normally wins by minutes.
 Rows go in ordered by record id, so concurrent batches lock alike.
 """
@@ -47,12 +48,11 @@ class EventWriter:
 
     def insert(self, prepared: Sequence[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
         """Insert what is new; ``[(id, source_record_id)]`` of the rows actually written."""
-        ordered = _without_stored_dedup_keys(sorted(prepared, key=lambda item: item.event.source_record_id))
-        if not ordered:
-            return []
+        ordered = sorted(prepared, key=lambda item: item.event.source_record_id)
         if connection.vendor == "postgresql":
-            return self._insert_staged(ordered, identity_ids)
-        return self._insert_values(ordered, identity_ids)
+            return self._insert_staged(ordered, identity_ids) if ordered else []
+        ordered = _without_stored_dedup_keys(ordered)
+        return self._insert_values(ordered, identity_ids) if ordered else []
 
     def _insert_staged(self, ordered: list[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
         """PostgreSQL: COPY the batch into a session-private staging table, then one
@@ -80,8 +80,11 @@ class EventWriter:
             cursor.execute(f"TRUNCATE {stage}")
             cursor.cursor.copy_expert(f"COPY {stage} ({self._columns}) FROM STDIN", io.StringIO("".join(lines)))
             cursor.execute(
-                f"INSERT INTO {self._table} ({self._columns}) SELECT {self._columns} FROM {stage} "  # noqa: S608
-                f"ORDER BY {quote('source_record_id')}" + self._returning
+                f"INSERT INTO {self._table} ({self._columns}) SELECT {self._columns} FROM {stage} AS s "  # noqa: S608
+                f"WHERE s.dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM {self._table} AS e "
+                "WHERE e.dedup_key = s.dedup_key AND e.occurred_at BETWEEN s.occurred_at - %s AND s.occurred_at + %s) "
+                f"ORDER BY {quote('source_record_id')}" + self._returning,
+                [DEDUP_WINDOW, DEDUP_WINDOW],
             )
             return cursor.fetchall()
 

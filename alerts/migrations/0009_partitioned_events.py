@@ -40,7 +40,7 @@ def _definitions(cursor) -> tuple[list[str], list[str]]:
 
 
 def _rebuild(schema_editor, *, partitioned: bool) -> None:
-    from alerts.partitions import DEFAULT_PARTITION, event_partitions_ensure
+    from alerts.partitions import DEFAULT_PARTITION, event_partitions, event_partitions_ensure, partition_indexes_name
 
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(f'LOCK TABLE "{TABLE}" IN ACCESS EXCLUSIVE MODE')
@@ -68,6 +68,9 @@ def _rebuild(schema_editor, *, partitioned: bool) -> None:
         cursor.execute(f'DROP TABLE "{OLD}" CASCADE')
         for statement in indexes + constraints:
             cursor.execute(statement)
+        if partitioned:
+            for partition in event_partitions():
+                partition_indexes_name(partition.name)
         cursor.execute(f'ANALYZE "{TABLE}"')
 
 
