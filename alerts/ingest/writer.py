@@ -4,12 +4,13 @@
 is in both because PostgreSQL partitions events by it); ``ON CONFLICT DO NOTHING`` makes
 PostgreSQL (and SQLite ≥ 3.35) skip duplicates, concurrent ingests included, and ``RETURNING``
 says which rows are new. A record's time is part of the record, so re-ingesting it is a no-op.
-The same sign-in from two sources shares ``dedup_key`` but the two may date it seconds apart:
-rows whose key is already stored within ``DEDUP_WINDOW`` of their time are left out (on
-PostgreSQL inside the INSERT, an index probe per row that reads only the partitions of its days;
-elsewhere one query first). Two such batches racing
-each other could both pass that check; the first source to arrive normally wins by minutes.
-Rows go in ordered by record id, so concurrent batches lock alike.
+Keys are also matched across times, within ``DEDUP_WINDOW``: the same sign-in from two sources
+shares ``dedup_key`` but the two date it seconds apart, and a record re-sent with another time
+(the demo tenant, dated relative to now) keeps its record id. Rows whose key is stored within
+that window of their time are left out: on PostgreSQL inside the INSERT (an index probe per row,
+reading only the partitions of its days), elsewhere by one query first. Two batches racing each
+other with the same key at different times could both pass that check; with the same time, the
+unique keys still hold. Rows go in ordered by record id, so concurrent batches lock alike.
 """
 
 import hashlib
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.ingest.prepare import PreparedEvent
@@ -51,7 +53,7 @@ class EventWriter:
         ordered = sorted(prepared, key=lambda item: item.event.source_record_id)
         if connection.vendor == "postgresql":
             return self._insert_staged(ordered, identity_ids) if ordered else []
-        ordered = _without_stored_dedup_keys(ordered)
+        ordered = _without_stored_keys(ordered, self.source)
         return self._insert_values(ordered, identity_ids) if ordered else []
 
     def _insert_staged(self, ordered: list[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
@@ -81,10 +83,12 @@ class EventWriter:
             cursor.cursor.copy_expert(f"COPY {stage} ({self._columns}) FROM STDIN", io.StringIO("".join(lines)))
             cursor.execute(
                 f"INSERT INTO {self._table} ({self._columns}) SELECT {self._columns} FROM {stage} AS s "  # noqa: S608
-                f"WHERE s.dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM {self._table} AS e "
-                "WHERE e.dedup_key = s.dedup_key AND e.occurred_at BETWEEN s.occurred_at - %s AND s.occurred_at + %s) "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {self._table} AS e WHERE e.source = s.source "
+                "AND e.source_record_id = s.source_record_id AND e.occurred_at BETWEEN s.occurred_at - %s "
+                f"AND s.occurred_at + %s) AND (s.dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM {self._table} AS e "
+                "WHERE e.dedup_key = s.dedup_key AND e.occurred_at BETWEEN s.occurred_at - %s AND s.occurred_at + %s)) "
                 f"ORDER BY {quote('source_record_id')}" + self._returning,
-                [DEDUP_WINDOW, DEDUP_WINDOW],
+                [DEDUP_WINDOW] * 4,
             )
             return cursor.fetchall()
 
@@ -123,26 +127,36 @@ _NULL = "\\N"
 DEDUP_WINDOW = timedelta(days=1)
 
 
-def _without_stored_dedup_keys(ordered: list[PreparedEvent]) -> list[PreparedEvent]:
-    """The rows whose ``dedup_key`` no stored event carries within ``DEDUP_WINDOW`` of their time."""
-    keyed = [item.event for item in ordered if item.event.dedup_key]
-    if not keyed:
-        return ordered
-    first = min(e.occurred_at for e in keyed) - DEDUP_WINDOW
-    last = max(e.occurred_at for e in keyed) + DEDUP_WINDOW
-    stored: dict[str, list] = {}
-    keys = sorted({e.dedup_key for e in keyed})
-    step = connection.features.max_query_params or len(keys)
+def _without_stored_keys(ordered: list[PreparedEvent], source: str) -> list[PreparedEvent]:
+    """The rows whose record id (in ``source``) and ``dedup_key`` no stored event carries within
+    ``DEDUP_WINDOW`` of their time."""
+    events = [item.event for item in ordered]
+    first = min(e.occurred_at for e in events) - DEDUP_WINDOW
+    last = max(e.occurred_at for e in events) + DEDUP_WINDOW
+    stored: dict[tuple[str, str], list] = {}
+    keys = [("record", e.source_record_id) for e in events] + [("dedup", e.dedup_key) for e in events if e.dedup_key]
+    step = max(1, (connection.features.max_query_params or len(keys)) - 4)
     for start in range(0, len(keys), step):
-        rows = Event.objects.filter(
-            dedup_key__in=keys[start : start + step], occurred_at__gte=first, occurred_at__lte=last
-        ).values_list("dedup_key", "occurred_at")
-        for key, at in rows:
-            stored.setdefault(key, []).append(at)
+        chunk = keys[start : start + step]
+        match = Q(source=source, source_record_id__in=[v for k, v in chunk if k == "record"])
+        match |= Q(dedup_key__in=[v for k, v in chunk if k == "dedup"])
+        rows = Event.objects.filter(match, occurred_at__gte=first, occurred_at__lte=last).values_list(
+            "source", "source_record_id", "dedup_key", "occurred_at"
+        )
+        for row_source, record_id, dedup_key, at in rows:
+            if row_source == source:
+                stored.setdefault(("record", record_id), []).append(at)
+            if dedup_key:
+                stored.setdefault(("dedup", dedup_key), []).append(at)
+
+    def known(kind: str, value, at) -> bool:
+        return any(abs(seen - at) <= DEDUP_WINDOW for seen in stored.get((kind, value), ()))
+
     return [
         item
         for item in ordered
-        if not any(abs(at - item.event.occurred_at) <= DEDUP_WINDOW for at in stored.get(item.event.dedup_key, ()))
+        if not known("record", item.event.source_record_id, item.event.occurred_at)
+        and not (item.event.dedup_key and known("dedup", item.event.dedup_key, item.event.occurred_at))
     ]
 
 

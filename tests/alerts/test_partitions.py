@@ -102,3 +102,10 @@ def test_a_time_range_reads_only_its_partitions(require_postgres):
     plan = query.explain()
     assert f"alerts_event_p{now:%Y%m01}" in plan
     assert f"alerts_event_p{(now + timedelta(days=40)):%Y%m01}" not in plan
+
+
+def test_a_record_sent_again_with_another_time_within_a_day_is_a_duplicate():
+    first = ingest_records(source="o365-audit", records=[audit_logon("r1")])
+    moved = ingest_records(source="o365-audit", records=[audit_logon("r1", CreationTime="2024-03-01T10:05:00")])
+    later = ingest_records(source="o365-audit", records=[audit_logon("r1", CreationTime="2024-03-03T10:00:00")])
+    assert (first.created, moved.created, moved.duplicates, later.created) == (1, 0, 1, 1)
