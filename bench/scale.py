@@ -101,6 +101,16 @@ def fill(args, log) -> float:
     return copier.count / copy_seconds
 
 
+def storage(log) -> float:
+    """Bytes on disk per event (table, TOAST and indexes, over every partition)."""
+    from alerts.partitions import event_partitions
+
+    partitions = event_partitions()
+    rows, size = sum(max(p.rows, 0) for p in partitions), sum(p.bytes for p in partitions)
+    log(f"events: ~{rows:,} rows, {size / 1e9:.2f} GB with indexes in {len(partitions)} partitions")
+    return size / max(rows, 1)
+
+
 def api_ingest(args, log) -> tuple[float, float]:
     """(API records/s, COPY rows/s of the same rows), as bench/ingest.py measures them."""
     from django.db import connection
@@ -225,6 +235,7 @@ def main():
         copy_rate = fill(args, log)
         large = pages(args, analyst)
         log(f"pages at {millions(args.events)} events timed")
+        bytes_per_event = storage(log)
         api_rate, api_copy_rate = api_ingest(args, log)
         purge_seconds = purge_one_month(log)
         partition_upkeep(log)
@@ -242,6 +253,7 @@ def main():
             )
         worst_small, worst_large = max(r["p95"] for r in small), max(r["p95"] for r in large)
         print(f"COPY into the live partitioned table: {copy_rate:,.0f} rows/s")
+        print(f"events on disk: {bytes_per_event:,.0f} bytes per event, indexes included")
         print(f"API ingest {api_rate:,.0f} records/s; COPY of the same rows {api_copy_rate:,.0f} rows/s")
         print(
             f"scale: ingest ratio {api_rate / api_copy_rate:.2f}, detect ratio n/a, page p95 at "
