@@ -94,9 +94,8 @@ def event_partitions_ensure(
     """Create the partitions of the current period and ``ahead`` periods after it (default
     ``EVENT_PARTITIONS_AHEAD``), of every period since the newest partition, and of every period
     since ``since`` (default: the oldest row the default partition holds within retention); the
-    names created. Idempotent; a period partly
-    covered by an existing partition (after switching from months to weeks) gets a partition for
-    the uncovered part."""
+    names created. Idempotent; a period partly covered by an existing partition (after switching
+    from months to weeks) gets a partition for the uncovered part."""
     if not is_partitioned():
         return []
     now = now or datetime.now(UTC)
