@@ -11,6 +11,7 @@ from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordRese
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +32,7 @@ from airportal.services import (
     user_set_password_link,
 )
 from airportal.tokens import api_token_create, api_token_revoke
+from alerts.retention import event_volume_by_month, events_next_purge, retention_days
 from investigations.models import Action
 
 
@@ -43,7 +45,13 @@ def _shown_once(response):
 @require_GET
 @capability_required(Capability.ADMINISTER)
 def admin_home(request):
-    return render(request, "airportal/admin_home.html", {})
+    context = {
+        "event_volume": event_volume_by_month(),
+        "next_purge": events_next_purge(),
+        "retention_days": retention_days(),
+        "now": timezone.now(),
+    }
+    return render(request, "airportal/admin_home.html", context)
 
 
 def _users_page(request, *, invite_form=None, secret_link=None, status=200):
@@ -172,9 +180,15 @@ def admin_token_revoke(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
 def admin_settings(request):
-    """Accepted domains, four-eyes action kinds and SLAs."""
+    """Accepted domains, four-eyes action kinds, SLAs and event retention."""
     current = portal_settings_get()
-    fields = ("accepted_domains", "four_eyes_action_kinds", "action_sla_minutes", "alert_sla_minutes")
+    fields = (
+        "accepted_domains",
+        "four_eyes_action_kinds",
+        "action_sla_minutes",
+        "alert_sla_minutes",
+        "event_retention_days",
+    )
     if request.method == "GET":
         initial = {field: getattr(current, field) for field in fields}
         initial["accepted_domains"] = "\n".join(current.accepted_domains)

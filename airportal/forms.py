@@ -13,6 +13,8 @@ from airportal.roles import Role
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 MAX_SLA_MINUTES = 30 * 24 * 60
+# At least the longest window detection and the playbook read back (days), at most ten years.
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
 PERSON_ROLES = [(r.value, r.label) for r in (Role.ANALYST, Role.MANAGER, Role.ADMIN)]
 
 
@@ -105,6 +107,13 @@ class PortalSettingsForm(forms.Form):
     )
     alert_sla_minutes = forms.IntegerField(
         min_value=1, max_value=MAX_SLA_MINUTES, label="Alert SLA (minutes)", help_text="Time to triage an alert."
+    )
+    event_retention_days = forms.IntegerField(
+        min_value=MIN_RETENTION_DAYS,
+        max_value=MAX_RETENTION_DAYS,
+        label="Event retention (days)",
+        help_text="Older events are purged, except those an alert, finding or investigation rests on. "
+        "The audit log is never purged.",
     )
 
     def __init__(self, *args, action_kinds: list[tuple[str, str]], **kwargs):

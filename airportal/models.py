@@ -86,6 +86,10 @@ class PortalSettings(models.Model):
     )
     action_sla_minutes = models.PositiveIntegerField(default=60)
     alert_sla_minutes = models.PositiveIntegerField(default=240)
+    event_retention_days = models.PositiveIntegerField(
+        default=180,
+        help_text="Events older than this are purged; the events an alert, finding or investigation rests on are kept.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

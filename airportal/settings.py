@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "airportal.replica.ReplicaReadMiddleware",
 ]
 
 ROOT_URLCONF = "airportal.urls"
@@ -127,6 +128,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Optional read replica (PostgreSQL streaming replica): the console's list pages, search, timelines,
+# reports and exports read from it (airportal.replica); writes and everything else use "default".
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# After a request that writes, the browser reads from the primary for this long (read-after-write).
+DATABASE_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "10"))
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    # Tests use the primary's test database through this alias instead of creating one.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["airportal.replica.ReplicaRouter"]
+# Events (PostgreSQL): one partition per "month" or "week", created this many periods ahead.
+EVENT_PARTITION_INTERVAL = os.environ.get("EVENT_PARTITION_INTERVAL", "month")
+if EVENT_PARTITION_INTERVAL not in ("month", "week"):
+    raise ImproperlyConfigured("EVENT_PARTITION_INTERVAL must be 'month' or 'week'.")
+EVENT_PARTITIONS_AHEAD = int(os.environ.get("EVENT_PARTITIONS_AHEAD", "3"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -314,6 +334,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"queue": "default"},
     },
+    # Events: partitions created ahead (PostgreSQL), then what is past retention purged.
+    "events-partitions": {
+        "task": "alerts.event_partitions_ensure",
+        "schedule": 3600.0,
+        "options": {"queue": "default"},
+    },
+    "events-purge": {"task": "alerts.events_purge", "schedule": 3600.0, "options": {"queue": "default"}},
     "m365-pull": {
         "task": "alerts.m365_pull",
         "schedule": float(M365_PULL_INTERVAL_SECONDS),

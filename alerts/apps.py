@@ -9,6 +9,7 @@ class AlertsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(ensure_default_policies, sender=self, dispatch_uid="alerts.ensure_default_policies")
+        post_migrate.connect(ensure_event_partitions, sender=self, dispatch_uid="alerts.ensure_event_partitions")
 
 
 def ensure_default_policies(sender, **kwargs):
@@ -16,3 +17,11 @@ def ensure_default_policies(sender, **kwargs):
     from alerts.services.policies import policy_defaults_ensure
 
     policy_defaults_ensure()
+
+
+def ensure_event_partitions(sender, using="default", **kwargs):
+    """After migrate, the events table has its partitions ahead (PostgreSQL; nothing on SQLite)."""
+    from alerts.partitions import event_partitions_ensure
+
+    if using == "default":
+        event_partitions_ensure()

@@ -6,7 +6,9 @@ from celery import shared_task
 from django.conf import settings
 
 from alerts.feeds.cycle import m365_pull_cycle
+from alerts.partitions import event_partitions_ensure
 from alerts.pipeline import detection_batch_judge, detection_sweep
+from alerts.retention import events_purge
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +70,25 @@ def m365_pull() -> None:
             run.rejected,
             f"; error: {run.error}" if run.error else "",
         )
+
+
+@shared_task(name="alerts.event_partitions_ensure", queue="default", ignore_result=True)
+def event_partitions_ensure_task() -> None:
+    """Beat: create the events table's partitions ahead (PostgreSQL; idempotent)."""
+    created = event_partitions_ensure()
+    if created:
+        logger.info("event partitions created: %s", ", ".join(created))
+
+
+@shared_task(name="alerts.events_purge", queue="default", ignore_result=True)
+def events_purge_task() -> None:
+    """Beat: drop or delete events past retention; what alerts and findings rest on is kept."""
+    result = events_purge()
+    logger.info(
+        "events purge before %s: %d partitions dropped (~%d rows), %d rows deleted, %d evidence events kept",
+        result.cutoff.isoformat(),
+        len(result.partitions_dropped),
+        result.rows_dropped,
+        result.rows_deleted,
+        result.evidence_kept,
+    )

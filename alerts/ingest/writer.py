@@ -1,16 +1,26 @@
 """The batch INSERT of events: duplicates skipped by the database, new ids returned.
 
-``(source, source_record_id)`` and ``dedup_key`` are unique; ``ON CONFLICT DO NOTHING`` makes
+``(source, source_record_id, occurred_at)`` and ``(dedup_key, occurred_at)`` are unique (the time
+is in both because PostgreSQL partitions events by it); ``ON CONFLICT DO NOTHING`` makes
 PostgreSQL (and SQLite ≥ 3.35) skip duplicates, concurrent ingests included, and ``RETURNING``
-says which rows are new. Rows go in ordered by record id, so concurrent batches lock alike.
+says which rows are new. A record's time is part of the record, so re-ingesting it is a no-op.
+Keys are also matched across times, within ``DEDUP_WINDOW``: the same sign-in from two sources
+shares ``dedup_key`` but the two date it seconds apart, and a record re-sent with another time
+(the demo tenant, dated relative to now) keeps its record id. Rows whose key is stored within
+that window of their time are left out: on PostgreSQL inside the INSERT (an index probe per row,
+reading only the partitions of its days), elsewhere by one query first. Two batches racing each
+other with the same key at different times could both pass that check; with the same time, the
+unique keys still hold. Rows go in ordered by record id, so concurrent batches lock alike.
 """
 
 import hashlib
 import io
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.ingest.prepare import PreparedEvent
@@ -41,11 +51,10 @@ class EventWriter:
     def insert(self, prepared: Sequence[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
         """Insert what is new; ``[(id, source_record_id)]`` of the rows actually written."""
         ordered = sorted(prepared, key=lambda item: item.event.source_record_id)
-        if not ordered:
-            return []
         if connection.vendor == "postgresql":
-            return self._insert_staged(ordered, identity_ids)
-        return self._insert_values(ordered, identity_ids)
+            return self._insert_staged(ordered, identity_ids) if ordered else []
+        ordered = _without_stored_keys(ordered, self.source)
+        return self._insert_values(ordered, identity_ids) if ordered else []
 
     def _insert_staged(self, ordered: list[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
         """PostgreSQL: COPY the batch into a session-private staging table, then one
@@ -73,8 +82,13 @@ class EventWriter:
             cursor.execute(f"TRUNCATE {stage}")
             cursor.cursor.copy_expert(f"COPY {stage} ({self._columns}) FROM STDIN", io.StringIO("".join(lines)))
             cursor.execute(
-                f"INSERT INTO {self._table} ({self._columns}) SELECT {self._columns} FROM {stage} "  # noqa: S608
-                f"ORDER BY {quote('source_record_id')}" + self._returning
+                f"INSERT INTO {self._table} ({self._columns}) SELECT {self._columns} FROM {stage} AS s "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM {self._table} AS e WHERE e.source = s.source "
+                "AND e.source_record_id = s.source_record_id AND e.occurred_at BETWEEN s.occurred_at - %s "
+                f"AND s.occurred_at + %s) AND (s.dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM {self._table} AS e "
+                "WHERE e.dedup_key = s.dedup_key AND e.occurred_at BETWEEN s.occurred_at - %s AND s.occurred_at + %s)) "
+                f"ORDER BY {quote('source_record_id')}" + self._returning,
+                [DEDUP_WINDOW] * 4,
             )
             return cursor.fetchall()
 
@@ -110,6 +124,40 @@ class EventWriter:
 
 
 _NULL = "\\N"
+DEDUP_WINDOW = timedelta(days=1)
+
+
+def _without_stored_keys(ordered: list[PreparedEvent], source: str) -> list[PreparedEvent]:
+    """The rows whose record id (in ``source``) and ``dedup_key`` no stored event carries within
+    ``DEDUP_WINDOW`` of their time."""
+    events = [item.event for item in ordered]
+    first = min(e.occurred_at for e in events) - DEDUP_WINDOW
+    last = max(e.occurred_at for e in events) + DEDUP_WINDOW
+    stored: dict[tuple[str, str], list] = {}
+    keys = [("record", e.source_record_id) for e in events] + [("dedup", e.dedup_key) for e in events if e.dedup_key]
+    step = max(1, (connection.features.max_query_params or len(keys)) - 4)
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        match = Q(source=source, source_record_id__in=[v for k, v in chunk if k == "record"])
+        match |= Q(dedup_key__in=[v for k, v in chunk if k == "dedup"])
+        rows = Event.objects.filter(match, occurred_at__gte=first, occurred_at__lte=last).values_list(
+            "source", "source_record_id", "dedup_key", "occurred_at"
+        )
+        for row_source, record_id, dedup_key, at in rows:
+            if row_source == source:
+                stored.setdefault(("record", record_id), []).append(at)
+            if dedup_key:
+                stored.setdefault(("dedup", dedup_key), []).append(at)
+
+    def known(kind: str, value, at) -> bool:
+        return any(abs(seen - at) <= DEDUP_WINDOW for seen in stored.get((kind, value), ()))
+
+    return [
+        item
+        for item in ordered
+        if not known("record", item.event.source_record_id, item.event.occurred_at)
+        and not (item.event.dedup_key and known("dedup", item.event.dedup_key, item.event.occurred_at))
+    ]
 
 
 def _copy_json(value: str) -> str:

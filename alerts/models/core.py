@@ -47,9 +47,15 @@ class Identity(models.Model):
 class Event(models.Model):
     """One normalised activity record.
 
-    ``(source, source_record_id)`` is unique, so re-ingesting a record is a no-op.
-    ``dedup_key``, when set, is unique too: the same sign-in seen by two sources
-    (the audit log and Graph) carries the same key and is stored once.
+    On PostgreSQL the table is range-partitioned by ``occurred_at`` (``alerts.partitions``), and
+    PostgreSQL only enforces a unique constraint that contains the partition key; hence the time
+    in both keys below. A record's time is part of the record, so re-ingesting it is still a no-op
+    (``ON CONFLICT DO NOTHING``); the same sign-in seen by two sources (the audit log and Graph)
+    shares ``dedup_key`` but may differ in time by seconds, which ingest checks before inserting
+    (``alerts.ingest.writer``). The primary key is ``(id, occurred_at)`` in the database; ids stay
+    unique (one sequence), so Django keeps addressing rows by ``id``. Relations *to* events are
+    ``db_constraint=False`` for the same reason (a foreign key needs a unique index on ``id``
+    alone); retention keeps what they point at (``alerts.retention``).
     """
 
     class Kind(models.TextChoices):
@@ -96,9 +102,11 @@ class Event(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "source_record_id"], name="event_source_record_unique"),
             models.UniqueConstraint(
-                fields=["dedup_key"], condition=Q(dedup_key__isnull=False), name="event_dedup_key_unique"
+                fields=["source", "source_record_id", "occurred_at"], name="event_source_record_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["dedup_key", "occurred_at"], condition=Q(dedup_key__isnull=False), name="event_dedup_key_unique"
             ),
         ]
         indexes = [
@@ -177,7 +185,8 @@ class Alert(models.Model):
     event_count = models.PositiveIntegerField(default=0)
     first_activity_at = models.DateTimeField()
     last_activity_at = models.DateTimeField()
-    events = models.ManyToManyField(Event, related_name="alerts", blank=True)
+    # No database constraint: events are partitioned (see Event); retention keeps linked events.
+    events = models.ManyToManyField(Event, related_name="alerts", blank=True, db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True, help_text="First triage.")

@@ -140,7 +140,8 @@ class Finding(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     explanation = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
-    events = models.ManyToManyField(Event, related_name="findings", blank=True)
+    # No database constraint: events are partitioned (alerts.models.Event); retention keeps linked events.
+    events = models.ManyToManyField(Event, related_name="findings", blank=True, db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

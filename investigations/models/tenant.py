@@ -57,7 +57,9 @@ class SimulatedInboxRule(models.Model):
     enabled = models.BooleanField(default=True)
     parameters = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
-    source_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["account_id", "name"]
@@ -94,7 +96,9 @@ class SimulatedMessage(models.Model):
     internet_message_id = models.CharField(max_length=512, blank=True)
     received_at = models.DateTimeField()
     soft_deleted_at = models.DateTimeField(null=True, blank=True)
-    source_event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

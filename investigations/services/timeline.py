@@ -11,7 +11,7 @@ TIMELINE_SOURCE = "airportal"
 def remediation_event_record(*, action: Action, detail: str) -> Event:
     """One ``remediation`` event per action, written by the one transition to ``succeeded``.
 
-    ``(source, source_record_id)`` is unique, so even a second call could not store it twice.
+    The one transition to ``succeeded`` (a conditional UPDATE) calls it once per action.
     """
     return Event.objects.create(
         source=TIMELINE_SOURCE,

@@ -232,6 +232,7 @@ def test_settings_change_is_saved_and_audited(admin_client):
             "four_eyes_action_kinds": ["disable_account"],
             "action_sla_minutes": 30,
             "alert_sla_minutes": 120,
+            "event_retention_days": 180,
         },
     )
     assert response.status_code == 302
@@ -254,7 +255,13 @@ def test_settings_change_is_saved_and_audited(admin_client):
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_saved(admin_client, field, value, message):
-    data = {"accepted_domains": "contoso.com", "action_sla_minutes": 45, "alert_sla_minutes": 90, field: value}
+    data = {
+        "accepted_domains": "contoso.com",
+        "action_sla_minutes": 45,
+        "alert_sla_minutes": 90,
+        "event_retention_days": 180,
+        field: value,
+    }
     response = admin_client.post(reverse("admin_settings"), data)
     assert response.status_code == 400
     assert message in response.content

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("investigations", "0003_notifications"),
+        ("investigations", "0004_events_without_db_constraint"),
     ]
 
     operations = [
