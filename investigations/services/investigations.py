@@ -84,30 +84,37 @@ def investigations_take_late_evidence(*, spans: dict[int, tuple[datetime, dateti
     """
     cutoff = timezone.now() - REOPEN_WITHIN
     candidates = (
-        Investigation.objects.filter(identity_id__in=list(spans), window_start__isnull=False)
+        Investigation.objects.filter(identity_id__in=list(spans))
         .filter(Q(status__in=OPEN) | Q(status__in=TRANSITIONS["reopen"][0], finished_at__gte=cutoff))
         .order_by("identity_id", "-created_at")
     )
-    latest: dict[int, Investigation] = {}
-    for investigation in candidates:
-        latest.setdefault(investigation.identity_id, investigation)
+    chosen: dict[int, Investigation] = {}
+    for investigation in candidates:  # the open one if any (at most one), else the latest closed
+        current = chosen.get(investigation.identity_id)
+        if current is None or (investigation.status in OPEN and current.status not in OPEN):
+            chosen[investigation.identity_id] = investigation
     queued = 0
-    for identity_id, investigation in latest.items():
+    for identity_id, investigation in chosen.items():
         first, last = spans[identity_id]
+        if investigation.window_start is None:
+            continue  # not run yet: its first run reads these events
         if last < investigation.window_start or first > investigation.window_end:
             continue
-        with transaction.atomic():
-            locked = Investigation.objects.select_for_update().get(pk=investigation.pk)
-            why = f"Activity from {stamp(first)} inside its window arrived after the last run"
-            if locked.status in OPEN:
-                investigation_request_rerun(investigation=locked, why=why)
-            elif investigation_transition(
-                locked, verb="reopen", to=S.QUEUED, note=why, queued_at=timezone.now(), finished_at=None
-            ):
-                investigation_step(locked.pk, f"{why}; reopened, the playbook runs again.")
-                task_send_on_commit("investigations.run_playbook", locked.pk)
-            else:
-                continue
+        why = f"Activity from {stamp(first)} inside its window arrived after the last run"
+        try:
+            with transaction.atomic():
+                locked = Investigation.objects.select_for_update().get(pk=investigation.pk)
+                if locked.status in OPEN:
+                    investigation_request_rerun(investigation=locked, why=why)
+                elif investigation_transition(
+                    locked, verb="reopen", to=S.QUEUED, note=why, queued_at=timezone.now(), finished_at=None
+                ):
+                    investigation_step(locked.pk, f"{why}; reopened, the playbook runs again.")
+                    task_send_on_commit("investigations.run_playbook", locked.pk)
+                else:
+                    continue
+        except IntegrityError:  # another investigation of the identity opened meanwhile: it reads them
+            continue
         queued += 1
     return queued
 
