@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 
-from alerts.feeds import crypto
-from alerts.models import M365Connection, M365Feed
+from m365 import crypto
+from m365.models import M365Connection, M365Feed
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
