@@ -12,7 +12,6 @@ from django.conf import settings
 
 from m365.client import AuthenticationFailed, M365Client, M365Error, scope_for
 from m365.config import ConfigError, config_get
-from m365.crypto import CredentialUnreadable
 from m365.models import M365Feed
 from m365.permissions import API_NAMES, REQUIREMENTS, for_feed
 
@@ -40,7 +39,7 @@ def m365_check() -> list[CheckItem]:
     """Every check, in order; ``all(item.ok for item in items if item.required)`` means ready."""
     try:
         config = config_get()
-    except (ConfigError, CredentialUnreadable) as exc:
+    except ConfigError as exc:
         return [CheckItem("Configuration", False, str(exc))]
     if config is None:
         return [CheckItem("Configuration", False, "No tenant id, client id and secret or certificate are configured.")]

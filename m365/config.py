@@ -107,14 +107,17 @@ def config_get(*, connection: M365Connection | None = None) -> M365Config | None
     """The configuration to use, or None when no tenant is configured.
 
     Each value comes from its ``M365_*`` setting when set, else from the stored connection.
-    Raises ConfigError when a credential is configured but unusable.
+    Raises ConfigError when a credential is configured but unusable (unreadable with today's key too).
     """
     connection = connection or connection_get()
     tenant_id = settings.M365_TENANT_ID or connection.tenant_id
     client_id = settings.M365_CLIENT_ID or connection.client_id
     secret, certificate = settings.M365_CLIENT_SECRET, _environment_certificate()
     if not secret and certificate is None and connection.credential_encrypted:
-        plaintext = crypto.decrypt(connection.credential_encrypted)
+        try:
+            plaintext = crypto.decrypt(connection.credential_encrypted)
+        except crypto.CredentialUnreadable as exc:
+            raise ConfigError(str(exc)) from None
         if connection.credential_kind == M365Connection.CredentialKind.CERTIFICATE:
             certificate = certificate_parse(plaintext)
         else:

@@ -20,7 +20,6 @@ from alerts.feeds import graph_alerts, graph_feed, graph_signins, management_act
 from alerts.feeds.checkpoints import StreamRun, TimeBudgetSpent, feed_state_finish, feed_state_get
 from m365.client import M365Client, M365Error
 from m365.config import ConfigError, config_get, connection_get
-from m365.crypto import CredentialUnreadable
 from m365.models import M365Connection, M365Feed
 
 logger = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def m365_pull_cycle(*, now: datetime | None = None, budget_seconds: float | None
     connection = connection_get()
     try:
         config = config_get(connection=connection)
-    except (ConfigError, CredentialUnreadable) as exc:
+    except ConfigError as exc:
         return CycleReport(skipped=str(exc))
     if config is None:
         return CycleReport(skipped="No Microsoft 365 tenant is configured (Connectors page or M365_* settings).")

@@ -30,7 +30,6 @@ from m365.client import (
     Unavailable,
 )
 from m365.config import ConfigError, config_get
-from m365.crypto import CredentialUnreadable
 from m365.models import M365Feed
 
 PERMISSIONS = {kind: permissions.for_action(kind) for kind in (
@@ -84,7 +83,7 @@ class MsGraphConnector(Connector):
         if self._client is None:
             try:
                 config = config_get()
-            except (ConfigError, CredentialUnreadable) as exc:
+            except ConfigError as exc:
                 raise PermanentError(str(exc)) from None
             if config is None:
                 raise PermanentError("No Microsoft 365 tenant is configured for the msgraph connector.")
