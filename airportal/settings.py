@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "template_partials",
     "airportal",
+    "m365",
     "alerts",
     "investigations",
 ]
@@ -214,7 +215,7 @@ DETECTION_BATCH_EVENTS = int(os.environ.get("DETECTION_BATCH_EVENTS", "2000"))
 # Offline IP geolocation: optional MaxMind City database for city precision.
 GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")
 
-# Microsoft 365 connector (alerts/feeds, investigations/connectors/msgraph.py). Base URLs default to
+# Microsoft 365 (m365/, used by alerts/feeds and investigations/connectors/msgraph.py). Base URLs default to
 # Microsoft's public cloud; tests point them at a local server. Credentials set here win over the
 # Connectors page, which then shows them read-only.
 M365_LOGIN_URL = os.environ.get("M365_LOGIN_URL", "https://login.microsoftonline.com").rstrip("/")

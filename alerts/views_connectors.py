@@ -13,13 +13,13 @@ from airportal.dispatch import task_send_on_commit
 from airportal.errors import DomainError
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
-from alerts.feeds.check import m365_check
 from alerts.feeds.checkpoints import feed_states
-from alerts.feeds.config import connection_get, environment_values, is_configured, remediation_connector_name
-from alerts.feeds.connection import m365_connection_update
-from alerts.feeds.permissions import REQUIREMENTS
 from alerts.forms_connectors import ConnectorSettingsForm
-from alerts.models import M365Connection
+from m365.check import m365_check
+from m365.config import connection_get, environment_values, is_configured, remediation_connector_name
+from m365.connection import m365_connection_update
+from m365.models import M365Connection
+from m365.permissions import REQUIREMENTS
 
 TEMPLATE = "alerts/connector_settings.html"
 HTMX_STOP_POLLING = 286

@@ -17,7 +17,7 @@ from airportal.services import user_set_role
 from airportal.tokens import api_token_create
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.m365.fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"

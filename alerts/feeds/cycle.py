@@ -18,10 +18,9 @@ from django.utils import timezone
 
 from alerts.feeds import graph_alerts, graph_feed, graph_signins, management_activity, message_trace
 from alerts.feeds.checkpoints import StreamRun, TimeBudgetSpent, feed_state_finish, feed_state_get
-from alerts.feeds.client import M365Client, M365Error
-from alerts.feeds.config import ConfigError, config_get, connection_get
-from alerts.feeds.crypto import CredentialUnreadable
-from alerts.models import M365Connection, M365Feed
+from m365.client import M365Client, M365Error
+from m365.config import ConfigError, config_get, connection_get
+from m365.models import M365Connection, M365Feed
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def m365_pull_cycle(*, now: datetime | None = None, budget_seconds: float | None
     connection = connection_get()
     try:
         config = config_get(connection=connection)
-    except (ConfigError, CredentialUnreadable) as exc:
+    except ConfigError as exc:
         return CycleReport(skipped=str(exc))
     if config is None:
         return CycleReport(skipped="No Microsoft 365 tenant is configured (Connectors page or M365_* settings).")

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from alerts.feeds import times
 from alerts.feeds.checkpoints import (
     StreamRun,
     deliver,
@@ -22,7 +21,8 @@ from alerts.feeds.checkpoints import (
     window_start,
     windows,
 )
-from alerts.feeds.client import M365Client
+from m365 import times
+from m365.client import M365Client
 
 
 def _same(record: dict) -> dict:

@@ -9,13 +9,15 @@ an hour keep the ids remembered for a resumed window small.
 from datetime import timedelta
 
 from alerts.feeds.graph_feed import GraphFeed
+from m365 import permissions
+from m365.models import M365Feed
 
 FEED = GraphFeed(
     stream="signins",
     source="entra-signins",
     path="auditLogs/signIns",
     time_property="createdDateTime",
-    permission="AuditLog.Read.All (Microsoft Graph)",
+    permission=permissions.for_feed(M365Feed.SIGNINS),
     key=lambda record: record["id"],
     max_back=timedelta(days=30),
     # Hour-long windows keep the ids remembered per window small on busy tenants.

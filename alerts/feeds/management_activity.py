@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from alerts.feeds import times
 from alerts.feeds.checkpoints import (
     StreamRun,
     deliver,
@@ -22,11 +21,13 @@ from alerts.feeds.checkpoints import (
     window_start,
     windows,
 )
-from alerts.feeds.client import ContentExpired, M365Client
+from m365 import permissions, times
+from m365.client import ContentExpired, M365Client
+from m365.models import M365Feed
 
 CONTENT_TYPES = ("Audit.Exchange", "Audit.AzureActiveDirectory", "Audit.General")
 SOURCE = "o365-audit"
-PERMISSION = "ActivityFeed.Read (Office 365 Management APIs)"
+PERMISSION = permissions.for_feed(M365Feed.AUDIT)
 MAX_WINDOW = timedelta(hours=24)
 # The API refuses a startTime more than 7 days back; keep a margin for the time the run takes.
 MAX_BACK = timedelta(days=7) - timedelta(minutes=15)
@@ -35,10 +36,6 @@ OVERLAP = timedelta(hours=1)
 
 def stream_name(content_type: str) -> str:
     return f"audit:{content_type}"
-
-
-def _feed_url(client: M365Client, operation: str) -> str:
-    return f"{settings.M365_MANAGEMENT_URL}/{client.config.tenant_id}/activity/feed/{operation}"
 
 
 def _publisher(client: M365Client) -> dict:
@@ -50,7 +47,7 @@ def subscriptions_ensure(client: M365Client) -> list[str]:
     """Start the subscriptions that are not enabled yet; the content types started now."""
     base = settings.M365_MANAGEMENT_URL
     current = client.get_json(
-        _feed_url(client, "subscriptions/list"), base_url=base, permission=PERMISSION, params=_publisher(client)
+        client.management_url("subscriptions/list"), base_url=base, permission=PERMISSION, params=_publisher(client)
     )
     enabled = {item.get("contentType") for item in current if item.get("status") == "enabled"}
     started = []
@@ -59,7 +56,7 @@ def subscriptions_ensure(client: M365Client) -> list[str]:
             continue
         client.request(
             "POST",
-            _feed_url(client, "subscriptions/start"),
+            client.management_url("subscriptions/start"),
             base_url=base,
             permission=PERMISSION,
             params={"contentType": content_type, **_publisher(client)},
@@ -75,7 +72,7 @@ def _api_time(moment: datetime) -> str:
 def list_content(client: M365Client, content_type: str, start: datetime, end: datetime) -> list[dict]:
     """Every blob that became available in [start, end), following ``NextPageUri`` to the last page."""
     base = settings.M365_MANAGEMENT_URL
-    url: str | None = _feed_url(client, "subscriptions/content")
+    url: str | None = client.management_url("subscriptions/content")
     params: dict | None = {
         "contentType": content_type,
         "startTime": _api_time(start),

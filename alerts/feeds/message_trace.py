@@ -13,6 +13,8 @@ renamed to that shape; the values are left as they are.
 from datetime import timedelta
 
 from alerts.feeds.graph_feed import GraphFeed
+from m365 import permissions
+from m365.models import M365Feed
 
 COLUMNS = {
     "id": "MessageTraceId",
@@ -40,7 +42,7 @@ FEED = GraphFeed(
     source="message-trace",
     path="admin/exchange/tracing/messageTraces",
     time_property="receivedDateTime",
-    permission="ExchangeMessageTrace.Read.All (Microsoft Graph)",
+    permission=permissions.for_feed(M365Feed.MESSAGE_TRACE),
     key=lambda record: f"{record['id']}:{record.get('recipientAddress', '')}",
     max_back=timedelta(days=90),
     page_size=5000,

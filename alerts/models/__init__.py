@@ -10,8 +10,8 @@ from alerts.models.core import (
     Severity,
 )
 from alerts.models.detection import AlertPolicyVersion, AlertSuppression, DetectionBatch, IdentityBaseline
-from alerts.models.m365 import M365Connection, M365Feed, M365FeedState
+from alerts.models.feeds import M365FeedState
 
 __all__ = ["SEVERITY_RANK", "Alert", "AlertPolicy", "AutomationLevel", "Event", "Identity", "Severity"]
-__all__ += ["M365Connection", "M365Feed", "M365FeedState"]
+__all__ += ["M365FeedState"]
 __all__ += ["AlertPolicyVersion", "AlertSuppression", "DetectionBatch", "IdentityBaseline"]

@@ -9,8 +9,8 @@ tenant is configured (Connectors page or ``M365_*`` settings) and ``simulated`` 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from alerts.feeds.config import remediation_connector_name
 from investigations.connectors.base import Connector
+from m365.config import remediation_connector_name
 
 CONNECTORS: dict[str, str] = {
     "simulated": "investigations.connectors.simulated.SimulatedConnector",

@@ -8,13 +8,13 @@ Online PowerShell module (v3) runs its cmdlets over REST:
 ``Exchange.ManageAsApp`` and the Exchange Administrator role.
 
 Each function reads the state first, changes it only if needed (so a retry is a no-op), and
-returns what ``undo`` needs to put it back. They raise ``alerts.feeds.client`` errors; the
+returns what ``undo`` needs to put it back. They raise ``m365.client`` errors; the
 ``msgraph`` connector turns those into ``TransientError`` / ``PermanentError``.
 """
 
-from alerts.feeds import permissions
-from alerts.feeds.client import M365Client, NotFound
 from investigations.connectors.base import ConnectorResult, PermanentError
+from m365 import permissions
+from m365.client import M365Client, NotFound
 
 PERMISSION = permissions.for_action("restrict_sending")
 FORWARDING_FIELDS = ("ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward")

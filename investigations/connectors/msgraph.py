@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import quote
 
-from django.conf import settings
 from django.utils import timezone
 
-from alerts.feeds import permissions, times
-from alerts.feeds.client import (
+from investigations.connectors import exchange
+from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from m365 import permissions, times
+from m365.client import (
     AccessDenied,
     AuthenticationFailed,
     M365Client,
@@ -28,10 +29,8 @@ from alerts.feeds.client import (
     Throttled,
     Unavailable,
 )
-from alerts.feeds.config import ConfigError, config_get
-from alerts.feeds.crypto import CredentialUnreadable
-from investigations.connectors import exchange
-from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from m365.config import ConfigError, config_get
+from m365.models import M365Feed
 
 PERMISSIONS = {kind: permissions.for_action(kind) for kind in (
     "revoke_sessions", "disable_account", "reset_password", "remove_inbox_rule", "soft_delete_messages",
@@ -84,7 +83,7 @@ class MsGraphConnector(Connector):
         if self._client is None:
             try:
                 config = config_get()
-            except (ConfigError, CredentialUnreadable) as exc:
+            except ConfigError as exc:
                 raise PermanentError(str(exc)) from None
             if config is None:
                 raise PermanentError("No Microsoft 365 tenant is configured for the msgraph connector.")
@@ -94,13 +93,7 @@ class MsGraphConnector(Connector):
     # --- helpers -------------------------------------------------------------------------------
 
     def _graph(self, method: str, path: str, *, kind: str, **kwargs):
-        return self.client.request(
-            method,
-            self.client.graph_url(path),
-            base_url=settings.M365_GRAPH_URL,
-            permission=PERMISSIONS[kind],
-            **kwargs,
-        )
+        return self.client.graph(method, path, permission=PERMISSIONS[kind], **kwargs)
 
     @staticmethod
     def _user(action) -> str:
@@ -245,7 +238,7 @@ class MsGraphConnector(Connector):
         pages = self.client.graph_pages(
             "admin/exchange/tracing/messageTraces",
             params={"$filter": odata_filter},
-            permission="ExchangeMessageTrace.Read.All (Microsoft Graph)",
+            permission=permissions.for_feed(M365Feed.MESSAGE_TRACE),
         )
         for page in pages:
             for row in page:

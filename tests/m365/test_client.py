@@ -6,10 +6,10 @@ import logging
 import pytest
 import requests
 
-from alerts.feeds.client import AuthenticationFailed, M365Client, Unavailable, http_session
-from alerts.feeds.config import M365Config, certificate_parse, config_get
 from alerts.feeds.cycle import m365_pull_cycle
 from alerts.models import M365FeedState
+from m365.client import AuthenticationFailed, M365Client, Unavailable, http_session
+from m365.config import M365Config, certificate_parse, config_get
 from tests.m365 import records
 from tests.m365.fake.tls import make_app_certificate
 

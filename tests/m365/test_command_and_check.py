@@ -6,11 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from airportal.celery import app
-from alerts.feeds.check import m365_check
-from alerts.feeds.config import connection_get
-from alerts.models import Event, M365Connection
+from alerts.models import Event
 from alerts.tasks import m365_pull
 from investigations.connectors import get_connector
+from m365.check import m365_check
+from m365.config import connection_get
+from m365.models import M365Connection
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from django.urls import reverse
 
 from airportal.models import AuditEntry
 from airportal.services import portal_settings_get
-from alerts.feeds import crypto
-from alerts.feeds.config import config_get, connection_get
-from alerts.models import Event, M365Connection, M365FeedState
+from alerts.models import Event, M365FeedState
+from m365 import crypto
+from m365.config import config_get, connection_get
+from m365.models import M365Connection
 from tests.m365.fake.tls import make_app_certificate
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from django.urls import reverse
 from airportal.models import ApiToken, AuditEntry
 from airportal.roles import Role
 from airportal.services import user_invite, user_set_password_link
-from alerts.models import M365Connection
+from m365.models import M365Connection
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from alerts.feeds.check import m365_check
 from alerts.feeds.checkpoints import feed_state_get, lag
 from alerts.feeds.cycle import m365_pull_cycle
+from m365.check import m365_check
 
 
 class Command(BaseCommand):

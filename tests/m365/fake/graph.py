@@ -4,7 +4,7 @@ import re
 import uuid
 from urllib.parse import urlencode
 
-from alerts.feeds.times import parse
+from m365.times import parse
 from tests.m365.fake.server import Request, Response, error
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")

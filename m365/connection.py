@@ -11,10 +11,10 @@ from django.db import transaction
 from airportal.audit import audit_record
 from airportal.errors import DomainError
 from airportal.services import portal_settings_get, portal_settings_update
-from alerts.feeds import crypto
-from alerts.feeds.client import forget_tokens
-from alerts.feeds.config import GUID_RE, ConfigError, certificate_parse, connection_get
-from alerts.models import M365Connection, M365Feed
+from m365 import crypto
+from m365.client import forget_tokens
+from m365.config import GUID_RE, ConfigError, certificate_parse, connection_get
+from m365.models import M365Connection, M365Feed
 
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_SECRET_LENGTH = 512

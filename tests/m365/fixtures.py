@@ -1,8 +1,11 @@
-"""The fake Microsoft 365 on 127.0.0.1 over TLS, and settings that point the connector at it."""
+"""The fake Microsoft 365 on 127.0.0.1 over TLS, and settings that point the connector at it.
+
+A pytest plugin (``tests/conftest.py``): the m365, feed and connector tests all use these fixtures.
+"""
 
 import pytest
 
-from alerts.feeds.client import forget_tokens
+from m365.client import forget_tokens
 from tests.m365 import records
 from tests.m365.fake.server import FakeServers
 from tests.m365.fake.tenant import FakeMicrosoft
@@ -39,8 +42,8 @@ def fake_microsoft(tls_files, settings, monkeypatch):
 
 @pytest.fixture
 def m365_client(fake_microsoft, db):
-    from alerts.feeds.client import M365Client
-    from alerts.feeds.config import config_get
+    from m365.client import M365Client
+    from m365.config import config_get
 
     return M365Client(config_get())
 

@@ -5,7 +5,7 @@ One table for the connection test, the error messages of the connector and docs/
 
 from dataclasses import dataclass
 
-from alerts.models import M365Feed
+from m365.models import M365Feed
 
 API_NAMES = {
     "graph": "Microsoft Graph",
@@ -96,6 +96,11 @@ REQUIREMENTS = (
         role="Exchange Administrator",
     ),
 )
+
+
+def for_feed(feed: str) -> str:
+    """What to grant for a feed, in words (also what its requests name when they are refused)."""
+    return " and ".join(req.describe() for req in REQUIREMENTS if req.feed == feed)
 
 
 def for_action(kind: str) -> str:

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from alerts.feeds import management_activity
-from alerts.feeds.client import AuthenticationFailed, M365Client, M365Error, scope_for
-from alerts.feeds.config import ConfigError, config_get
-from alerts.feeds.crypto import CredentialUnreadable
-from alerts.feeds.permissions import API_NAMES, REQUIREMENTS
-from alerts.models import M365Feed
+from m365.client import AuthenticationFailed, M365Client, M365Error, scope_for
+from m365.config import ConfigError, config_get
+from m365.models import M365Feed
+from m365.permissions import API_NAMES, REQUIREMENTS, for_feed
 
 # A mailbox every Exchange Online organisation has; the PowerShell module anchors app-only calls on it.
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
@@ -41,7 +39,7 @@ def m365_check() -> list[CheckItem]:
     """Every check, in order; ``all(item.ok for item in items if item.required)`` means ready."""
     try:
         config = config_get()
-    except (ConfigError, CredentialUnreadable) as exc:
+    except ConfigError as exc:
         return [CheckItem("Configuration", False, str(exc))]
     if config is None:
         return [CheckItem("Configuration", False, "No tenant id, client id and secret or certificate are configured.")]
@@ -98,14 +96,14 @@ def _probes(client: M365Client, config, granted: dict[str, set[str]]) -> list[Ch
 
 
 def _graph_read(client: M365Client, path: str, permission: str) -> str:
-    client.get_json(client.graph_url(path), base_url=settings.M365_GRAPH_URL, permission=permission,
-                    params={"$top": "1"})  # fmt: skip
+    client.graph("GET", path, permission=permission, params={"$top": "1"})
     return "Answered."
 
 
 def _management_read(client: M365Client) -> str:
-    url = f"{settings.M365_MANAGEMENT_URL}/{client.config.tenant_id}/activity/feed/subscriptions/list"
-    current = client.get_json(url, base_url=settings.M365_MANAGEMENT_URL, permission=management_activity.PERMISSION)
+    url = client.management_url("subscriptions/list")
+    permission = for_feed(M365Feed.AUDIT)
+    current = client.get_json(url, base_url=settings.M365_MANAGEMENT_URL, permission=permission)
     enabled = sorted(item.get("contentType") for item in current if item.get("status") == "enabled")
     return f"Enabled subscriptions: {', '.join(enabled) or 'none yet (the first pull starts them)'}."
 

@@ -1,4 +1,7 @@
-"""The Microsoft 365 connection: app registration, which feeds are on, and each feed's checkpoint."""
+"""The Microsoft 365 connection: the app registration and which feeds are on.
+
+The feeds' checkpoints (``M365FeedState``) belong to the feeds, in ``alerts``.
+"""
 
 from django.conf import settings
 from django.db import models
@@ -16,9 +19,10 @@ class M365Feed(models.TextChoices):
 class M365Connection(models.Model):
     """The tenant's app registration (a single row, pk=1).
 
-    The client secret and the certificate are stored encrypted (``alerts.feeds.crypto``); the
-    plaintext never leaves ``alerts.feeds.config``. Values from the environment (``M365_*``
-    settings) take precedence and are never written here.
+    The client secret and the certificate are stored encrypted (``m365.crypto``); the
+    plaintext never leaves ``m365.config``. Values from the environment (``M365_*``
+    settings) take precedence and are never written here. ``cycle_started_at`` is the feeds' claim
+    (``alerts.feeds.cycle``). The table keeps the name it had when the model lived in ``alerts``.
     """
 
     class CredentialKind(models.TextChoices):
@@ -43,33 +47,8 @@ class M365Connection(models.Model):
     )
 
     class Meta:
+        db_table = "alerts_m365connection"
         verbose_name = "Microsoft 365 connection"
 
     def __str__(self):
         return f"Microsoft 365 tenant {self.tenant_id or '(not set)'}"
-
-
-class M365FeedState(models.Model):
-    """Where one stream stands: its checkpoint, what was fetched near it, how the last run went.
-
-    ``stream`` is a feed, or for the audit log a feed plus content type (``audit:Audit.Exchange``).
-    ``seen`` maps the ids fetched in the overlap window behind the checkpoint to their timestamp, so
-    late or re-listed records are fetched once, whatever order they arrive in.
-    """
-
-    stream = models.CharField(max_length=64, unique=True)
-    checkpoint = models.DateTimeField(null=True, blank=True, help_text="Everything before it has been fetched.")
-    seen = models.JSONField(default=dict, blank=True)
-    last_run_at = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_fetched = models.PositiveIntegerField(default=0, help_text="Records handed to ingest by the last run.")
-    total_fetched = models.PositiveBigIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True, help_text="Warnings of the last run: expired content, clamped backfill.")
-
-    class Meta:
-        ordering = ["stream"]
-
-    def __str__(self):
-        return self.stream

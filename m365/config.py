@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 
-from alerts.feeds import crypto
-from alerts.models import M365Connection, M365Feed
+from m365 import crypto
+from m365.models import M365Connection, M365Feed
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -107,14 +107,17 @@ def config_get(*, connection: M365Connection | None = None) -> M365Config | None
     """The configuration to use, or None when no tenant is configured.
 
     Each value comes from its ``M365_*`` setting when set, else from the stored connection.
-    Raises ConfigError when a credential is configured but unusable.
+    Raises ConfigError when a credential is configured but unusable (unreadable with today's key too).
     """
     connection = connection or connection_get()
     tenant_id = settings.M365_TENANT_ID or connection.tenant_id
     client_id = settings.M365_CLIENT_ID or connection.client_id
     secret, certificate = settings.M365_CLIENT_SECRET, _environment_certificate()
     if not secret and certificate is None and connection.credential_encrypted:
-        plaintext = crypto.decrypt(connection.credential_encrypted)
+        try:
+            plaintext = crypto.decrypt(connection.credential_encrypted)
+        except crypto.CredentialUnreadable as exc:
+            raise ConfigError(str(exc)) from None
         if connection.credential_kind == M365Connection.CredentialKind.CERTIFICATE:
             certificate = certificate_parse(plaintext)
         else:

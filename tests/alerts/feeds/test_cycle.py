@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.feeds.client import forget_tokens
-from alerts.feeds.config import connection_get
 from alerts.feeds.cycle import m365_pull_cycle
 from alerts.feeds.management_activity import CONTENT_TYPES
-from alerts.feeds.times import parse
-from alerts.models import Event, M365Connection, M365FeedState
+from alerts.models import Event, M365FeedState
+from m365.client import forget_tokens
+from m365.config import connection_get
+from m365.models import M365Connection
+from m365.times import parse
 from tests.m365 import records
 from tests.m365.records import LEE, MEGAN
 

@@ -12,7 +12,9 @@
   point elsewhere are refused.
 """
 
+import base64
 import email.utils
+import json
 import logging
 import os
 import threading
@@ -25,7 +27,7 @@ import msal
 import requests
 from django.conf import settings
 
-from alerts.feeds.config import M365Config
+from m365.config import M365Config
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +211,6 @@ class M365Client:
 
     def granted_roles(self, scope: str) -> set[str]:
         """The application permissions in the access token (its ``roles`` claim), as Entra granted them."""
-        import base64
-        import json
-
         payload = self.token(scope).split(".")[1]
         try:
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -279,6 +278,16 @@ class M365Client:
 
     def graph_url(self, path: str) -> str:
         return f"{settings.M365_GRAPH_URL}/{path.lstrip('/')}"
+
+    def graph(self, method: str, path: str, *, permission: str, **kwargs) -> requests.Response:
+        """One Microsoft Graph call; ``path`` is relative to ``M365_GRAPH_URL`` (``users/{id}``)."""
+        return self.request(
+            method, self.graph_url(path), base_url=settings.M365_GRAPH_URL, permission=permission, **kwargs
+        )
+
+    def management_url(self, operation: str) -> str:
+        """A Management Activity API URL of this tenant (``subscriptions/list``, ``subscriptions/content``)."""
+        return f"{settings.M365_MANAGEMENT_URL}/{self.config.tenant_id}/activity/feed/{operation}"
 
     def graph_pages(self, path: str, *, params: dict, permission: str) -> Iterator[list[dict]]:
         """Each page of a Graph collection, following ``@odata.nextLink`` to the end."""

@@ -1,0 +1,14 @@
+"""Microsoft 365: the HTTP client, the connection's configuration and its encrypted credential.
+
+Shared by the feeds (``alerts.feeds``, what pulls records into ingest) and the ``msgraph``
+remediation connector (``investigations.connectors.msgraph``). It imports only the kernel
+(``airportal``); both apps import it, never the other way round.
+
+* ``client``: HTTPS with verified TLS, MSAL app-only tokens, error mapping, Graph paging, Exchange cmdlets.
+* ``config``: the effective configuration (``M365_*`` settings first, then the Connectors page).
+* ``crypto``: encryption at rest of the stored credential.
+* ``connection``: the service that changes the stored connection.
+* ``permissions``: the application permissions each feed and action needs.
+* ``check``: the connection test (``manage.py m365 check`` and the Connectors page).
+* ``times``: timestamps as Microsoft's APIs write them.
+"""
