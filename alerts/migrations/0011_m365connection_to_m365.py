@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0009_detection_ledger"),
+        ("alerts", "0010_partitioned_events"),
         ("m365", "0001_initial"),
     ]
 
