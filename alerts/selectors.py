@@ -6,7 +6,7 @@ keyset pagination walks it with an index range scan; every filter is an indexed 
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from alerts.models import Alert, AlertPolicy, AlertPolicyVersion, AlertSuppression, Event
@@ -23,8 +23,18 @@ class AlertFilters:
     assignee: str = ""
 
 
+def _with_investigation(alerts: QuerySet) -> QuerySet:
+    """Each alert's ``investigation_id``: the latest investigation it joined, or None (a subquery).
+
+    The investigations app links alerts to investigations; alerts reads the link table through
+    the reverse relation without importing that app.
+    """
+    links = Alert.investigations.through.objects.filter(alert_id=OuterRef("pk")).order_by("-investigation_id")
+    return alerts.annotate(investigation_id=Subquery(links.values("investigation_id")[:1]))
+
+
 def alert_list(*, filters: AlertFilters) -> QuerySet:
-    alerts = Alert.objects.select_related("identity", "assignee")
+    alerts = _with_investigation(Alert.objects.select_related("identity", "assignee"))
     if filters.user:
         alerts = alerts.filter(identity__upn=filters.user.strip().lower())
     if filters.status:
@@ -42,7 +52,7 @@ def alert_detail(*, alert_id: int, events_limit: int = 100) -> Alert | None:
     """The alert with its identity, assignee and first ``events_limit`` events (two queries)."""
     events = Event.objects.order_by("occurred_at", "id").defer("raw")[:events_limit]
     return (
-        Alert.objects.select_related("identity", "assignee", "policy")
+        _with_investigation(Alert.objects.select_related("identity", "assignee", "policy"))
         .prefetch_related(Prefetch("events", queryset=events, to_attr="event_list"))
         .filter(pk=alert_id)
         .first()

@@ -26,6 +26,9 @@ CLASSIFICATIONS = [value for value in Alert.Classification.values if value]
 class AlertSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="identity.upn", help_text="The identity's UPN.")
     assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    investigation = serializers.IntegerField(
+        source="investigation_id", allow_null=True, help_text="The investigation the alert joined, or null."
+    )
 
     class Meta:
         model = Alert
@@ -44,6 +47,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "created_at",
             "acknowledged_at",
             "closed_at",
+            "investigation",
         ]
         read_only_fields = fields
 

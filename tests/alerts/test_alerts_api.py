@@ -170,3 +170,16 @@ def test_schema_documents_the_alert_endpoints(client, analyst):
     assert {"/api/v1/alerts/", "/api/v1/alerts/{alert_id}/", "/api/v1/alerts/{alert_id}/resolve/"} <= set(
         schema["paths"]
     )
+
+
+def test_each_alert_names_the_investigation_it_joined(api, analyst, django_capture_on_commit_callbacks):
+    from investigations.services.investigations import investigation_attach_alert
+
+    joined = AlertFactory(identity=IdentityFactory(upn="megan@contoso.com"))
+    alone = AlertFactory(identity=IdentityFactory(upn="lee@contoso.com"))
+    with django_capture_on_commit_callbacks(execute=True):
+        investigation = investigation_attach_alert(alert_id=joined.pk)
+    api.force_authenticate(analyst)
+    listed = {row["id"]: row["investigation"] for row in api.get("/api/v1/alerts/").json()["results"]}
+    assert listed == {joined.pk: investigation.pk, alone.pk: None}
+    assert api.get(f"/api/v1/alerts/{joined.pk}/").json()["investigation"] == investigation.pk
