@@ -15,7 +15,9 @@ def test_policy_backtest_draws_current_against_proposed(page, admin_user):
         detect(
             [
                 rule_event(
-                    who, now - timedelta(days=day), {"name": "tidy", "move_to_folder": "Archive", "mark_as_read": True}
+                    who,
+                    now - timedelta(days=day),
+                    {"name": "tidy", "move_to_folder": "Archive", "forward_to": ["boss@contoso.com"]},
                 )
             ]
         )
