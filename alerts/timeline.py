@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Window
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lag, Lead
 from django.utils import timezone
 
@@ -220,11 +221,70 @@ def event_page(
     *, identity: Identity, start: datetime, end: datetime, kinds: Iterable[str] = (), cursor=None, limit: int = 100
 ) -> Page:
     """Newest first, without the raw record (fetched on demand by ``event_get``)."""
-    events = _events(identity, start, end).defer(*LIST_FIELDS_DEFERRED)
+    events = (
+        _events(identity, start, end).defer(*LIST_FIELDS_DEFERRED).annotate(message_ref=KT("attributes__message_id"))
+    )
     kinds = list(kinds)
     if kinds:
         events = events.filter(kind__in=kinds)
     return keyset_page(events, keys=EVENT_KEYS, cursor=cursor, limit=limit)
+
+
+@dataclass
+class MessageRow:
+    """One message sent to many recipients, folded from its per-recipient rows (message trace).
+
+    ``events`` are its rows on this page; ``recipients_total`` counts them all, on any page, so a
+    phishing wave of 240 recipients reads as one line.
+    """
+
+    key: str
+    subject: str
+    occurred_at: datetime
+    events: list[Event]
+    recipients_total: int = 0
+    is_message = True
+
+
+def fold_messages(*, identity: Identity, events: list[Event]) -> list[Event | MessageRow]:
+    """Consecutive sent-mail rows of one message as one ``MessageRow``; other events as they are.
+
+    ``events`` come from ``event_page`` (which reads each row's message id); one query counts
+    each folded message's recipients across the whole period.
+    """
+    rows: list[Event | MessageRow] = []
+    previous_key = ""
+    for event in events:
+        key = _message_ref(event)
+        previous = rows[-1] if rows else None
+        if key and isinstance(previous, MessageRow) and previous.key == key:
+            previous.events.append(event)
+        elif key and key == previous_key:
+            rows[-1] = MessageRow(
+                key=key, subject=event.subject, occurred_at=previous.occurred_at, events=[previous, event]
+            )
+        else:
+            rows.append(event)
+        previous_key = key
+    folded = {row.key: row for row in rows if isinstance(row, MessageRow)}
+    if folded:
+        counts = (
+            Event.objects.filter(identity=identity, kind=Event.Kind.MAIL_SENT, attributes__message_id__in=list(folded))
+            .annotate(message_ref=KT("attributes__message_id"))
+            .values("message_ref")
+            .annotate(recipients=Count("id"))
+            .order_by()
+        )
+        for row in counts:
+            folded[row["message_ref"]].recipients_total = row["recipients"]
+    for message in folded.values():
+        message.recipients_total = max(message.recipients_total, len(message.events))
+    return rows
+
+
+def _message_ref(event: Event) -> str:
+    """The message id a sent-mail row of ``event_page`` belongs to ('' for other events)."""
+    return (getattr(event, "message_ref", "") or "") if event.kind == Event.Kind.MAIL_SENT else ""
 
 
 def evidence_event_ids(event_ids: list[int]) -> set[int]:

@@ -150,7 +150,7 @@ def alert_detail(request, alert_id: int):
     return render_page(request, "alerts/alert_detail.html", context, partial="triage")
 
 
-def _by_day(events: list[Event], previous_day: str | None) -> list[tuple[date | None, Event]]:
+def _by_day(events: list, previous_day: str | None) -> list[tuple[date | None, object]]:
     """Pairs (day to print before the event, or None, event) for a list grouped by day."""
     rows, current = [], previous_day
     for event in events:
@@ -190,7 +190,7 @@ def identity_timeline(request, upn: str):
         "start": start,
         "end": end,
         "page": page,
-        "rows": _by_day(page.rows, request.GET.get("day")),
+        "rows": _by_day(timeline.fold_messages(identity=identity, events=page.rows), request.GET.get("day")),
         "last_day": page.rows[-1].occurred_at.date().isoformat() if page.rows else "",
         "evidence_ids": timeline.evidence_event_ids([event.id for event in page]),
         "period_choices": TimelineForm.PERIODS,

@@ -175,3 +175,15 @@ def test_timeline_query_count_does_not_grow_with_the_events(analyst_client, mega
 
 def test_unknown_user_is_404(analyst_client):
     assert analyst_client.get(reverse("identity_timeline", args=["nobody@contoso.com"])).status_code == 404
+
+
+def test_one_message_to_many_recipients_reads_as_one_row(analyst_client):
+    sender = identity("sender")
+    wave = "<wave-1@contoso.com>"
+    for n in range(240):  # message trace: one row per recipient of the same message
+        mail(sender, T0 + timedelta(seconds=n % 5), [f"r{n}@fabrikam.com"], "Updated remittance", message_id=wave)
+    mail(sender, T0 + timedelta(hours=1), ["adele@contoso.com"], "Lunch?")
+    html = analyst_client.get(reverse("identity_timeline", args=[sender.upn]) + "?days=30").content.decode()
+    assert html.count('class="ev ev-message') == 1
+    assert re.search(r"Updated remittance\s*<span class=\"muted\">→ 240 recipients</span>", html)
+    assert "Lunch?" in html
