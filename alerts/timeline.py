@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Window
 from django.db.models.fields.json import KT
-from django.db.models.functions import Lag, Lead
+from django.db.models.functions import Coalesce, Lag, Lead
 from django.utils import timezone
 
 from airportal.keyset import Page, SortKey, keyset_page
@@ -221,9 +221,9 @@ def event_page(
     *, identity: Identity, start: datetime, end: datetime, kinds: Iterable[str] = (), cursor=None, limit: int = 100
 ) -> Page:
     """Newest first, without the raw record (fetched on demand by ``event_get``)."""
-    events = (
-        _events(identity, start, end).defer(*LIST_FIELDS_DEFERRED).annotate(message_ref=KT("attributes__message_id"))
-    )
+    # To fold a message's rows: message trace calls it message_id, the mailbox audit's Send internet_message_id.
+    message_ref = Coalesce(KT("attributes__message_id"), KT("attributes__internet_message_id"))
+    events = _events(identity, start, end).defer(*LIST_FIELDS_DEFERRED).annotate(message_ref=message_ref)
     kinds = list(kinds)
     if kinds:
         events = events.filter(kind__in=kinds)
@@ -268,23 +268,29 @@ def fold_messages(*, identity: Identity, events: list[Event]) -> list[Event | Me
         previous_key = key
     folded = {row.key: row for row in rows if isinstance(row, MessageRow)}
     if folded:
+        # The same id is spelled as each source spells it (message trace, the mailbox audit's Send).
+        spellings = {event.message_ref for row in folded.values() for event in row.events}
         counts = (
-            Event.objects.filter(identity=identity, kind=Event.Kind.MAIL_SENT, attributes__message_id__in=list(folded))
+            Event.objects.filter(identity=identity, kind=Event.Kind.MAIL_SENT, attributes__message_id__in=spellings)
             .annotate(message_ref=KT("attributes__message_id"))
             .values("message_ref")
             .annotate(recipients=Count("id"))
             .order_by()
         )
         for row in counts:
-            folded[row["message_ref"]].recipients_total = row["recipients"]
+            folded[_normal(row["message_ref"])].recipients_total += row["recipients"]
     for message in folded.values():
-        message.recipients_total = max(message.recipients_total, len(message.events))
+        message.recipients_total = max(message.recipients_total, sum(1 for event in message.events if event.target))
     return rows
 
 
 def _message_ref(event: Event) -> str:
     """The message id a sent-mail row of ``event_page`` belongs to ('' for other events)."""
-    return (getattr(event, "message_ref", "") or "") if event.kind == Event.Kind.MAIL_SENT else ""
+    return _normal(getattr(event, "message_ref", "") or "") if event.kind == Event.Kind.MAIL_SENT else ""
+
+
+def _normal(message_id: str) -> str:
+    return message_id.strip().strip("<>").lower()
 
 
 def evidence_event_ids(event_ids: list[int]) -> set[int]:
