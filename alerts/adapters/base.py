@@ -17,6 +17,22 @@ class RecordError(ValueError):
     """This record cannot be stored; the message says why, in words an integrator can act on."""
 
 
+class RecordSkipped(Exception):
+    """A valid record that is out of scope: it names no user to attribute it to (a service
+    operation, a service principal's sign-in, a device-only alert, a system account). Not an
+    error: the reply counts it under ``skipped`` with this reason."""
+
+
+# Accounts Microsoft writes into audit records that are not people: never monitored identities.
+PHANTOM_USERS = frozenset({"not available", "nt authority\\system", "system", "unknown", "n/a"})
+
+
+def is_phantom(user: str) -> bool:
+    """A system or placeholder account (``NT AUTHORITY\\SYSTEM (w3wp)``, ``Not Available``), not a person."""
+    name = user.strip().lower()
+    return not name or name in PHANTOM_USERS or name.startswith(("nt authority\\", "s-1-5-"))
+
+
 @dataclass(slots=True)
 class NormalisedEvent:
     """One activity, in the shape of ``alerts.models.Event`` plus the identity it belongs to.

@@ -9,7 +9,7 @@ O365 audit log carries it as ``IntraSystemId``, so both share ``dedup_key = "sig
 
 from typing import Any
 
-from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
+from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordSkipped
 from alerts.adapters.directory import directory_attributes, directory_kind, modified_properties
 from alerts.adapters.fields import (
     lower_keys,
@@ -44,7 +44,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
     else:
         event = _signin(rec, rec)
     if not event.upn:
-        raise RecordError("the record names no user (userPrincipalName is empty)")
+        raise RecordSkipped("the record names no user (userPrincipalName is empty)")
     event.raw = record
     return [event]
 
@@ -73,7 +73,7 @@ def _from_envelope(envelope: dict[str, Any], inner: dict[str, Any]) -> Normalise
 def _signin(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
     user = upn(rec.get("userprincipalname"))
     if not user and pick(rec, "serviceprincipalid", "serviceprincipalname"):
-        raise RecordError("a service principal sign-in names no user")
+        raise RecordSkipped("a service principal's sign-in names no user")
     status = lower_keys(rec.get("status"))
     error_code = parse_int(status.get("errorcode"))
     if error_code is None:

@@ -7,7 +7,7 @@ logged on to devices). No alert is skipped for its status or severity: detection
 
 from typing import Any
 
-from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
+from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordSkipped
 from alerts.adapters.fields import (
     as_list,
     email_addresses,
@@ -40,7 +40,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
         if accounts:
             break
     if not accounts:
-        raise RecordError("the alert names no user or mailbox in its evidence")
+        raise RecordSkipped("the alert names no user or mailbox in its evidence (a device or app alert)")
     ips, countries = [], []
     for item in evidence:
         if _evidence_type(item) == "ipevidence" and normalise_ip(item.get("ipaddress")):

@@ -9,7 +9,7 @@ with their operation name and raw record; only a record that names no user is re
 import re
 from typing import Any
 
-from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError
+from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordError, RecordSkipped, is_phantom
 from alerts.adapters.directory import directory_attributes, directory_kind, modified_properties, operation_key
 from alerts.adapters.exchange import cmdlet_event, mailbox_event
 from alerts.adapters.fields import (
@@ -51,8 +51,8 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
     occurred_at = parse_time(pick(rec, "creationtime", "timegenerated", "creationdate"))
     actor = upn(pick(rec, "userid", "userids", "userid_"))
     event = _event(operation, rec, actor)
-    if not event.upn:
-        raise RecordError("the record names no user (UserId is empty)")
+    if is_phantom(event.upn):
+        raise RecordSkipped(f"the record names no user ({'UserId is empty' if not event.upn else event.upn})")
     event.occurred_at = occurred_at
     event.operation = operation
     event.source_record_id = text(pick(rec, "id", "officeid", "recordid", "sourcerecordid"))

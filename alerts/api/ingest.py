@@ -22,11 +22,17 @@ class RejectedRecordSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
+class SkippedRecordSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in the body, from 0.")
+    reason = serializers.CharField(help_text="Why a valid record was not stored (it names no user).")
+
+
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField(help_text="Records with at least one new event.")
     duplicates = serializers.IntegerField(help_text="Records already stored (re-posting is a no-op).")
-    rejected = RejectedRecordSerializer(many=True)
+    rejected = RejectedRecordSerializer(many=True, help_text="Malformed records, with the reason.")
+    skipped = SkippedRecordSerializer(many=True, help_text="Valid records out of scope (no user to attribute).")
 
 
 class _RawBody(BaseParser):

@@ -10,6 +10,7 @@ from django.db import transaction
 from airportal.errors import NotFound
 from alerts import pipeline
 from alerts.adapters import ADAPTERS, SOURCES, AdapterContext, RecordError
+from alerts.adapters.base import RecordSkipped
 from alerts.domains import accepted_domains
 from alerts.ingest.prepare import PreparedEvent, prepare
 from alerts.ingest.store import identities_resolve
@@ -23,7 +24,10 @@ _ERROR_LENGTH = 500
 
 @dataclass
 class IngestResult:
-    """What happened to the records of one call. ``received == created + duplicates + len(rejected)``.
+    """What happened to the records of one call.
+
+    ``received == created + duplicates + len(rejected) + len(skipped)``: ``rejected`` are malformed
+    records (index and error), ``skipped`` valid ones out of scope (index and reason: no user).
 
     A record counts as created when at least one of its events is new (a Graph alert naming two
     users gives two events); ``event_ids`` are the ids of the newly stored events.
@@ -33,6 +37,7 @@ class IngestResult:
     created: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
 
 
@@ -69,6 +74,9 @@ def ingest_records(*, source: str, records: Iterable[Any]) -> IngestResult:
             prepared = [prepare(event) for event in adapter(record, context)]
             if not prepared:
                 raise RecordError("the record holds no activity")
+        except RecordSkipped as exc:
+            result.skipped.append({"index": index, "reason": str(exc)[:_ERROR_LENGTH]})
+            continue
         except RecordError as exc:
             result.rejected.append({"index": index, "error": str(exc)[:_ERROR_LENGTH]})
             continue

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.adapters import ADAPTERS, SOURCES, RecordError
+from alerts.adapters.base import RecordSkipped
 from alerts.ingest import ingest_records
 from alerts.ingest.prepare import prepare
 from alerts.models import Event
@@ -58,7 +59,7 @@ records = json_values | st.dictionaries(st.sampled_from(KNOWN_KEYS), shaped_valu
 def test_an_adapter_returns_events_or_raises_a_record_error(source, record):
     try:
         events = ADAPTERS[source](record, context("contoso.com"))
-    except RecordError as exc:
+    except (RecordError, RecordSkipped) as exc:
         assert str(exc)
         return
     assert events
@@ -80,5 +81,5 @@ def test_an_adapter_returns_events_or_raises_a_record_error(source, record):
 def test_the_pipeline_stores_or_rejects_every_record_of_a_fuzzed_batch(source, batch):
     result = ingest_records(source=source, records=batch)
     assert result.received == len(batch)
-    assert result.created + result.duplicates + len(result.rejected) == len(batch)
+    assert result.created + result.duplicates + len(result.rejected) + len(result.skipped) == len(batch)
     assert not [r for r in result.rejected if r["error"].startswith("could not be read")], result.rejected

@@ -19,7 +19,9 @@ def test_panther_alert_with_user_and_ip_evidence():
 
 def test_alerts_without_any_account_say_so():
     for case in dataset_lines(PANTHER)[2:]:
-        assert error_of("graph-alerts", case["log"]) == "the alert names no user or mailbox in its evidence"
+        assert error_of("graph-alerts", case["log"]) == (
+            "the alert names no user or mailbox in its evidence (a device or app alert)"
+        )
 
 
 def alert(*evidence, **overrides) -> dict:

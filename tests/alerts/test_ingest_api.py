@@ -27,7 +27,7 @@ def post(client, ingest_user, bearer):
 def test_a_json_array_is_stored_and_counted(post):
     response = post("o365-audit", [audit_logon("r1"), audit_logon("r2")])
     assert response.status_code == 200
-    assert response.json() == {"received": 2, "created": 2, "duplicates": 0, "rejected": []}
+    assert response.json() == {"received": 2, "created": 2, "duplicates": 0, "rejected": [], "skipped": []}
     assert Event.objects.count() == 2
 
 
@@ -52,6 +52,7 @@ def test_gzip_bodies_are_inflated(post):
 def test_reposting_creates_nothing(post):
     post("o365-audit", [audit_logon("r1")])
     assert post("o365-audit", [audit_logon("r1")]).json() == {
+        "skipped": [],
         "received": 1,
         "created": 0,
         "duplicates": 1,
@@ -147,3 +148,11 @@ def test_the_openapi_schema_documents_the_events_record(admin_client):
     record = schema["components"]["schemas"]["EventRecordRequest"]
     assert {"user", "occurred_at", "kind", "attributes"} <= set(record["properties"])
     assert "/api/v1/ingest/{source}/" in schema["paths"]
+
+
+def test_valid_records_with_no_user_are_skipped_with_a_reason_not_rejected(post):
+    no_user = {**audit_logon("svc"), "UserId": ""}
+    body = post("o365-audit", [audit_logon("r1"), no_user, 7]).json()
+    assert (body["received"], body["created"]) == (3, 1)
+    assert body["skipped"] == [{"index": 1, "reason": "the record names no user (UserId is empty)"}]
+    assert [item["index"] for item in body["rejected"]] == [2]

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         for path in files:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
-        totals = {"received": 0, "created": 0, "duplicates": 0, "rejected": 0}
+        totals = {"received": 0, "created": 0, "duplicates": 0, "rejected": 0, "skipped": 0}
         for path in files:
             with tqdm(
                 total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, leave=False, dynamic_ncols=True
@@ -48,6 +48,7 @@ class Command(BaseCommand):
                 "created": result.created,
                 "duplicates": result.duplicates,
                 "rejected": len(result.rejected),
+                "skipped": len(result.skipped),
             }
             for key, value in counts.items():
                 totals[key] += value
