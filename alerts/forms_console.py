@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from alerts.models import Alert, Event, Severity
-from alerts.queue import SORTS, AlertQueueFilters
+from alerts.selectors.alerts import OPEN_STATUSES, SORTS, AlertFilters
 
 DETECTORS = [
     "suspicious_email_sending",
@@ -55,7 +55,7 @@ class AlertQueueFilterForm(forms.Form):
     text = forms.CharField(label="Contains", max_length=200, required=False)
     sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False)
 
-    def filters(self) -> AlertQueueFilters:
+    def filters(self) -> AlertFilters:
         """The validated filters; invalid fields fall back to their defaults (errors are shown)."""
         data = self.cleaned_data if self.is_valid() else {}
         since = until = None
@@ -68,9 +68,11 @@ class AlertQueueFilterForm(forms.Form):
             until = datetime.combine(
                 data["until"] + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
             )
-        return AlertQueueFilters(
+        status = data.get("status") or "open"
+        statuses = OPEN_STATUSES if status == "open" else () if status == "all" else (status,)
+        return AlertFilters(
             severities=tuple(data.get("severity") or ()),
-            status=data.get("status") or "open",
+            statuses=statuses,
             detector=data.get("detector") or "",
             user=data.get("user") or "",
             since=since,

@@ -1,6 +1,6 @@
 """The Policies page (admins): list, edit with a back-test, suppressions and version history.
 
-Each view guards the role, reads through ``alerts.selectors``, writes through
+Each view guards the role, reads through ``alerts.selectors.policies``, writes through
 ``alerts.services`` and answers htmx with a named partial of ``alerts/policy_edit.html``.
 """
 
@@ -16,8 +16,7 @@ from alerts.backtest.chart import backtest_chart
 from alerts.detectors.registry import DETECTORS
 from alerts.forms import BacktestForm, PolicyForm, SuppressionForm
 from alerts.models import AlertPolicy, AlertSuppression
-from alerts.selectors import policy_list as policies_read
-from alerts.selectors import policy_suppressions, policy_versions
+from alerts.selectors import policies
 from alerts.services import policy_update, suppression_create, suppression_expire
 
 admin_only = capability_required(Capability.ADMINISTER)
@@ -26,7 +25,7 @@ admin_only = capability_required(Capability.ADMINISTER)
 @admin_only
 @require_GET
 def policy_list(request):
-    return render(request, "alerts/policy_list.html", {"policies": policies_read()})
+    return render(request, "alerts/policy_list.html", {"policies": policies.policy_list()})
 
 
 @admin_only
@@ -45,13 +44,13 @@ def policy_toggle(request, policy_id: int):
         )
     except DomainError as error:
         return domain_error_response(error)
-    row = policies_read().get(pk=policy.pk)
+    row = policies.policy_list().get(pk=policy.pk)
     response = render(request, "alerts/policy_list.html#policy-row", {"policy": row})
     return toast(response, f"{policy.name} {'enabled' if policy.enabled else 'disabled'}.")
 
 
 def _edit_context(policy: AlertPolicy, form: PolicyForm, suppression_form: SuppressionForm | None = None) -> dict:
-    active, past = policy_suppressions(policy=policy)
+    active, past = policies.policy_suppressions(policy=policy)
     return {
         "policy": policy,
         "detector": DETECTORS[policy.detector],
@@ -59,7 +58,7 @@ def _edit_context(policy: AlertPolicy, form: PolicyForm, suppression_form: Suppr
         "suppression_form": suppression_form or SuppressionForm(),
         "active_suppressions": active,
         "past_suppressions": past,
-        "versions": policy_versions(policy=policy),
+        "versions": policies.policy_versions(policy=policy),
     }
 
 

@@ -20,6 +20,7 @@ from alerts.feeds.connection import m365_connection_update
 from alerts.feeds.permissions import REQUIREMENTS
 from alerts.forms_connectors import ConnectorSettingsForm
 from alerts.models import M365Connection
+from alerts.selectors.connectors import connection_with_editor
 from alerts.tasks_m365 import m365_pull
 
 TEMPLATE = "alerts/connector_settings.html"
@@ -27,12 +28,8 @@ HTMX_STOP_POLLING = 286
 POLL_FOR = timedelta(minutes=10)
 
 
-def _connection() -> M365Connection:
-    return M365Connection.objects.select_related("updated_by").filter(pk=1).first() or connection_get()
-
-
 def _context(*, form, check_items=None, connection: M365Connection | None = None) -> dict:
-    connection = connection or _connection()
+    connection = connection or connection_with_editor()
     return {
         "form": form,
         "connection": connection,
@@ -51,7 +48,7 @@ def _context(*, form, check_items=None, connection: M365Connection | None = None
 def connector_settings(request):
     environment = environment_values()
     if request.method == "GET":
-        connection = _connection()
+        connection = connection_with_editor()
         initial = {
             "tenant_id": environment.get("M365_TENANT_ID", connection.tenant_id),
             "client_id": environment.get("M365_CLIENT_ID", connection.client_id),

@@ -1,6 +1,6 @@
 """The analyst's console on the alerts side: the queue, an alert, an identity's timeline, search.
 
-Function-based views: each reads through ``alerts.queue`` / ``alerts.timeline``, writes
+Function-based views: each reads through ``alerts.selectors``, writes
 through the alert services, and answers htmx with a named partial of its page template.
 """
 
@@ -9,20 +9,32 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from airportal.errors import DomainError
+from airportal.errors import DomainError, NotFound
 from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
-from alerts import charts, queue, timeline
+from alerts import charts
 from alerts.console_hooks import hooks
 from alerts.forms_console import AlertQueueFilterForm, BulkTriageForm, SearchForm, TimelineForm
 from alerts.models import Alert, Event, Identity
+from alerts.selectors import timeline
+from alerts.selectors.alerts import (
+    alert_count,
+    alert_events,
+    alert_get,
+    alert_latest_id,
+    alert_new_counts,
+    alert_open_count,
+    alert_page,
+    triage_assignees,
+)
+from alerts.selectors.search import search_events, search_identity_counts, search_resolve
 from alerts.services import alert_bulk_assign, alert_bulk_set_status
 
 PAGE_SIZE = 50
@@ -32,7 +44,7 @@ TIMELINE_PAGE_SIZE = 50
 def _queue_context(request) -> dict:
     form = AlertQueueFilterForm(request.GET or None)
     filters = form.filters()
-    page = queue.alert_queue(filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    page = alert_page(filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     investigations = hooks.alert_investigations([alert.id for alert in page])
     for alert in page:
         alert.investigation = investigations.get(alert.id)
@@ -40,11 +52,11 @@ def _queue_context(request) -> dict:
         "form": form,
         "filters": filters,
         "page": page,
-        "total": queue.alert_queue_count(filters=filters),
+        "total": alert_count(filters=filters),
         "sla_minutes": portal_settings_get().alert_sla_minutes,
-        "assignees": queue.triage_assignees(),
+        "assignees": triage_assignees(),
         "classifications": [c for c in Alert.Classification.choices if c[0]],
-        "latest_id": queue.alert_latest_id(),
+        "latest_id": alert_latest_id(),
         "is_first_page": not request.GET.get("cursor"),
     }
 
@@ -54,7 +66,7 @@ def _queue_context(request) -> dict:
 def alert_list(request):
     """The alert queue: filters, sort, keyset pages, bulk triage and a live count of new alerts."""
     context = _queue_context(request)
-    context["new_counts"] = queue.alert_new_counts(after_id=context["latest_id"])
+    context["new_counts"] = alert_new_counts(after_id=context["latest_id"])
     return render_page(request, "alerts/alert_list.html", context, partial="results")
 
 
@@ -64,7 +76,7 @@ def alert_new_count(request):
     """The live counter polled by the open queue page: new alerts, and those arrived since loading."""
     after = request.GET.get("after", "")
     after_id = int(after) if after.isdigit() and int(after) < 2**63 else 0
-    context = {"new_counts": queue.alert_new_counts(after_id=after_id), "latest_id": after_id}
+    context = {"new_counts": alert_new_counts(after_id=after_id), "latest_id": after_id}
     return render(request, "alerts/alert_list.html#new-count", context)
 
 
@@ -134,17 +146,17 @@ def alert_triage(request):
 @capability_required(Capability.VIEW)
 def alert_detail(request, alert_id: int):
     try:
-        alert = queue.alert_get(alert_id=alert_id)
-    except Alert.DoesNotExist:
-        raise Http404("No such alert.")
+        alert = alert_get(alert_id=alert_id)
+    except NotFound as error:
+        raise Http404(error.message) from None
     alert.investigation = hooks.alert_investigations([alert.id]).get(alert.id)
-    events = queue.alert_events(alert=alert)
+    events = alert_events(alert=alert)
     context = {
         "alert": alert,
         "events": events,
         "evidence_ids": {event.id for event in events},
         "sla_minutes": portal_settings_get().alert_sla_minutes,
-        "assignees": queue.triage_assignees(),
+        "assignees": triage_assignees(),
         "classifications": [c for c in Alert.Classification.choices if c[0]],
     }
     return render_page(request, "alerts/alert_detail.html", context, partial="triage")
@@ -168,7 +180,10 @@ TIMELINE_PARTIALS = {"timeline-events": "events", "timeline-more": "event-rows"}
 @capability_required(Capability.VIEW)
 def identity_timeline(request, upn: str):
     """``/users/<upn>/``: the identity, its activity charts and its events grouped by day."""
-    identity = get_object_or_404(Identity, upn=upn.strip().lower())
+    try:
+        identity = timeline.identity_get(upn=upn)
+    except NotFound as error:
+        raise Http404(error.message) from None
     form = TimelineForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     days = data.get("days") or 7
@@ -204,7 +219,7 @@ def identity_timeline(request, upn: str):
         kind_counts=sorted(counts.items(), key=lambda item: -item[1]),
         kind_labels=dict(Event.Kind.choices),
         event_total=sum(counts.values()),
-        open_alerts=timeline.identity_open_alert_count(identity=identity),
+        open_alerts=alert_open_count(identity=identity),
         investigation=hooks.identity_investigation(identity.id),
         charts=timeline_charts(identity, start, end, activity),
     )
@@ -247,8 +262,8 @@ def event_raw(request, event_id: int):
     """The raw record of one event, loaded when its row is expanded."""
     try:
         event = timeline.event_get(event_id=event_id)
-    except Event.DoesNotExist:
-        raise Http404("No such event.")
+    except NotFound as error:
+        raise Http404(error.message) from None
     return render(request, "alerts/identity_timeline.html#event-raw", {"event": event})
 
 
@@ -261,14 +276,14 @@ def search(request):
     if form.is_valid() and form.cleaned_data["q"]:
         context["q"] = form.cleaned_data["q"]
         try:
-            parsed = timeline.search_resolve(context["q"])
-        except timeline.SearchTooShort as error:
-            context["error"] = str(error)
+            parsed = search_resolve(context["q"])
+        except DomainError as error:
+            context["error"] = error.message
         else:
-            page = timeline.search_events(search=parsed, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+            page = search_events(search=parsed, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
             context.update(search=parsed, page=page, evidence_ids=timeline.evidence_event_ids([e.id for e in page]))
             if wants_partial(request) and request.htmx.target == "search-more":
                 return render(request, "alerts/search.html#event-rows", context)
-            identities, total, capped = timeline.search_identity_counts(search=parsed)
+            identities, total, capped = search_identity_counts(search=parsed)
             context.update(identities=identities, total=total, capped=capped)
     return render_page(request, "alerts/search.html", context, partial="results")

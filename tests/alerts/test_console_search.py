@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alerts import timeline
 from alerts.models import Event
+from alerts.selectors import search
 from tests.factories import EventFactory, IdentityFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_attacker_text_in_results_is_escaped(analyst_client):
 
 
 def test_counts_stop_at_the_cap_and_say_so(analyst_client, tenant, monkeypatch):
-    monkeypatch.setattr(timeline, "SEARCH_COUNT_CAP", 2)
+    monkeypatch.setattr(search, "SEARCH_COUNT_CAP", 2)
     html = analyst_client.get(SEARCH, {"q": "102.89.32.18"}).content.decode()
     assert "counted up to 2" in html
     assert sum(per_identity(html).values()) == 2
@@ -116,8 +116,8 @@ def test_search_needs_the_view_capability(client, personas):
 
 @pytest.mark.postgres
 def test_text_search_can_use_the_trigram_indexes_on_postgres(require_postgres, tenant):
-    search = timeline.search_resolve("megan")
-    sql, params = timeline._matching(search).order_by().query.sql_with_params()
+    parsed = search.search_resolve("megan")
+    sql, params = search._matching(parsed).order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
@@ -127,7 +127,7 @@ def test_text_search_can_use_the_trigram_indexes_on_postgres(require_postgres, t
 
 
 def test_a_query_matching_too_many_upns_searches_subjects_and_targets_only(analyst_client, tenant, monkeypatch):
-    monkeypatch.setattr(timeline, "SEARCH_MAX_IDENTITIES", 2)
+    monkeypatch.setattr(search, "SEARCH_MAX_IDENTITIES", 2)
     html = analyst_client.get(SEARCH, {"q": "contoso.com"}).content.decode()
     assert "only subjects and targets were searched" in html
     assert event_ids(html) == set()  # no subject or target holds "contoso.com"

@@ -1,7 +1,8 @@
-"""Reads behind the alert queue, the alert page and the dashboard's alert widgets.
+"""Alerts: the queue, one alert, the API's list and the dashboard's alert widgets.
 
-Every function answers in a fixed number of queries whatever the page size, and the queue
-pages with a keyset cursor (see ``airportal.keyset``), never an OFFSET.
+One filter (``AlertFilters``) serves the queue page and ``/api/v1/alerts/``. Every function
+answers in a fixed number of queries whatever the page size; the queue pages with a keyset
+cursor (see ``airportal.keyset``), never an OFFSET.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from airportal.errors import NotFound
 from airportal.keyset import Page, SortKey, keyset_page
 from airportal.roles import Role
 from alerts.models import SEVERITY_RANK, Alert, Event, Identity
@@ -30,33 +32,57 @@ SORTS: dict[str, tuple[SortKey, ...]] = {
     "activity": (SortKey("last_activity_at", True, datetime), SortKey("id", True, int)),
 }
 
+QUEUE_FIELDS = (
+    "id",
+    "title",
+    "detector",
+    "severity",
+    "status",
+    "classification",
+    "event_count",
+    "created_at",
+    "last_activity_at",
+    "closed_at",
+    "identity__id",
+    "identity__upn",
+    "identity__display_name",
+    "identity__is_vip",
+    "assignee__id",
+    "assignee__username",
+)
+
 
 @dataclass(frozen=True)
-class AlertQueueFilters:
-    """What the analyst asked the queue for. ``status`` "open" means new or in progress."""
+class AlertFilters:
+    """Which alerts to show. Empty fields do not filter.
 
+    ``user`` is a UPN (case-insensitive); ``statuses`` and ``severities`` may list several
+    values; ``text`` matches the title or a part of the UPN; ``sort`` is a key of ``SORTS``.
+    """
+
+    statuses: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
-    status: str = "open"
     detector: str = ""
     user: str = ""
+    assignee: str = ""
     since: datetime | None = None
     until: datetime | None = None
     text: str = ""
     sort: str = "newest"
 
 
-def _filtered(filters: AlertQueueFilters) -> QuerySet:
+def _filtered(filters: AlertFilters) -> QuerySet:
     alerts = Alert.objects.all()
+    if filters.statuses:
+        alerts = alerts.filter(status__in=filters.statuses)
     if filters.severities:
         alerts = alerts.filter(severity__in=filters.severities)
-    if filters.status == "open":
-        alerts = alerts.filter(status__in=OPEN_STATUSES)
-    elif filters.status in Alert.Status.values:
-        alerts = alerts.filter(status=filters.status)
     if filters.detector:
         alerts = alerts.filter(detector=filters.detector)
     if filters.user:
         alerts = alerts.filter(identity__upn=filters.user.strip().lower())
+    if filters.assignee:
+        alerts = alerts.filter(assignee__username=filters.assignee)
     if filters.since:
         alerts = alerts.filter(created_at__gte=filters.since)
     if filters.until:
@@ -69,37 +95,22 @@ def _filtered(filters: AlertQueueFilters) -> QuerySet:
     return alerts
 
 
-def alert_queue(*, filters: AlertQueueFilters, cursor: str | None = None, limit: int = 50) -> Page:
+def alert_list(*, filters: AlertFilters) -> QuerySet:
+    """The API's list: newest first by ``id`` (monotonic with creation), so a keyset paginator
+    walks it with an index range scan; ``filters.sort`` does not apply."""
+    return _filtered(filters).select_related("identity", "assignee").order_by("-id")
+
+
+def alert_page(*, filters: AlertFilters, cursor: str | None = None, limit: int = 50) -> Page:
     """One page of the queue: alerts with identity and assignee, in the requested order."""
     keys = SORTS.get(filters.sort, SORTS["newest"])
-    alerts = (
-        _filtered(filters)
-        .select_related("identity", "assignee")
-        .only(
-            "id",
-            "title",
-            "detector",
-            "severity",
-            "status",
-            "classification",
-            "event_count",
-            "created_at",
-            "last_activity_at",
-            "closed_at",
-            "identity__id",
-            "identity__upn",
-            "identity__display_name",
-            "identity__is_vip",
-            "assignee__id",
-            "assignee__username",
-        )
-    )
+    alerts = _filtered(filters).select_related("identity", "assignee").only(*QUEUE_FIELDS)
     if filters.sort == "severity":
         alerts = alerts.annotate(severity_rank=SEVERITY_ORDER)
     return keyset_page(alerts, keys=keys, cursor=cursor, limit=limit)
 
 
-def alert_queue_count(*, filters: AlertQueueFilters) -> int:
+def alert_count(*, filters: AlertFilters) -> int:
     return _filtered(filters).count()
 
 
@@ -116,12 +127,21 @@ def alert_latest_id() -> int:
 
 
 def alert_get(*, alert_id: int) -> Alert:
-    return Alert.objects.select_related("identity", "assignee", "policy").get(pk=alert_id)
+    """The alert with its identity, assignee and policy; ``NotFound`` when there is none."""
+    alert = Alert.objects.select_related("identity", "assignee", "policy").filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(f"No alert {alert_id}.")
+    return alert
 
 
 def alert_events(*, alert: Alert, limit: int = 200) -> list[Event]:
     """The events the alert rests on, oldest first, without their (large) raw records."""
     return list(alert.events.defer("raw", "attributes").order_by("occurred_at", "id")[:limit])
+
+
+def alert_open_count(*, identity: Identity) -> int:
+    """How many of the identity's alerts are new or in progress."""
+    return Alert.objects.filter(identity=identity, status__in=OPEN_STATUSES).count()
 
 
 def alert_counts_by_severity(*, statuses=(Alert.Status.NEW,)) -> dict[str, int]:
