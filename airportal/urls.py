@@ -5,7 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from airportal import views
 from airportal.signin import SignInForm
-from alerts import views_console as alerts_console
+from alerts.views import timeline as alerts_timeline
 
 api_v1 = [
     path("", include("alerts.api.urls")),
@@ -24,7 +24,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     # An identity's timeline lives at the root (/users/<upn>/) so the UPN reads as the address.
     # <path:…>: a UPN comes from the logs and may hold a "/"; the page of every identity must resolve.
-    path("users/<path:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
+    path("users/<path:upn>/", alerts_timeline.identity_timeline, name="identity_timeline"),
     path("", include("investigations.urls")),
     path("", include("airportal.admin_urls")),
     path("api/v1/", include(api_v1)),

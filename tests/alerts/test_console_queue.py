@@ -84,7 +84,7 @@ def test_keyset_pages_cover_every_alert_once_without_offset(analyst_client, sort
         alert = AlertFactory(identity=identity, severity=["high", "medium", "low"][i % 3])
         # Ties on the sort key: pages must still neither skip nor repeat a row.
         Alert.objects.filter(pk=alert.pk).update(created_at=created - timedelta(minutes=i // 2))
-    monkeypatch.setattr("alerts.views_console.PAGE_SIZE", 3)
+    monkeypatch.setattr("alerts.views.queue.PAGE_SIZE", 3)
     seen, url, pages = [], QUEUE + f"?sort={sort}", 0
     while url:
         with CaptureQueriesContext(connection) as queries:

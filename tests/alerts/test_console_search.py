@@ -89,7 +89,7 @@ def test_counts_stop_at_the_cap_and_say_so(analyst_client, tenant, monkeypatch):
 
 
 def test_more_results_load_by_keyset(analyst_client, monkeypatch):
-    monkeypatch.setattr("alerts.views_console.PAGE_SIZE", 4)
+    monkeypatch.setattr("alerts.views.search.PAGE_SIZE", 4)
     EventFactory.create_batch(10, ip="198.51.100.7")
     html = analyst_client.get(SEARCH, {"q": "198.51.100.7"}).content.decode()
     first = event_ids(html)

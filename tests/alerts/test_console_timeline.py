@@ -149,7 +149,7 @@ def test_attacker_text_is_escaped_and_the_raw_record_loads_on_demand(analyst_cli
 
 
 def test_older_events_load_without_repeating_the_day(analyst_client, megan, monkeypatch):
-    monkeypatch.setattr("alerts.views_console.TIMELINE_PAGE_SIZE", 20)
+    monkeypatch.setattr("alerts.views.timeline.PAGE_SIZE", 20)
     html = page(analyst_client, megan.upn, days=14)
     more = re.search(r'id="timeline-more".*?href="([^"]+)"', html, re.S).group(1).replace("&amp;", "&")
     first_ids = re.findall(r'id="event-(\d+)"', html)

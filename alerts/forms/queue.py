@@ -1,11 +1,11 @@
-"""Input of the analyst's console pages: queue filters, bulk triage, timeline and search."""
+"""Input of the alert queue and the alert page: queue filters and triage decisions."""
 
 from datetime import datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 
-from alerts.models import Alert, Event, Severity
+from alerts.models import Alert, Severity
 from alerts.selectors.alerts import OPEN_STATUSES, SORTS, AlertFilters
 
 DETECTORS = [
@@ -117,17 +117,3 @@ class BulkTriageForm(forms.Form):
     assignee = forms.IntegerField(required=False)
     classification = forms.ChoiceField(choices=Alert.Classification.choices, required=False)
     comment = forms.CharField(max_length=2000, required=False)
-
-
-class TimelineForm(forms.Form):
-    PERIODS = [("1", "24 hours"), ("7", "7 days"), ("14", "14 days"), ("30", "30 days")]
-
-    days = forms.TypedChoiceField(choices=PERIODS, coerce=int, required=False, empty_value=7)
-    kind = forms.MultipleChoiceField(choices=Event.Kind.choices, required=False)
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(label="Search events", max_length=200, required=False, strip=True)
-
-    def clean_q(self):
-        return self.cleaned_data["q"].strip()

@@ -18,7 +18,7 @@ from alerts.feeds.checkpoints import feed_states
 from alerts.feeds.config import connection_get, environment_values, is_configured, remediation_connector_name
 from alerts.feeds.connection import m365_connection_update
 from alerts.feeds.permissions import REQUIREMENTS
-from alerts.forms_connectors import ConnectorSettingsForm
+from alerts.forms.connectors import ConnectorSettingsForm
 from alerts.models import M365Connection
 from alerts.selectors.connectors import connection_with_editor
 from alerts.tasks_m365 import m365_pull
