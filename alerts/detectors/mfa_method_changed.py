@@ -8,10 +8,8 @@ Removing every strong method (MFA switched off) alerts on its own unless disable
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, attribute_list, quote
-from alerts.detectors.fields import attr
-from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.signins import (
+from alerts.activity.fields import attr, attribute_list
+from alerts.activity.signins import (
     DEFAULT_RISK_EVENT_TYPES,
     DEFAULT_RISK_LEVELS,
     describe_risk,
@@ -21,6 +19,8 @@ from alerts.detectors.signins import (
     source_risk,
     where,
 )
+from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
 REMOVAL_WORDS = {"removed", "deleted", "disabled", "remove", "delete", "disable"}

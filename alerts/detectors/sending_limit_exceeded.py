@@ -8,9 +8,9 @@ from sending email" record also fires this detector: the limit was hit where we 
 
 from datetime import timedelta
 
+from alerts.activity.mail import busiest_window, messages_of
 from alerts.baselines import recipients_around
 from alerts.detectors.base import Detector, Finding
-from alerts.detectors.mail import busiest_window, messages_of
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

@@ -10,9 +10,9 @@ happened; a user seen for less than the learning period is not judged yet.
 
 from datetime import UTC, date, timedelta
 
+from alerts.activity.mail import messages_of, rolling_windows, window_of
 from alerts.baselines import SendingBaseline, recipients_around, sending_baseline
 from alerts.detectors.base import Detector, Finding, quote
-from alerts.detectors.mail import messages_of, rolling_windows, window_of
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

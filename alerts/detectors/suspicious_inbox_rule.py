@@ -12,9 +12,9 @@ forwards 1, a name with no letters or digits 1.
 
 from datetime import timedelta
 
+from alerts.activity.rules import inbox_rule
 from alerts.detectors.base import Detector, Finding, quote
 from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.rules import inbox_rule
 from alerts.models import Event, Severity
 
 DEFAULT_FOLDERS = [

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from airportal.errors import NotFound
 from airportal.keyset import Page, SortKey, keyset_page
+from alerts.activity.signins import haversine_km
 from alerts.console_hooks import hooks
 from alerts.models import Alert, Event, Identity
 
@@ -140,12 +141,6 @@ def mail_baseline_band(*, identity: Identity, before: datetime) -> dict[int, tup
         spread = math.sqrt(sum((value - mean) ** 2 for value in values) / len(values))
         band[hour] = (max(0.0, mean - 2 * spread), mean + 2 * spread)
     return band
-
-
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _place_label(city: str, country: str) -> str:

@@ -15,9 +15,9 @@ from functools import lru_cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from alerts.detectors.base import address_domain, domain_is_internal
-from alerts.detectors.fields import key, normalised
-from alerts.detectors.mail import Message, messages_of
+from alerts.activity.addresses import address_domain, domain_is_internal
+from alerts.activity.fields import key, normalised
+from alerts.activity.mail import Message, messages_of
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
 from investigations.models import Finding, Investigation

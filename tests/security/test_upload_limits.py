@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from alerts.activity.rules import recipients
 from alerts.adapters.fields import email_addresses
-from alerts.detectors.rules import recipients
 from alerts.models import Alert, Event
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ legacy protocols and single-factor sign-ins. Each flags the sign-ins it rests on
 import math
 from functools import lru_cache
 
+from alerts.activity.addresses import ip_range
 from alerts.baselines import known_before
-from alerts.detectors.base import ip_range
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.detectors.base import attribute_list
-from alerts.detectors.fields import attr
+from alerts.activity.fields import attr, attribute_list
 from alerts.models import Event
 
 

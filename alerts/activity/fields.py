@@ -1,4 +1,4 @@
-"""Reading event attributes the way every detector needs them.
+"""Reading event attributes the way detectors, baselines, back-tests and playbooks need them.
 
 Adapters store source details in ``Event.attributes``; keys are compared without case,
 underscores or dashes (``forward_to`` = ``ForwardTo``), so a detector reads Exchange's cmdlet
@@ -57,3 +57,14 @@ def text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "; ".join(str(item) for item in value)
     return str(value)
+
+
+def attribute_list(value: Any) -> list[str]:
+    """A list of strings from an attribute that a source may give as a list, a string or ``a;b`` text."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [str(value)]

@@ -1,4 +1,4 @@
-"""Inbox rules and mailbox forwarding as the detectors see them.
+"""Inbox rules and mailbox forwarding as the detectors and playbooks see them.
 
 The adapters store a rule's parameters (``New-InboxRule``, ``Set-InboxRule``, Outlook's
 ``UpdateInboxRules``) under ``attributes["rule"]`` with snake_case keys (``forward_to``,
@@ -11,8 +11,7 @@ own ``events`` schema with Exchange's parameter names work too.
 import re
 from dataclasses import dataclass, field
 
-from alerts.detectors.base import attribute_list
-from alerts.detectors.fields import attr, normalised, truthy
+from alerts.activity.fields import attr, attribute_list, normalised, truthy
 from alerts.models import Event
 
 # Bounded like RFC 5321 (local part <= 64, labels <= 63) so the scan of attacker text stays linear.

@@ -1,4 +1,4 @@
-"""Sign-in facts several detectors judge: the source's own risk verdict, a new country, distance.
+"""Sign-in facts the detectors, back-tests and playbooks judge: the source's own risk verdict, a new country, distance.
 
 Entra ID reports risk on each sign-in (``riskLevelDuringSignIn``, ``riskLevelAggregated``,
 ``riskState``, ``riskEventTypes_v2``); the adapters keep them as ``attributes["risk_level"]``,
@@ -9,9 +9,8 @@ remediated no longer counts.
 import math
 from datetime import datetime, timedelta
 
+from alerts.activity.fields import attr, attribute_list
 from alerts.baselines import known_before, signin_history_start
-from alerts.detectors.base import attribute_list
-from alerts.detectors.fields import attr
 from alerts.models import Event, IdentityBaseline
 
 CLOSED_RISK_STATES = {"dismissed", "remediated", "confirmedsafe"}
@@ -81,10 +80,15 @@ def new_country(event: Event, baseline: IdentityBaseline | None, *, min_history_
     return {"country": country, "known_countries": earlier, "history_since": start.isoformat()}
 
 
-def distance_km(a: Event, b: Event) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def distance_km(a: Event, b: Event) -> float:
+    return haversine_km((a.latitude, a.longitude), (b.latitude, b.longitude))
 
 
 def place(event: Event) -> dict:
