@@ -5,20 +5,9 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from alerts.detectors.registry import DETECTORS
 from alerts.models import Alert, Severity
 from alerts.selectors.alerts import OPEN_STATUSES, SORTS, AlertFilters
-
-DETECTORS = [
-    "suspicious_email_sending",
-    "sending_limit_exceeded",
-    "external_forwarding",
-    "suspicious_inbox_rule",
-    "suspicious_signin",
-    "mailbox_permission_added",
-    "mfa_method_changed",
-    "oauth_app_consent",
-    "external_alert",
-]
 
 PERIODS = {
     "": ("Any time", None),
@@ -44,7 +33,7 @@ class AlertQueueFilterForm(forms.Form):
     )
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     detector = forms.ChoiceField(
-        choices=[("", "Any detector")] + [(d, d.replace("_", " ").capitalize()) for d in DETECTORS], required=False
+        choices=[("", "Any detector")] + [(key, detector.name) for key, detector in DETECTORS.items()], required=False
     )
     user = forms.CharField(label="User (UPN)", max_length=320, required=False)
     period = forms.ChoiceField(
