@@ -5,36 +5,10 @@ import pytest
 from airportal.errors import NotFound
 from alerts.ingest import IngestResult, UnreadableRecord, ingest_records
 from alerts.models import Event, Identity
+from tests.alerts.support.ingest import audit_logon, graph_signin
 from tests.factories import IdentityFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def audit_logon(request_id: str = "a196489a-9a7c-4824-b35a-5bfdec600c00", user: str = "Megan@Contoso.com", **extra):
-    return {
-        "CreationTime": "2024-03-01T10:00:00",
-        "Id": f"audit-{request_id}",
-        "Operation": "UserLoggedIn",
-        "RecordType": 15,
-        "Workload": "AzureActiveDirectory",
-        "UserId": user,
-        "ClientIP": "8.8.8.8:4711",
-        "IntraSystemId": request_id,
-        **extra,
-    }
-
-
-def graph_signin(request_id: str = "A196489A-9A7C-4824-B35A-5BFDEC600C00", **extra):
-    return {
-        "id": request_id,
-        "createdDateTime": "2024-03-01T10:00:01Z",
-        "userPrincipalName": "megan@contoso.com",
-        "userDisplayName": "Megan Bowen",
-        "ipAddress": "8.8.8.8",
-        "status": {"errorCode": 0},
-        "clientAppUsed": "Browser",
-        **extra,
-    }
 
 
 def test_identities_are_created_once_with_a_lower_cased_upn_and_what_the_source_tells():

@@ -6,7 +6,7 @@ import pytest
 
 from alerts.adapters.base import RecordError
 from alerts.models import Event
-from tests.alerts.ingest_support import dataset_lines, dataset_path, error_of, normalise, one
+from tests.alerts.support.ingest import dataset_lines, dataset_path, error_of, normalise, one
 
 SEKOIA = "sekoia-intake-formats/o365_management_activity.jsonl"
 

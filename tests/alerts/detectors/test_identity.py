@@ -6,7 +6,7 @@ import pytest
 
 from alerts.models import AlertPolicy, Event
 from alerts.services.policies import policy_update
-from tests.alerts.detection_support import LAGOS, SEATTLE, T0, alerts_of, detect, identity, signin, signin_history
+from tests.alerts.support.detection import LAGOS, SEATTLE, T0, alerts_of, detect, identity, signin, signin_history
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db

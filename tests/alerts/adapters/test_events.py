@@ -1,7 +1,7 @@
 """The normalised ``events`` schema: validated by the serializer that documents it."""
 
 from alerts.models import Event
-from tests.alerts.ingest_support import error_of, one
+from tests.alerts.support.ingest import error_of, one
 
 
 def record(**overrides) -> dict:

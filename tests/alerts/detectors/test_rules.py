@@ -7,7 +7,7 @@ import pytest
 from airportal.services import portal_settings_update
 from alerts.models import AlertPolicy, Event
 from alerts.services.policies import policy_update
-from tests.alerts.detection_support import T0, alerts_of, detect, forwarding_event, identity, rule_event
+from tests.alerts.support.detection import T0, alerts_of, detect, forwarding_event, identity, rule_event
 
 pytestmark = pytest.mark.django_db
 

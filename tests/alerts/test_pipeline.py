@@ -5,7 +5,7 @@ import pytest
 from alerts.ingest import ingest_records
 from alerts.models import Alert, Event
 from alerts.pipeline import batches_by_identity, events_ingested
-from tests.alerts.detection_support import T0, identity, rule_event
+from tests.alerts.support.detection import T0, identity, rule_event
 from tests.conftest import wait_until
 
 HIDING_RULE = {"name": "..", "move_to_folder": "RSS Feeds", "subject_or_body_contains_words": ["invoice"]}

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import AlertPolicy, AlertSuppression
-from tests.alerts.detection_support import detect, identity, rule_event
+from tests.alerts.support.detection import detect, identity, rule_event
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ identity on the policy, so it is applied as one.
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -19,8 +18,9 @@ from django.utils import timezone
 from alerts.ingest import ingest_records
 from alerts.models import Alert, AlertPolicy
 from alerts.services import suppression_create
+from tests.alerts.support.ingest import DATASETS
 
-DATASET = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "panther-analysis"
+DATASET = DATASETS / "panther-analysis"
 MAPPING = {  # Panther rule → (our ingest source, our detector)
     "Microsoft365.Exchange.External.Forwarding": ("o365-audit", "external_forwarding"),
     "Microsoft365.MFA.Disabled": ("o365-audit", "mfa_method_changed"),

@@ -13,7 +13,7 @@ from alerts.adapters import ADAPTERS, SOURCES, RecordError
 from alerts.ingest import ingest_records
 from alerts.ingest.prepare import prepare
 from alerts.models import Event
-from tests.alerts.ingest_support import context
+from tests.alerts.support.ingest import context
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
 json_values = st.recursive(

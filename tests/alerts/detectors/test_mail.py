@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from alerts.models import Event
-from tests.alerts.detection_support import T0, alerts_of, detect, identity, mail
+from tests.alerts.support.detection import T0, alerts_of, detect, identity, mail
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db

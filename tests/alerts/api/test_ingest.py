@@ -6,7 +6,7 @@ import json
 import pytest
 
 from alerts.models import Event
-from tests.alerts.test_ingest_service import audit_logon, graph_signin
+from tests.alerts.support.ingest import audit_logon, graph_signin
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/ingest/{}/"

@@ -6,7 +6,7 @@ import pytest
 
 from alerts.models import AlertPolicy
 from alerts.services.policies import policy_update
-from tests.alerts.detection_support import (
+from tests.alerts.support.detection import (
     LAGOS,
     LONDON,
     MOSCOW,

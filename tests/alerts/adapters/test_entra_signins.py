@@ -4,7 +4,7 @@ import pytest
 
 from alerts.adapters.base import RecordError
 from alerts.models import Event
-from tests.alerts.ingest_support import dataset_lines, error_of, normalise, one
+from tests.alerts.support.ingest import dataset_lines, error_of, normalise, one
 
 GRAPH = "sekoia-intake-formats/entra_graphapi_signin_directoryaudit.jsonl"
 EVENT_HUB = "sekoia-intake-formats/entra_eventhub_diagnostic_logs.jsonl"

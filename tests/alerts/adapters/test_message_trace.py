@@ -1,7 +1,7 @@
 """The message trace adapter: direction from the tenant's domains, one event per message and recipient."""
 
 from alerts.models import Event
-from tests.alerts.ingest_support import dataset_lines, error_of, one
+from tests.alerts.support.ingest import dataset_lines, error_of, one
 
 SAMPLES = "sekoia-intake-formats/o365_message_trace.jsonl"
 

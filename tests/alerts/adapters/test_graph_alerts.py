@@ -1,7 +1,7 @@
 """The Graph security alert v2 adapter: an external_alert per account the evidence names."""
 
 from alerts.models import Event
-from tests.alerts.ingest_support import dataset_lines, error_of, normalise, one
+from tests.alerts.support.ingest import dataset_lines, error_of, normalise, one
 
 PANTHER = "panther-analysis/tests_MicrosoftGraph_SecurityAlertV2.jsonl"
 

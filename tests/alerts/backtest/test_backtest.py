@@ -12,7 +12,7 @@ import pytest
 from airportal.errors import DomainError
 from alerts.backtest import policy_backtest
 from alerts.models import AlertPolicy, Event
-from tests.alerts.detection_support import LAGOS, MOSCOW, SEATTLE, T0, detect, identity, mail, rule_event, signin
+from tests.alerts.support.detection import LAGOS, MOSCOW, SEATTLE, T0, detect, identity, mail, rule_event, signin
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.ingest.readers import file_records
 from alerts.models import Event
-from tests.alerts.ingest_support import dataset_path
-from tests.alerts.test_ingest_service import audit_logon, graph_signin
+from tests.alerts.support.ingest import audit_logon, dataset_path, graph_signin
 
 pytestmark = pytest.mark.django_db
 

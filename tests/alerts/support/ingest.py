@@ -1,4 +1,5 @@
-"""Shared by the ingest and adapter tests: the public sample datasets and a no-database adapter run."""
+"""Shared by the ingest and adapter tests: the public sample datasets, a no-database adapter run,
+and one sign-in as each source reports it."""
 
 import json
 from pathlib import Path
@@ -7,7 +8,7 @@ import pytest
 
 from alerts.adapters import ADAPTERS, AdapterContext, RecordError
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 
 def dataset_lines(relative: str) -> list:
@@ -44,3 +45,30 @@ def error_of(source: str, record) -> str:
     with pytest.raises(RecordError) as caught:
         normalise(source, record)
     return str(caught.value)
+
+
+def audit_logon(request_id: str = "a196489a-9a7c-4824-b35a-5bfdec600c00", user: str = "Megan@Contoso.com", **extra):
+    return {
+        "CreationTime": "2024-03-01T10:00:00",
+        "Id": f"audit-{request_id}",
+        "Operation": "UserLoggedIn",
+        "RecordType": 15,
+        "Workload": "AzureActiveDirectory",
+        "UserId": user,
+        "ClientIP": "8.8.8.8:4711",
+        "IntraSystemId": request_id,
+        **extra,
+    }
+
+
+def graph_signin(request_id: str = "A196489A-9A7C-4824-B35A-5BFDEC600C00", **extra):
+    return {
+        "id": request_id,
+        "createdDateTime": "2024-03-01T10:00:01Z",
+        "userPrincipalName": "megan@contoso.com",
+        "userDisplayName": "Megan Bowen",
+        "ipAddress": "8.8.8.8",
+        "status": {"errorCode": 0},
+        "clientAppUsed": "Browser",
+        **extra,
+    }
