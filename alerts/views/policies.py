@@ -5,11 +5,10 @@ Each view guards the role, reads through ``alerts.selectors.policies``, writes t
 """
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from airportal.errors import DomainError, NotFound
+from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast
 from airportal.roles import Capability, capability_required
 from alerts.backtest import policy_backtest as backtest_run
@@ -19,15 +18,9 @@ from alerts.forms.policies import BacktestForm, PolicyForm, SuppressionForm
 from alerts.models import AlertPolicy
 from alerts.selectors import policies
 from alerts.services import policy_update, suppression_create, suppression_expire
+from alerts.views.shared import get_or_404
 
 admin_only = capability_required(Capability.ADMINISTER)
-
-
-def _policy(policy_id: int) -> AlertPolicy:
-    try:
-        return policies.policy_get(policy_id=policy_id)
-    except NotFound as error:
-        raise Http404(error.message) from None
 
 
 @admin_only
@@ -40,7 +33,7 @@ def policy_list(request):
 @require_POST
 def policy_toggle(request, policy_id: int):
     """Enable or disable from the list; answers the updated row."""
-    policy = _policy(policy_id)
+    policy = get_or_404(policies.policy_get, policy_id=policy_id)
     version = request.POST.get("version", "")
     try:
         policy = policy_update(
@@ -73,7 +66,7 @@ def _edit_context(policy: AlertPolicy, form: PolicyForm, suppression_form: Suppr
 @admin_only
 @require_http_methods(["GET", "POST"])
 def policy_edit(request, policy_id: int):
-    policy = _policy(policy_id)
+    policy = get_or_404(policies.policy_get, policy_id=policy_id)
     if request.method == "POST":
         form = PolicyForm(request.POST, policy=policy)
         if form.is_valid():
@@ -105,7 +98,7 @@ def policy_edit(request, policy_id: int):
 @require_POST
 def policy_backtest(request, policy_id: int):
     """The back-test partial: alerts per day for the form's parameters against the saved ones."""
-    policy = _policy(policy_id)
+    policy = get_or_404(policies.policy_get, policy_id=policy_id)
     form = BacktestForm(request.POST, policy=policy)
     context = {"policy": policy, "backtest_form": form}
     if form.is_valid():
@@ -117,7 +110,7 @@ def policy_backtest(request, policy_id: int):
 @admin_only
 @require_POST
 def suppression_add(request, policy_id: int):
-    policy = _policy(policy_id)
+    policy = get_or_404(policies.policy_get, policy_id=policy_id)
     form = SuppressionForm(request.POST)
     if form.is_valid():
         try:
@@ -135,10 +128,7 @@ def suppression_add(request, policy_id: int):
 @admin_only
 @require_POST
 def suppression_end(request, policy_id: int, suppression_id: int):
-    try:
-        suppression = policies.suppression_get(policy_id=policy_id, suppression_id=suppression_id)
-    except NotFound as error:
-        raise Http404(error.message) from None
+    suppression = get_or_404(policies.suppression_get, policy_id=policy_id, suppression_id=suppression_id)
     try:
         suppression_expire(suppression=suppression, actor=request.user)
     except DomainError as error:

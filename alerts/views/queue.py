@@ -6,14 +6,14 @@ answers htmx with a named partial of its page template.
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from airportal.errors import DomainError, NotFound
+from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
@@ -30,6 +30,7 @@ from alerts.selectors.alerts import (
     triage_assignees,
 )
 from alerts.services import alert_bulk_assign, alert_bulk_set_status
+from alerts.views.shared import get_or_404
 
 PAGE_SIZE = 50
 
@@ -138,10 +139,7 @@ def alert_triage(request):
 @require_GET
 @capability_required(Capability.VIEW)
 def alert_detail(request, alert_id: int):
-    try:
-        alert = alert_get(alert_id=alert_id)
-    except NotFound as error:
-        raise Http404(error.message) from None
+    alert = get_or_404(alert_get, alert_id=alert_id)
     alert.investigation = hooks.alert_investigations([alert.id]).get(alert.id)
     events = alert_events(alert=alert)
     context = {

@@ -2,11 +2,9 @@
 
 from datetime import date
 
-from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from airportal.errors import NotFound
 from airportal.htmx import render_page, wants_partial
 from airportal.roles import Capability, capability_required
 from alerts import charts
@@ -15,6 +13,7 @@ from alerts.forms.timeline import TimelineForm
 from alerts.models import Event, Identity
 from alerts.selectors import timeline
 from alerts.selectors.alerts import alert_open_count
+from alerts.views.shared import get_or_404
 
 PAGE_SIZE = 50
 
@@ -37,10 +36,7 @@ TIMELINE_PARTIALS = {"timeline-events": "events", "timeline-more": "event-rows"}
 @capability_required(Capability.VIEW)
 def identity_timeline(request, upn: str):
     """``/users/<upn>/``: the identity, its activity charts and its events grouped by day."""
-    try:
-        identity = timeline.identity_get(upn=upn)
-    except NotFound as error:
-        raise Http404(error.message) from None
+    identity = get_or_404(timeline.identity_get, upn=upn)
     form = TimelineForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     days = data.get("days") or 7
@@ -117,8 +113,5 @@ def timeline_charts(identity: Identity, start, end, activity: list[tuple]) -> di
 @capability_required(Capability.VIEW)
 def event_raw(request, event_id: int):
     """The raw record of one event, loaded when its row is expanded."""
-    try:
-        event = timeline.event_get(event_id=event_id)
-    except NotFound as error:
-        raise Http404(error.message) from None
+    event = get_or_404(timeline.event_get, event_id=event_id)
     return render(request, "alerts/identity_timeline.html#event-raw", {"event": event})
