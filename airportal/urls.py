@@ -5,7 +5,6 @@ from rest_framework.permissions import IsAuthenticated
 
 from airportal import views
 from airportal.signin import SignInForm
-from alerts import views_console as alerts_console
 
 api_v1 = [
     path("", include("alerts.api.urls")),
@@ -22,9 +21,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("alerts/", include("alerts.urls")),
-    # An identity's timeline lives at the root (/users/<upn>/) so the UPN reads as the address.
-    # <path:…>: a UPN comes from the logs and may hold a "/"; the page of every identity must resolve.
-    path("users/<path:upn>/", alerts_console.identity_timeline, name="identity_timeline"),
+    path("users/", include("alerts.identity_urls")),
     path("", include("investigations.urls")),
     path("", include("airportal.admin_urls")),
     path("api/v1/", include(api_v1)),

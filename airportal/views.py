@@ -6,7 +6,8 @@ from django.views.decorators.http import require_GET
 from airportal.health import system_health
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
-from alerts import charts, queue
+from alerts import charts
+from alerts.selectors.alerts import alert_counts_by_severity, alerts_per_day_by_detector
 from investigations import console as investigation_console
 from investigations.models import Investigation
 
@@ -35,14 +36,14 @@ STATUS_COLORS = {
 @capability_required(Capability.VIEW)
 def dashboard(request):
     """New alerts by severity, investigations by status, the oldest pending approvals, 14 days of alerts."""
-    days, per_day = queue.alerts_per_day_by_detector(days=14)
+    days, per_day = alerts_per_day_by_detector(days=14)
     by_status = investigation_console.investigation_counts_by_status()
     status_labels = dict(Investigation.Status.choices)
     status_rows = [(status, status_labels[status], count) for status, count in by_status.items()]
     settings = portal_settings_get()
     pending = investigation_console.actions_pending(limit=10).rows
     context = {
-        "new_by_severity": queue.alert_counts_by_severity(),
+        "new_by_severity": alert_counts_by_severity(),
         "open_investigations": sum(by_status[s] for s in Investigation.OPEN_STATUSES),
         "by_status": status_rows,
         "pending": pending,

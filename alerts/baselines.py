@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from alerts.detectors.base import ip_range
-from alerts.detectors.mail import messages_of
+from alerts.activity.addresses import ip_range
+from alerts.activity.mail import messages_of
 from alerts.models import Event, IdentityBaseline
 
 SENDING_KEEP_DAYS = 60

@@ -18,9 +18,10 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from alerts.activity.addresses import address_domain, domain_is_internal
+from alerts.activity.fields import attr
 from alerts.baselines import baselines_update
-from alerts.detectors.base import DetectionContext, Detector, Finding, address_domain, domain_is_internal
-from alerts.detectors.fields import attr
+from alerts.detectors.base import DetectionContext, Detector, Finding
 from alerts.detectors.registry import DETECTORS, effective_parameters
 from alerts.domains import TenantDomains, tenant_domains
 from alerts.models import AlertPolicy, AlertSuppression, Event, Identity, IdentityBaseline

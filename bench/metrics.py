@@ -39,6 +39,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from airportal.exports import csv_rows  # noqa: E402
+from alerts.detectors.registry import DETECTORS  # noqa: E402
 from alerts.models import Alert, Identity, Severity  # noqa: E402
 from investigations.models import Action, Investigation  # noqa: E402
 from investigations.reports.exports import ALERT_COLUMNS, alert_rows  # noqa: E402
@@ -47,17 +48,6 @@ from investigations.reports.history import investigation_history  # noqa: E402
 from investigations.reports.metrics import metrics_compute  # noqa: E402
 
 DOMAIN = "bench-metrics.invalid"
-DETECTORS = [
-    "suspicious_email_sending",
-    "sending_limit_exceeded",
-    "external_forwarding",
-    "suspicious_inbox_rule",
-    "suspicious_signin",
-    "mailbox_permission_added",
-    "mfa_method_changed",
-    "oauth_app_consent",
-    "external_alert",
-]
 BATCH = 5000
 
 
@@ -81,7 +71,7 @@ def populate(count: int, seed: int = 11) -> None:
             acknowledged = created + timedelta(minutes=rng.expovariate(1 / 40)) if rng.random() < 0.7 else None
             rows.append(
                 Alert(
-                    detector=rng.choice(DETECTORS),
+                    detector=rng.choice(list(DETECTORS)),
                     identity=rng.choice(identities),
                     title="Bench alert",
                     severity=rng.choice(severities),

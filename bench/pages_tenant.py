@@ -16,17 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 DOMAIN = "bench-pages.invalid"
 HEAVY_UPN = f"heavy.user@{DOMAIN}"
-DETECTORS = [
-    "suspicious_email_sending",
-    "sending_limit_exceeded",
-    "external_forwarding",
-    "suspicious_inbox_rule",
-    "suspicious_signin",
-    "mailbox_permission_added",
-    "mfa_method_changed",
-    "oauth_app_consent",
-    "external_alert",
-]
 CITIES = [
     ("Seattle", "US", 47.61, -122.33),
     ("New York", "US", 40.71, -74.0),
@@ -276,6 +265,7 @@ def _events(tenant: Tenant) -> str:
 
 
 def _alerts(tenant: Tenant) -> str:
+    from alerts.detectors.registry import DETECTORS
     from alerts.models import Alert
 
     rng, args = tenant.rng, tenant.args
@@ -293,7 +283,7 @@ def _alerts(tenant: Tenant) -> str:
             else:
                 status = "resolved" if roll < 0.75 else "dismissed"
             closed = status in ("resolved", "dismissed")
-            detector = rng.choice(DETECTORS)
+            detector = rng.choice(list(DETECTORS))
             alerts.add(
                 id=n,
                 detector=detector,

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from alerts.forms_console import IdsField
+from alerts.forms.queue import IdsField
 from investigations.console import ActionFilters, InvestigationFilters
 from investigations.models import Action, Investigation
 

@@ -19,7 +19,7 @@ from airportal.exports import Column, csv_response
 from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
 from airportal.roles import Capability, capability_required, has_capability
 from airportal.services import portal_settings_get
-from alerts import timeline
+from alerts.selectors import timeline
 from investigations import console
 from investigations.forms import (
     ActionHistoryFilterForm,

@@ -14,10 +14,9 @@ from rest_framework.views import APIView
 
 from airportal.api.pagination import KeysetPagination
 from airportal.api.permissions import capability
-from airportal.errors import NotFound
 from airportal.roles import Capability
 from alerts.models import Alert, Event, Severity
-from alerts.selectors import AlertFilters, alert_detail, alert_list
+from alerts.selectors.alerts import AlertFilters, alert_events, alert_get, alert_list
 from alerts.services import alert_assign, alert_bulk_assign, alert_bulk_set_status, alert_set_status
 
 CLASSIFICATIONS = [value for value in Alert.Classification.values if value]
@@ -98,8 +97,8 @@ class AlertListView(ListAPIView):
         request = self.request
         filters = AlertFilters(
             user=request.query_params.get("user", ""),
-            status=_choices(request, "status", Alert.Status.values),
-            severity=_choices(request, "severity", Severity.values),
+            statuses=_choices(request, "status", Alert.Status.values),
+            severities=_choices(request, "severity", Severity.values),
             detector=request.query_params.get("detector", ""),
             assignee=request.query_params.get("assignee", ""),
         )
@@ -117,9 +116,9 @@ class AlertDetailView(APIView):
 
 
 def _alert(alert_id: int) -> Alert:
-    alert = alert_detail(alert_id=alert_id)
-    if alert is None:
-        raise NotFound(f"No alert {alert_id}.")
+    """The alert with its first 100 events as ``event_list`` (what ``AlertDetailSerializer`` reads)."""
+    alert = alert_get(alert_id=alert_id)
+    alert.event_list = alert_events(alert=alert, limit=100)
     return alert
 
 
@@ -150,9 +149,7 @@ class _TriageView(APIView):
 
     def post(self, request, alert_id: int):
         data = self._input(request)
-        alert = Alert.objects.select_related("assignee").filter(pk=alert_id).first()
-        if alert is None:
-            raise NotFound(f"No alert {alert_id}.")
+        alert = alert_get(alert_id=alert_id)
         self.apply(alert, data, request.user)
         return Response(AlertDetailSerializer(_alert(alert_id)).data)
 

@@ -8,11 +8,11 @@ the change itself decides whether every method was removed.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from alerts.activity.signins import source_risk
 from alerts.backtest.firings import Firing
 from alerts.backtest.signin import SUCCESSFUL, new_country_moments, risk_prefilter
 from alerts.detectors.base import Detector
 from alerts.detectors.mfa_method_changed import removes_every_method
-from alerts.detectors.signins import source_risk
 from alerts.models import Event
 
 

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import Lag
 
+from alerts.activity.signins import source_risk
 from alerts.backtest.firings import Firing
 from alerts.backtest.sql import EpochBucket
 from alerts.baselines import signin_history_start
 from alerts.detectors.base import DetectionContext, Detector
-from alerts.detectors.signins import source_risk
 from alerts.detectors.suspicious_signin import impossible_travel, legacy_protocol
 from alerts.models import Event, IdentityBaseline
 

@@ -9,13 +9,12 @@ the number of detectors or events per identity.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.detectors.params import ParamSchema
 from alerts.models import Event, Severity
 
@@ -127,47 +126,6 @@ class Detector:
     def detect_network(self, ctx: DetectionContext, batch: list[Event], params: dict[str, Any]) -> list[Finding]:
         """Patterns across identities (password spray); findings may be on identities outside the batch."""
         return []
-
-
-# --- small helpers several detectors share -------------------------------------------------------
-
-
-def address_domain(address: str) -> str:
-    """The lower-cased domain of an e-mail address (``smtp:`` prefixes and display names tolerated)."""
-    address = (address or "").strip().strip("<>").lower()
-    if address.startswith(("smtp:", "sip:")):
-        address = address.split(":", 1)[1]
-    return address.rpartition("@")[2].strip().rstrip(">").strip(".")
-
-
-def domain_is_internal(domain: str, accepted: Iterable[str]) -> bool:
-    if not domain:
-        return False
-    return any(domain == own or domain.endswith("." + own) for own in accepted)
-
-
-@functools.lru_cache(maxsize=65536)
-def ip_range(ip: str | None) -> str | None:
-    """The /24 (IPv4) or /48 (IPv6) network of an address: how baselines remember where a user works."""
-    if not ip:
-        return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
-
-
-def attribute_list(value: Any) -> list[str]:
-    """A list of strings from an attribute that a source may give as a list, a string or ``a;b`` text."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
-    if isinstance(value, list | tuple):
-        return [str(item).strip() for item in value if str(item).strip()]
-    return [str(value)]
 
 
 def quote(value: str, limit: int = 80) -> str:

@@ -7,8 +7,8 @@ are left out; the source's severity is kept when asked to, else the policy's app
 
 from datetime import timedelta
 
+from alerts.activity.fields import attr
 from alerts.detectors.base import Detector, Finding, quote
-from alerts.detectors.fields import attr
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import SEVERITY_RANK, Event, Severity
 

@@ -10,10 +10,11 @@ both are accounts of this tenant, perhaps under a domain not seen on an identity
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, address_domain, domain_is_internal
-from alerts.detectors.fields import attr
+from alerts.activity.addresses import address_domain, domain_is_internal
+from alerts.activity.fields import attr
+from alerts.activity.rules import inbox_rule, mailbox_forwarding
+from alerts.detectors.base import Detector, Finding
 from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Severity
 
 RULE_KINDS = frozenset({Event.Kind.INBOX_RULE_CREATED, Event.Kind.INBOX_RULE_CHANGED})

@@ -11,8 +11,8 @@ the alert goes to the actor's identity when we know it (that is the account in q
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, attribute_list
-from alerts.detectors.fields import attr
+from alerts.activity.fields import attr, attribute_list
+from alerts.detectors.base import Detector, Finding
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

@@ -9,10 +9,8 @@ administrator made on the user (a helpdesk reset) is not the user's registration
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, attribute_list, quote
-from alerts.detectors.fields import attr
-from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.signins import (
+from alerts.activity.fields import attr, attribute_list
+from alerts.activity.signins import (
     DEFAULT_RISK_EVENT_TYPES,
     DEFAULT_RISK_LEVELS,
     describe_risk,
@@ -22,6 +20,8 @@ from alerts.detectors.signins import (
     source_risk,
     where,
 )
+from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
 REMOVAL_WORDS = {"removed", "deleted", "disabled", "remove", "delete", "disable"}

@@ -7,8 +7,8 @@ tenant trusts can be listed by id or name.
 
 from datetime import timedelta
 
-from alerts.detectors.base import Detector, Finding, attribute_list, quote
-from alerts.detectors.fields import attr, truthy
+from alerts.activity.fields import attr, attribute_list, truthy
+from alerts.detectors.base import Detector, Finding, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

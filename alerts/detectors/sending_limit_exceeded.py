@@ -15,9 +15,9 @@ than ``min_history_days`` days of sending history raises a low alert (unusual fo
 
 from datetime import UTC, timedelta
 
+from alerts.activity.mail import busiest_window, messages_of
 from alerts.baselines import recipients_around, sending_baseline
 from alerts.detectors.base import Detector, Finding
-from alerts.detectors.mail import busiest_window, messages_of
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

@@ -12,9 +12,9 @@ alert: what tells them apart is a risky sign-in before it, which the playbook ju
 
 from datetime import UTC, date, timedelta
 
+from alerts.activity.mail import messages_of, rolling_windows, window_of
 from alerts.baselines import SendingBaseline, recipients_around, sending_baseline
 from alerts.detectors.base import Detector, Finding, quote
-from alerts.detectors.mail import messages_of, rolling_windows, window_of
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 

@@ -15,9 +15,9 @@ such as RSS Feeds or Conversation History that nobody files mail into).
 
 from datetime import timedelta
 
+from alerts.activity.rules import inbox_rule
 from alerts.detectors.base import Detector, Finding, quote
 from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.rules import inbox_rule
 from alerts.models import Event, Severity
 
 DEFAULT_FOLDERS = [

@@ -11,11 +11,9 @@ window, then a success from that IP, which is where the alert goes.
 
 from datetime import timedelta
 
-from alerts.baselines import known_before, recent_signins, recent_signins_cover
-from alerts.detectors.base import Detector, Finding, ip_range
-from alerts.detectors.fields import attr
-from alerts.detectors.params import Param, ParamSchema
-from alerts.detectors.signins import (
+from alerts.activity.addresses import ip_range
+from alerts.activity.fields import attr
+from alerts.activity.signins import (
     DEFAULT_RISK_EVENT_TYPES,
     DEFAULT_RISK_LEVELS,
     describe_risk,
@@ -29,6 +27,9 @@ from alerts.detectors.signins import (
     source_risk,
     where,
 )
+from alerts.baselines import known_before, recent_signins, recent_signins_cover
+from alerts.detectors.base import Detector, Finding
+from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
 LEGACY_CLIENTS = [

@@ -15,10 +15,10 @@ from functools import lru_cache
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.activity.fields import key, normalised
+from alerts.activity.mail import Message, messages_of
+from alerts.activity.signins import PASSWORD_FAILURE_CODES
 from alerts.detectors.base import address_domain, domain_is_internal
-from alerts.detectors.fields import key, normalised
-from alerts.detectors.mail import Message, messages_of
-from alerts.detectors.signins import PASSWORD_FAILURE_CODES
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
 from investigations.models import Finding, Investigation
@@ -56,10 +56,10 @@ class EventRow:
 
     Built from ``values_list`` rather than model instances (several times cheaper for
     10,000 rows; the checks only read). ``fact`` reads attributes the way
-    ``alerts.detectors.fields.attr`` does, on a normalisation computed once per event.
+    ``alerts.activity.fields.attr`` does, on a normalisation computed once per event.
     """
 
-    __slots__ = (*EVENT_FIELDS, "pk", "_facts", "_recipients")  # _recipients: alerts.detectors.mail caches
+    __slots__ = (*EVENT_FIELDS, "pk", "_facts", "_recipients")  # _recipients: alerts.activity.mail caches
 
     def __init__(self, values):
         (

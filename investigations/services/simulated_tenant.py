@@ -17,9 +17,9 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from airportal.errors import DomainError
-from alerts.detectors.fields import attr
-from alerts.detectors.mail import messages_of
-from alerts.detectors.rules import inbox_rule, mailbox_forwarding
+from alerts.activity.fields import attr
+from alerts.activity.mail import messages_of
+from alerts.activity.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Identity
 from investigations.models import (
     Action,

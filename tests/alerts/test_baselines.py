@@ -8,7 +8,7 @@ from airportal.services import portal_settings_update
 from alerts.baselines import known_before, sending_baseline
 from alerts.domains import accepted_domains
 from alerts.models import IdentityBaseline
-from tests.alerts.detection_support import LAGOS, LONDON, SEATTLE, T0, detect, identity, mail, signin
+from tests.alerts.support.detection import LAGOS, LONDON, SEATTLE, T0, detect, identity, mail, signin
 
 pytestmark = pytest.mark.django_db
 

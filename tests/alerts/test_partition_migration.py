@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from alerts.ingest import ingest_records
 from alerts.models import Alert, Event
 from alerts.partitions import event_partitions, is_partitioned
-from tests.alerts.test_ingest_service import audit_logon
+from tests.alerts.ingest.test_service import audit_logon
 
 BEFORE = [("alerts", "0009_detection_ledger")]
 

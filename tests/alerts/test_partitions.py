@@ -8,7 +8,7 @@ from django.db import connection
 from alerts.ingest import ingest_records
 from alerts.models import Event
 from alerts.partitions import DEFAULT_PARTITION, event_partitions, event_partitions_ensure, is_partitioned
-from tests.alerts.test_ingest_service import audit_logon, graph_signin
+from tests.alerts.ingest.test_service import audit_logon, graph_signin
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db

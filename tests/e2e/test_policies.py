@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from alerts.models import AlertPolicy
-from tests.alerts.detection_support import detect, identity, rule_event
+from tests.alerts.support.detection import detect, identity, rule_event
 
 
 def test_policy_backtest_draws_current_against_proposed(page, admin_user):

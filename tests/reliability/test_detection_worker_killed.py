@@ -9,7 +9,7 @@ import pytest
 
 from alerts.models import Alert, AlertPolicy
 from alerts.pipeline import events_ingested
-from tests.alerts.detection_support import T0, identity, rule_event
+from tests.alerts.support.detection import T0, identity, rule_event
 from tests.conftest import wait_until
 from tests.reliability.services import kill_pool_processes, table_locked, waiting_for_a_lock
 

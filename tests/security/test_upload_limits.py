@@ -1,6 +1,6 @@
 """Bodies an attacker (or a broken forwarder) sends: oversize, gzip bombs, deep nesting, huge
 strings, wrong types. Each gets a clear 4xx (or a per-record rejection), memory stays bounded and
-nothing is stored. Basic 413/415/400 cases are in tests/alerts/test_ingest_api.py."""
+nothing is stored. Basic 413/415/400 cases are in tests/alerts/api/test_ingest.py."""
 
 import gzip
 import io
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from alerts.activity.rules import recipients
 from alerts.adapters.fields import email_addresses
-from alerts.detectors.rules import recipients
 from alerts.models import Alert, Event
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ after the password is reset."""
 
 from datetime import timedelta
 
-from alerts.detectors.base import attribute_list
+from alerts.activity.fields import attribute_list
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check

@@ -1,6 +1,6 @@
 """Mailbox forwarding (``Set-Mailbox -ForwardingSmtpAddress``) to an address outside the tenant."""
 
-from alerts.detectors.rules import mailbox_forwarding
+from alerts.activity.rules import mailbox_forwarding
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check

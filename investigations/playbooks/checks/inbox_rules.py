@@ -3,7 +3,7 @@ rarely used folders (RSS Feeds, Conversation History, Archive), especially keyed
 attacker watches for (invoice, payment, wire). Each bad rule still in place gets a
 ``remove_inbox_rule`` proposal."""
 
-from alerts.detectors.rules import inbox_rule
+from alerts.activity.rules import inbox_rule
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check

@@ -6,8 +6,8 @@ newsletter mailbox is not an anomaly; a spraying account gets ``restrict_sending
 from collections import defaultdict
 from datetime import UTC
 
+from alerts.activity.mail import Message
 from alerts.baselines import sending_baseline
-from alerts.detectors.mail import Message
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
 from investigations.playbooks.text import plural, quote

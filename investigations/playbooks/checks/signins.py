@@ -5,9 +5,9 @@ legacy protocols and single-factor sign-ins. Each flags the sign-ins it rests on
 import math
 from functools import lru_cache
 
+from alerts.activity.addresses import ip_range
+from alerts.activity.signins import CLOSED_RISK_STATES, PASSWORD_FAILURE_CODES, WEAK_RISK_TYPES
 from alerts.baselines import known_before
-from alerts.detectors.base import ip_range
-from alerts.detectors.signins import CLOSED_RISK_STATES, PASSWORD_FAILURE_CODES, WEAK_RISK_TYPES
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check

@@ -1,0 +1,133 @@
+"""Sign-in facts the detectors, back-tests and playbooks judge: the source's own risk verdict, a new country, distance.
+
+Entra ID reports risk on each sign-in (``riskLevelDuringSignIn``, ``riskLevelAggregated``,
+``riskState``, ``riskEventTypes_v2``); the adapters keep them as ``attributes["risk_level"]``,
+``risk_level_aggregated``, ``risk_state`` and ``risk_event_types``. A risk an admin dismissed or
+remediated no longer counts.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from alerts.activity.fields import attr, attribute_list
+from alerts.baselines import known_before, signin_history_start
+from alerts.models import Event, IdentityBaseline
+
+CLOSED_RISK_STATES = {"dismissed", "remediated", "confirmedsafe"}
+DEFAULT_RISK_LEVELS = ["medium", "high"]
+DEFAULT_RISK_EVENT_TYPES = [
+    "anonymizedIPAddress",
+    "maliciousIPAddress",
+    "passwordSpray",
+    "leakedCredentials",
+    "attackerinTheMiddle",
+    "anomalousToken",
+    "tokenIssuerAnomaly",
+    "nationStateIP",
+    "investigationsThreatIntelligence",
+]
+EARTH_RADIUS_KM = 6371.0
+# Entra ID error codes of a wrong credential: what a password spray or brute force produces.
+# MFA interrupts and prompts (50074, 50076, 50140, 500121, 50097, 50125…) are not: the password
+# was right, or the user is being asked for more.
+PASSWORD_FAILURE_CODES = frozenset({50126, 50053, 50055, 50056, 50034, 50057, 50064, 50144})
+# Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
+# Private Relay or a VPN user is not compromised).
+WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
+
+
+def is_successful_signin(event: Event) -> bool:
+    return event.kind == Event.Kind.SIGNIN and event.succeeded is not False
+
+
+def is_password_failure(event: Event) -> bool:
+    """A failed sign-in with a wrong-credential error (not an MFA interrupt or a policy block)."""
+    if event.kind != Event.Kind.SIGNIN_FAILED:
+        return False
+    try:
+        return int(attr(event, "error_code", default=0) or 0) in PASSWORD_FAILURE_CODES
+    except (TypeError, ValueError):
+        return False
+
+
+def risk_is_weak(risk: dict) -> bool:
+    """Low risk (or none) and only detections that say where the sign-in came from."""
+    levels = set(risk["levels"].values())
+    return not levels & {"medium", "high"} and all(t.lower() in WEAK_RISK_TYPES for t in risk["risk_event_types"])
+
+
+def risk_levels(event: Event) -> dict[str, str]:
+    return {
+        "during_signin": str(attr(event, "risk_level", default="")).lower(),
+        "aggregated": str(attr(event, "risk_level_aggregated", default="")).lower(),
+    }
+
+
+def risk_event_types(event: Event) -> list[str]:
+    return attribute_list(attr(event, "risk_event_types"))
+
+
+def source_risk(event: Event, *, levels: list[str], event_types: list[str]) -> dict | None:
+    """What the source said about the sign-in's risk, when it crosses the configured levels."""
+    state = str(attr(event, "risk_state", default="")).lower()
+    if state in CLOSED_RISK_STATES:
+        return None
+    wanted_levels = {level.lower() for level in levels}
+    reported = risk_levels(event)
+    flagged_levels = {name: level for name, level in reported.items() if level in wanted_levels}
+    wanted_types = {kind.lower() for kind in event_types}
+    flagged_types = [kind for kind in risk_event_types(event) if kind.lower() in wanted_types]
+    if not flagged_levels and not flagged_types:
+        return None
+    return {"levels": flagged_levels, "risk_event_types": flagged_types, "risk_state": state}
+
+
+def describe_risk(risk: dict) -> str:
+    parts = [f"rated {level} risk ({name.replace('_', ' ')})" for name, level in risk["levels"].items()]
+    if risk["risk_event_types"]:
+        parts.append(f"flagged {', '.join(risk['risk_event_types'])}")
+    return "the sign-in source " + " and ".join(parts)
+
+
+def new_country(event: Event, baseline: IdentityBaseline | None, *, min_history_days: int) -> dict | None:
+    """The country, when nothing earlier came from it and the user has enough sign-in history to judge."""
+    country = (event.country or "").upper()
+    if not country or baseline is None:
+        return None
+    start = signin_history_start(baseline)
+    if start is None or event.occurred_at - start < timedelta(days=min_history_days):
+        return None
+    if known_before(baseline.countries, country, event.occurred_at):
+        return None
+    earlier = sorted(c for c, (first, _) in baseline.countries.items() if first < event.occurred_at.timestamp())
+    return {"country": country, "known_countries": earlier, "history_since": start.isoformat()}
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def distance_km(a: Event, b: Event) -> float:
+    return haversine_km((a.latitude, a.longitude), (b.latitude, b.longitude))
+
+
+def place(event: Event) -> dict:
+    return {
+        "at": event.occurred_at.isoformat(),
+        "ip": event.ip,
+        "city": event.city,
+        "country": event.country,
+        "latitude": event.latitude,
+        "longitude": event.longitude,
+    }
+
+
+def where(event: Event) -> str:
+    return ", ".join(part for part in (event.city, event.country) if part) or (event.ip or "an unknown place")
+
+
+def hhmm(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
