@@ -15,10 +15,10 @@ from functools import lru_cache
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import key, normalised
 from alerts.activity.mail import Message, messages_of
 from alerts.activity.signins import PASSWORD_FAILURE_CODES
-from alerts.detectors.base import address_domain, domain_is_internal
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
 from investigations.models import Finding, Investigation
