@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "m365",
     "alerts",
     "investigations",
+    "demo",  # the demo tenant and the simulated Microsoft 365 tenant (quick start, tests)
 ]
 
 MIDDLEWARE = [
@@ -230,6 +231,11 @@ M365_BACKFILL_DAYS = int(os.environ.get("M365_BACKFILL_DAYS", "7"))
 M365_PULL_INTERVAL_SECONDS = int(os.environ.get("M365_PULL_INTERVAL_SECONDS", "300"))
 # "msgraph" or "simulated" forces the remediation connector; empty = msgraph when a tenant is configured.
 REMEDIATION_CONNECTOR = os.environ.get("REMEDIATION_CONNECTOR", "")
+# Every connector remediation can use, by name: its class as a dotted path.
+REMEDIATION_CONNECTORS = {
+    "simulated": "demo.connector.SimulatedConnector",
+    "msgraph": "investigations.connectors.msgraph.MsGraphConnector",
+}
 
 # REST API
 REST_FRAMEWORK = {

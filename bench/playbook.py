@@ -165,6 +165,7 @@ def bench_playbook(events: int, repeats: int) -> float:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
+    from demo.services import simulated_tenant_sync
     from investigations.models import Investigation
     from investigations.playbooks import compromised_user
     from investigations.services.investigations import (
@@ -172,7 +173,6 @@ def bench_playbook(events: int, repeats: int) -> float:
         investigation_request_rerun,
         investigation_run_playbook,
     )
-    from investigations.services.simulated_tenant import simulated_tenant_sync
 
     print(f"storing {events:,} events for one identity…", flush=True)
     victim, alert = build_identity(events)
@@ -307,7 +307,8 @@ def bench_remediation(count: int) -> float:
 
 def cleanup() -> None:
     from alerts.models import AlertPolicy, Identity
-    from investigations.models import Action, SimulatedOperation
+    from demo.models import SimulatedOperation
+    from investigations.models import Action
 
     keys = list(Action.objects.filter(identity__upn__endswith=f"@{DOMAIN}").values_list("idempotency_key", flat=True))
     SimulatedOperation.objects.filter(idempotency_key__in=keys).delete()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from airportal.errors import NotFound
 from airportal.services import portal_settings_get
 from alerts.models import Alert, Event, Identity
-from investigations.models import Action, Finding, Investigation, SimulatedAccount
+from investigations.models import Action, Finding, Investigation
 
 PIVOT_SLACK = timedelta(days=1)  # how far around the window other identities' sign-ins count
 
@@ -165,25 +165,3 @@ def actions_pending(*, now: datetime | None = None, overdue_only: bool = False) 
 def actions_overdue(*, now: datetime | None = None) -> list[Action]:
     """Pending actions past their SLA: the ones to flag (and to notify about)."""
     return actions_pending(now=now, overdue_only=True)
-
-
-# --- The simulated tenant --------------------------------------------------------------------------
-
-
-def simulated_tenant_state(*, identity: Identity) -> dict:
-    """What the simulated tenant holds for one identity, as plain values (empty if never synced)."""
-    account = SimulatedAccount.objects.filter(identity=identity).first()
-    if account is None:
-        return {}
-    return {
-        "enabled": account.enabled,
-        "sending_restricted": account.sending_restricted,
-        "forwarding_address": account.forwarding_address,
-        "password_changed_at": account.password_changed_at,
-        "active_sessions": account.sessions.filter(revoked_at__isnull=True).count(),
-        "inbox_rules": list(account.inbox_rules.values_list("name", flat=True)),
-        "permissions": [
-            f"{p.access_rights} for {p.delegate}" for p in account.permissions.order_by("delegate", "access_rights")
-        ],
-        "messages": account.messages.filter(soft_deleted_at__isnull=True).count(),
-    }

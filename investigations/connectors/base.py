@@ -43,12 +43,6 @@ class PermanentError(ConnectorError):
 class Connector:
     name = "base"
 
-    def refresh(self, *, identity_ids: list[int]) -> None:
-        """Bring the connector's view of these identities up to date (before a playbook shows them).
-
-        Nothing to do for a connector that talks to the real tenant.
-        """
-
     def run(self, action: "Action") -> ConnectorResult:
         """Carry out ``action``: its kind's method, or ``undo`` when it is an undo action."""
         if action.undo_of_id is not None:

@@ -1,16 +1,7 @@
-"""The investigations app's models: the workflow (core) and the simulated tenant."""
+"""The investigations app's models: the workflow (core) and notifications."""
 
 from investigations.models.core import Action, Finding, Investigation, InvestigationStep
 from investigations.models.notifications import NotificationDelivery, NotificationEvent, NotificationRule
-from investigations.models.tenant import (
-    SimulatedAccount,
-    SimulatedFault,
-    SimulatedInboxRule,
-    SimulatedMailboxPermission,
-    SimulatedMessage,
-    SimulatedOperation,
-    SimulatedSession,
-)
 
 __all__ = [
     "Action",
@@ -20,11 +11,4 @@ __all__ = [
     "NotificationDelivery",
     "NotificationEvent",
     "NotificationRule",
-    "SimulatedAccount",
-    "SimulatedFault",
-    "SimulatedInboxRule",
-    "SimulatedMailboxPermission",
-    "SimulatedMessage",
-    "SimulatedOperation",
-    "SimulatedSession",
 ]

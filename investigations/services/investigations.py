@@ -17,7 +17,6 @@ from airportal.audit import audit_record
 from airportal.dispatch import task_send_on_commit
 from airportal.errors import Conflict, DomainError, NotFound
 from alerts.models import Alert, Identity, Severity
-from investigations.connectors import get_connector
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks import PLAYBOOKS
 from investigations.playbooks.text import stamp
@@ -28,6 +27,7 @@ from investigations.services.investigation_status import (
     investigation_step,
     investigation_transition,
 )
+from investigations.signals import playbook_starting
 
 logger = logging.getLogger(__name__)
 S = Investigation.Status
@@ -241,6 +241,7 @@ def investigation_run_playbook(*, investigation_id: int, worker_lost: bool = Fal
         return None
     investigation_step(investigation.pk, f"Playbook {investigation.playbook} started (run {investigation.run_count}).")
     try:
+        playbook_starting.send(sender=Investigation, identity_ids=[investigation.identity_id])
         outcome = PLAYBOOKS[investigation.playbook].run(investigation)
     except Exception as exc:
         logger.exception("Playbook failed on investigation %s", investigation_id)
@@ -252,7 +253,6 @@ def investigation_run_playbook(*, investigation_id: int, worker_lost: bool = Fal
                 )
         return S.FAILED
     status = investigation_record_run(investigation_id=investigation_id, outcome=outcome)
-    get_connector().refresh(identity_ids=[investigation.identity_id])  # the simulated tenant mirrors new events
     return status
 
 

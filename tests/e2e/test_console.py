@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from airportal.demo import demo_tenant_load
+from demo.loader import demo_tenant_load
 from investigations.models import Action
 
 MEGAN = "megan.bowen@contoso.com"

@@ -3,15 +3,9 @@
 import pytest
 
 from alerts.models import Event
-from investigations.models import (
-    Action,
-    Investigation,
-    SimulatedAccount,
-    SimulatedFault,
-    SimulatedMessage,
-    SimulatedOperation,
-)
-from investigations.selectors import simulated_tenant_state
+from demo.models import SimulatedAccount, SimulatedFault, SimulatedMessage, SimulatedOperation
+from demo.selectors import simulated_tenant_state
+from investigations.models import Action, Investigation
 from investigations.services.actions import action_approve, action_reject, action_undo
 from investigations.services.remediation import action_execute, retry_delay
 from tests.investigations.support import bec_attack, identity, investigate
@@ -145,7 +139,7 @@ def test_connector_answers_a_repeated_key_from_its_record(megan, analyst, django
     action = megan.investigation.actions.get(kind="restrict_sending")
     with django_capture_on_commit_callbacks(execute=False):
         action_approve(action_id=action.pk, user=analyst)
-    from investigations.connectors.simulated import SimulatedConnector
+    from demo.connector import SimulatedConnector
 
     SimulatedConnector().run(action)  # the tenant acted; the worker "died" before recording it
     assert action_execute(action_id=action.pk) is None

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from investigations.models import Action, Investigation, SimulatedOperation
+from demo.models import SimulatedOperation
+from investigations.models import Action, Investigation
 from investigations.services.actions import action_approve, action_claim
 from investigations.services.investigations import investigation_attach_alert, investigation_claim
 from investigations.services.sweep import investigations_sweep, sweep_thresholds

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from alerts.demo_tenant import DOMAIN, DemoTenant
+from demo.records import DOMAIN, DemoTenant
 from tests.reliability.services import rss_kib
 
 TENANTS = 10

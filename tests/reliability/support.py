@@ -6,7 +6,8 @@ from django.db import connection
 from django.test import Client
 
 from airportal.models import AuditEntry
-from investigations.models import Action, Investigation, SimulatedOperation
+from demo.models import SimulatedOperation
+from investigations.models import Action, Investigation
 from investigations.services.investigations import investigation_attach_alert
 from tests.conftest import wait_until
 from tests.investigations.support import alert, bec_attack, identity

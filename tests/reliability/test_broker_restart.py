@@ -14,7 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from investigations.models import Action, SimulatedFault
+from demo.models import SimulatedFault
+from investigations.models import Action
 from investigations.services.sweep import investigations_sweep, sweep_thresholds
 from tests.conftest import wait_until
 from tests.reliability.support import audit_count, compromised_case, connector_calls, settled

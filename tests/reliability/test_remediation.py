@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Event
-from investigations.models import Action, SimulatedAccount, SimulatedFault, SimulatedOperation
+from demo.models import SimulatedAccount, SimulatedFault, SimulatedOperation
+from investigations.models import Action
 from investigations.services.actions import action_approve
 from investigations.services.sweep import investigations_sweep, sweep_thresholds
 from investigations.tasks import run_action

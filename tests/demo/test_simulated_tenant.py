@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from airportal.errors import DomainError
-from investigations.models import SimulatedAccount, SimulatedFault
-from investigations.services.simulated_tenant import simulated_fault_add, simulated_tenant_sync
+from demo.models import SimulatedAccount, SimulatedFault
+from demo.services import simulated_fault_add, simulated_tenant_sync
 from tests.investigations.support import T0, bec_attack, identity, permission_event, rule_event
 
 pytestmark = pytest.mark.django_db

@@ -21,8 +21,7 @@ from alerts.activity.fields import attr
 from alerts.activity.mail import messages_of
 from alerts.activity.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Identity
-from investigations.models import (
-    Action,
+from demo.models import (
     SimulatedAccount,
     SimulatedFault,
     SimulatedInboxRule,
@@ -30,6 +29,7 @@ from investigations.models import (
     SimulatedMessage,
     SimulatedSession,
 )
+from investigations.models import Action
 
 K = Event.Kind
 CONFIG_KINDS = (

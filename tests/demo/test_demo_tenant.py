@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.demo_tenant import demo_records
+from demo.records import demo_records
 from investigations.models import Investigation
 from investigations.selectors import investigation_related_identities
 from tests.pipeline import ingest_judged

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.demo_tenant import demo_records
 from alerts.models import Alert
+from demo.records import demo_records
 from tests.pipeline import ingest_judged
 
 pytestmark = pytest.mark.django_db

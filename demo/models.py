@@ -2,8 +2,9 @@
 
 The ``simulated`` connector acts on these rows instead of on Microsoft Graph, so the demo
 and the tests see remediation change real state. The rows mirror what ingestion saw
-(``investigations.services.simulated_tenant.simulated_tenant_sync``): inbox rules,
-forwarding, delegations, sessions and delivered mail of each monitored identity.
+(``demo.services.simulated_tenant_sync``): inbox rules, forwarding, delegations, sessions and
+delivered mail of each monitored identity. The tables keep the names the investigations app gave
+them (``Meta.db_table``): the models moved here in state only, the rows never moved.
 """
 
 from django.db import models
@@ -25,6 +26,7 @@ class SimulatedAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "investigations_simulatedaccount"  # created by the investigations app, kept
         ordering = ["identity_id"]
 
     def __str__(self):
@@ -42,6 +44,7 @@ class SimulatedSession(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "investigations_simulatedsession"  # created by the investigations app, kept
         ordering = ["started_at", "id"]
         indexes = [models.Index(fields=["account", "revoked_at"], name="simsession_account_idx")]
 
@@ -62,6 +65,7 @@ class SimulatedInboxRule(models.Model):
     )
 
     class Meta:
+        db_table = "investigations_simulatedinboxrule"  # created by the investigations app, kept
         ordering = ["account_id", "name"]
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="siminboxrule_unique_name")]
 
@@ -78,6 +82,7 @@ class SimulatedMailboxPermission(models.Model):
     granted_at = models.DateTimeField()
 
     class Meta:
+        db_table = "investigations_simulatedmailboxpermission"  # created by the investigations app, kept
         ordering = ["account_id", "delegate", "access_rights"]
         constraints = [
             models.UniqueConstraint(fields=["account", "delegate", "access_rights"], name="simpermission_unique")
@@ -101,6 +106,7 @@ class SimulatedMessage(models.Model):
     )
 
     class Meta:
+        db_table = "investigations_simulatedmessage"  # created by the investigations app, kept
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -133,6 +139,7 @@ class SimulatedOperation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "investigations_simulatedoperation"  # created by the investigations app, kept
         ordering = ["id"]
 
     def __str__(self):
@@ -161,6 +168,7 @@ class SimulatedFault(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "investigations_simulatedfault"  # created by the investigations app, kept
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(

@@ -9,12 +9,12 @@ from django.db import transaction
 from airportal.dispatch import PIPELINE_QUEUES, tasks_run_inline
 from airportal.roles import Role
 from airportal.services import user_get_or_create
-from alerts.demo_tenant import demo_identity_details, demo_records
 from alerts.ingest import ingest_records
 from alerts.models import Alert, Identity
 from alerts.services.identities import identity_update
+from demo.records import demo_identity_details, demo_records
+from demo.services import simulated_tenant_sync
 from investigations.models import Investigation
-from investigations.services.simulated_tenant import simulated_tenant_sync
 
 DEMO_USERS = [("analyst", Role.ANALYST), ("analyst2", Role.ANALYST), ("manager", Role.MANAGER), ("admin", Role.ADMIN)]
 # Order matters only for readability of the log: detection works on event time.

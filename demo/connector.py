@@ -14,9 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts.models import Identity
-from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
-from investigations.models import (
-    Action,
+from demo.models import (
     SimulatedAccount,
     SimulatedFault,
     SimulatedInboxRule,
@@ -24,16 +22,15 @@ from investigations.models import (
     SimulatedMessage,
     SimulatedOperation,
 )
-from investigations.services.simulated_tenant import simulated_account_locked, simulated_tenant_sync
+from demo.services import simulated_account_locked, simulated_tenant_sync
+from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from investigations.models import Action
 
 Mode = SimulatedFault.Mode
 
 
 class SimulatedConnector(Connector):
     name = "simulated"
-
-    def refresh(self, *, identity_ids: list[int]) -> None:
-        simulated_tenant_sync(identity_ids=identity_ids)
 
     def run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])

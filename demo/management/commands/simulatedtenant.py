@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from airportal.errors import DomainError
 from alerts.models import Identity
-from investigations.models import SimulatedFault
-from investigations.selectors import simulated_tenant_state
-from investigations.services.simulated_tenant import simulated_fault_add, simulated_faults_clear, simulated_tenant_sync
+from demo.models import SimulatedFault
+from demo.selectors import simulated_tenant_state
+from demo.services import simulated_fault_add, simulated_faults_clear, simulated_tenant_sync
 
 
 class Command(BaseCommand):
