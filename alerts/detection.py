@@ -21,7 +21,7 @@ from django.utils import timezone
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
 from alerts.baselines import baselines_update
-from alerts.detectors.base import DetectionContext, Detector, Finding
+from alerts.detectors.base import Detection, DetectionContext, Detector
 from alerts.detectors.registry import DETECTORS, effective_parameters
 from alerts.domains import TenantDomains, tenant_domains
 from alerts.models import AlertPolicy, AlertSuppression, Event, Identity, IdentityBaseline
@@ -123,7 +123,7 @@ def _triggers(detector: Detector, events: list[Event]) -> dict[int, list[Event]]
     return by_identity
 
 
-def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Event]) -> list[Finding]:
+def run_detector(active: ActivePolicy, *, ctx: DetectionContext, events: list[Event]) -> list[Detection]:
     findings = [
         finding
         for identity_id, triggers in _triggers(active.detector, events).items()
@@ -236,7 +236,7 @@ def suppressions_active(*, policy_ids: list[int]) -> dict[int, list[AlertSuppres
     return active
 
 
-def suppression_matching(suppressions, identity: Identity, finding: Finding) -> AlertSuppression | None:
+def suppression_matching(suppressions, identity: Identity, finding: Detection) -> AlertSuppression | None:
     """The first suppression covering the finding: its identity, all its IPs, or its sender domain."""
     for suppression in suppressions:
         value = suppression.value.lower()

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from alerts.detectors.base import Finding
+from alerts.detectors.base import Detection
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Firing:
     fold_key: str | None = None
 
     @classmethod
-    def of(cls, finding: Finding) -> "Firing":
+    def of(cls, finding: Detection) -> "Firing":
         return cls(finding.identity_id, finding.first_at, finding.last_at, finding.fold_key)
 
 

@@ -2,7 +2,7 @@
 
 A detector is a plain object with a key, a parameter schema and ``detect``: given one identity's
 new events (the *triggers*) and the context the engine loaded for the whole batch, it returns
-``Finding`` objects. Detectors never query the database themselves: the engine loads each
+``Detection`` objects. Detectors never query the database themselves: the engine loads each
 identity's relevant window in a few queries per batch, so detection cost does not grow with
 the number of detectors or events per identity.
 """
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Finding:
+class Detection:
     """One reason to raise (or fold into) an alert for one identity.
 
     ``reasons`` maps a stable code (``impossible_travel``) to the plain sentence an analyst
@@ -116,14 +116,14 @@ class Detector:
 
     def detect(
         self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]
-    ) -> list[Finding]:
+    ) -> list[Detection]:
         raise NotImplementedError
 
     def title_for(self, reasons: dict[str, str]) -> str | None:
         """A title for an alert whose merged reasons changed on a fold; None keeps the title."""
         return None
 
-    def detect_network(self, ctx: DetectionContext, batch: list[Event], params: dict[str, Any]) -> list[Finding]:
+    def detect_network(self, ctx: DetectionContext, batch: list[Event], params: dict[str, Any]) -> list[Detection]:
         """Patterns across identities (password spray); findings may be on identities outside the batch."""
         return []
 

@@ -8,7 +8,7 @@ are left out; the source's severity is kept when asked to, else the policy's app
 from datetime import timedelta
 
 from alerts.activity.fields import attr
-from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import SEVERITY_RANK, Event, Severity
 
@@ -56,7 +56,7 @@ class ExternalAlert(Detector):
             product = str(attr(event, "product_name", "service_source", default=""))
             alert_id = str(attr(event, "alert_id", "provider_alert_id", default="") or event.source_record_id)
             findings.append(
-                Finding(
+                Detection(
                     identity_id=identity_id,
                     title=title[:300],
                     reasons={

@@ -13,7 +13,7 @@ from datetime import timedelta
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
 from alerts.activity.rules import inbox_rule, mailbox_forwarding
-from alerts.detectors.base import Detector, Finding
+from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -80,7 +80,7 @@ class ExternalForwarding(Detector):
             return []
         targets = list(dict.fromkeys(targets))
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title=f"Mail forwarded outside the tenant to {targets[0]}"
                 + (f" and {len(targets) - 1} more" if len(targets) > 1 else ""),

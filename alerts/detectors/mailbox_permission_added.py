@@ -12,7 +12,7 @@ the alert goes to the actor's identity when we know it (that is the account in q
 from datetime import timedelta
 
 from alerts.activity.fields import attr, attribute_list
-from alerts.detectors.base import Detector, Finding
+from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -51,7 +51,7 @@ class MailboxPermissionAdded(Detector):
     def detect(self, ctx, identity_id, triggers, params):
         owner = ctx.identities[identity_id].upn
         wanted = {right.lower() for right in params["rights"]}
-        findings: dict[int, Finding] = {}
+        findings: dict[int, Detection] = {}
         for event in triggers:
             actor = str(attr(event, "actor", default="") or owner).lower()
             mailbox = str(attr(event, "mailbox", default="") or owner)
@@ -74,7 +74,7 @@ class MailboxPermissionAdded(Detector):
             account = ctx.identity_ids_by_upn.get(actor, identity_id)
             finding = findings.setdefault(
                 account,
-                Finding(
+                Detection(
                     identity_id=account,
                     title="Mailbox access granted outside the usual admin delegation",
                     reasons={},

@@ -20,7 +20,7 @@ from alerts.activity.signins import (
     source_risk,
     where,
 )
-from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -93,7 +93,7 @@ class MfaMethodChanged(Detector):
         if not reasons:
             return []
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title="MFA method changed after a risky sign-in"
                 if any(code.startswith("after_risky") for code in reasons)

@@ -8,7 +8,7 @@ tenant trusts can be listed by id or name.
 from datetime import timedelta
 
 from alerts.activity.fields import attr, attribute_list, truthy
-from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -80,7 +80,7 @@ class OauthAppConsent(Detector):
         if not reasons:
             return []
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title="Consent to an app with mail permissions",
                 reasons=reasons,

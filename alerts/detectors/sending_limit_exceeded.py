@@ -17,7 +17,7 @@ from datetime import UTC, timedelta
 
 from alerts.activity.mail import busiest_window, messages_of
 from alerts.baselines import recipients_around, sending_baseline
-from alerts.detectors.base import Detector, Finding
+from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -129,7 +129,7 @@ class SendingLimitExceeded(Detector):
             return []
         young = usual.active_days < params["min_history_days"] and "restricted" not in reasons
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title="Outbound sending limit exceeded",
                 reasons=reasons,

@@ -14,7 +14,7 @@ from datetime import UTC, date, timedelta
 
 from alerts.activity.mail import messages_of, rolling_windows, window_of
 from alerts.baselines import SendingBaseline, recipients_around, sending_baseline
-from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -164,7 +164,7 @@ class SuspiciousEmailSending(Detector):
         }
         internal_only = "external_volume" not in worst and window.external <= INTERNAL_ONLY_SHARE * window.recipients
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title="Unusual volume of sent mail",
                 reasons=reasons,

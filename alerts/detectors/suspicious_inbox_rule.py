@@ -16,7 +16,7 @@ such as RSS Feeds or Conversation History that nobody files mail into).
 from datetime import timedelta
 
 from alerts.activity.rules import inbox_rule
-from alerts.detectors.base import Detector, Finding, quote
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -128,7 +128,7 @@ class SuspiciousInboxRule(Detector):
         if not reasons:
             return []
         return [
-            Finding(
+            Detection(
                 identity_id=identity_id,
                 title="Inbox rule that hides mail",
                 reasons=reasons,

@@ -28,7 +28,7 @@ from alerts.activity.signins import (
     where,
 )
 from alerts.baselines import known_before, recent_signins, recent_signins_cover
-from alerts.detectors.base import Detector, Finding
+from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -173,7 +173,7 @@ class SuspiciousSignin(Detector):
         return "Suspicious sign-in: " + ", ".join(label for code, label in SIGNAL_LABELS.items() if code in codes)
 
     def _finding(self, identity_id, reasons, evidence, events):
-        return Finding(
+        return Detection(
             identity_id=identity_id,
             title=self.title_for(reasons),
             reasons=reasons,

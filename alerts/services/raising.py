@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from alerts.detectors.base import Finding
+from alerts.detectors.base import Detection
 from alerts.models import SEVERITY_RANK, Alert, AlertPolicy, Identity
 from alerts.signals import alert_raised
 
@@ -70,7 +70,7 @@ def alert_raise(
     *,
     policy: AlertPolicy,
     identity: Identity,
-    finding: Finding,
+    finding: Detection,
     fold_window: timedelta,
     retitle: Callable[[dict[str, str]], str | None] | None = None,
 ) -> RaiseResult:
@@ -93,7 +93,7 @@ def alert_raise(
     return RaiseResult(alert=alert, created=created, new_events=new_events)
 
 
-def _open_alert(detector: str, identity: Identity, finding: Finding, window: timedelta) -> Alert | None:
+def _open_alert(detector: str, identity: Identity, finding: Detection, window: timedelta) -> Alert | None:
     alerts = Alert.objects.select_for_update().filter(detector=detector, identity=identity)
     if finding.fold_key:
         return alerts.filter(dedup_key=finding.fold_key).first()
@@ -139,7 +139,7 @@ def _insert(policy, identity, finding, window, severity) -> tuple[Alert, bool]:
     raise IntegrityError(f"no free alert key after {MAX_KEY_ATTEMPTS} closed alerts under {base!r}")
 
 
-def _attach_events(alert: Alert, finding: Finding) -> int:
+def _attach_events(alert: Alert, finding: Detection) -> int:
     """Link the finding's events not linked yet; the number added (redelivery adds none)."""
     through = Alert.events.through
     wanted = {event.pk for event in finding.events}
@@ -149,7 +149,7 @@ def _attach_events(alert: Alert, finding: Finding) -> int:
     return len(new)
 
 
-def _fold(alert: Alert, finding: Finding, severity: str, new_events: int, retitle) -> None:
+def _fold(alert: Alert, finding: Detection, severity: str, new_events: int, retitle) -> None:
     if not new_events:
         return
     reasons = _merge_reasons(alert.evidence.get("reasons", {}), finding.reasons)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from investigations.connectors.state import LiveState
     from investigations.models import Action
 
 
@@ -42,6 +43,14 @@ class PermanentError(ConnectorError):
 
 class Connector:
     name = "base"
+
+    def read_state(self, upn: str) -> "LiveState":
+        """What exists now for ``upn`` (see ``investigations.connectors.state``).
+
+        Reads everything it can see, hidden inbox rules included; a part it cannot read is named
+        in ``LiveState.unread`` with the reason, never reported as empty.
+        """
+        raise NotImplementedError
 
     def run(self, action: "Action") -> ConnectorResult:
         """Carry out ``action``: its kind's method, or ``undo`` when it is an undo action."""

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from airportal.errors import Conflict, DomainError
 from airportal.models import AuditEntry
-from alerts.detectors.base import Finding
+from alerts.detectors.base import Detection
 from alerts.models import Alert, AlertPolicy, AlertSuppression
 from alerts.services import (
     alert_raise,
@@ -120,7 +120,7 @@ def test_severity_and_policy_version_come_from_the_policy():
 
 
 def _finding(who, event):
-    return Finding(identity_id=who.pk, title="Concurrent", reasons={"x": "Concurrent finding."}, events=[event])
+    return Detection(identity_id=who.pk, title="Concurrent", reasons={"x": "Concurrent finding."}, events=[event])
 
 
 @pytest.mark.postgres
