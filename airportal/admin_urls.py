@@ -19,6 +19,5 @@ urlpatterns = [
     ),
     path("administration/tokens/", admin_views.admin_tokens, name="admin_tokens"),
     path("administration/tokens/<int:pk>/revoke/", admin_views.admin_token_revoke, name="admin_token_revoke"),
-    path("administration/settings/", admin_views.admin_settings, name="admin_settings"),
     path("set-password/<uidb64>/<token>/", admin_views.PasswordSetView.as_view(), name="password_set"),
 ]

@@ -11,17 +11,15 @@ from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordRese
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from airportal.admin_panels import admin_panels
 from airportal.errors import DomainError
-from airportal.forms import ApiTokenCreateForm, PortalSettingsForm, UserInviteForm, UserRoleForm
+from airportal.forms import ApiTokenCreateForm, UserInviteForm, UserRoleForm
 from airportal.models import ApiToken
 from airportal.roles import Capability, Role, capability_required, user_role
 from airportal.services import (
-    portal_settings_get,
-    portal_settings_update,
     user_change_role,
     user_deactivate,
     user_get_or_create,
@@ -32,8 +30,6 @@ from airportal.services import (
     user_set_password_link,
 )
 from airportal.tokens import api_token_create, api_token_revoke
-from alerts.retention import event_volume_by_month, events_next_purge, retention_days
-from investigations.models import Action
 
 
 def _shown_once(response):
@@ -45,13 +41,8 @@ def _shown_once(response):
 @require_GET
 @capability_required(Capability.ADMINISTER)
 def admin_home(request):
-    context = {
-        "event_volume": event_volume_by_month(),
-        "next_purge": events_next_purge(),
-        "retention_days": retention_days(),
-        "now": timezone.now(),
-    }
-    return render(request, "airportal/admin_home.html", context)
+    panels = [(panel.template, panel.context()) for panel in admin_panels()]
+    return render(request, "airportal/admin_home.html", {"panels": panels})
 
 
 def _users_page(request, *, invite_form=None, secret_link=None, status=200):
@@ -175,37 +166,6 @@ def admin_token_revoke(request, pk: int):
     else:
         messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("admin_tokens")
-
-
-@require_http_methods(["GET", "POST"])
-@capability_required(Capability.ADMINISTER)
-def admin_settings(request):
-    """Accepted domains, four-eyes action kinds, SLAs and event retention."""
-    current = portal_settings_get()
-    fields = (
-        "accepted_domains",
-        "four_eyes_action_kinds",
-        "action_sla_minutes",
-        "alert_sla_minutes",
-        "event_retention_days",
-    )
-    if request.method == "GET":
-        initial = {field: getattr(current, field) for field in fields}
-        initial["accepted_domains"] = "\n".join(current.accepted_domains)
-        form = PortalSettingsForm(initial=initial, action_kinds=Action.Kind.choices)
-        return render(request, "airportal/admin_settings.html", {"form": form, "settings": current})
-    form = PortalSettingsForm(request.POST, action_kinds=Action.Kind.choices)
-    if not form.is_valid():
-        return render(request, "airportal/admin_settings.html", {"form": form, "settings": current}, status=400)
-    changes = {
-        field: form.cleaned_data[field] for field in fields if form.cleaned_data[field] != getattr(current, field)
-    }
-    if changes:
-        portal_settings_update(actor=request.user, **changes)
-        messages.success(request, "Settings saved.")
-    else:
-        messages.info(request, "Nothing changed.")
-    return redirect("admin_settings")
 
 
 class PasswordSetView(PasswordResetConfirmView):

@@ -1,6 +1,5 @@
 """Forms of the audit log and the administration pages. They validate; services write."""
 
-import re
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -11,10 +10,6 @@ from django.utils import timezone
 
 from airportal.roles import Role
 
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
-MAX_SLA_MINUTES = 30 * 24 * 60
-# At least the longest window detection and the playbook read back (days), at most ten years.
-MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
 PERSON_ROLES = [(r.value, r.label) for r in (Role.ANALYST, Role.MANAGER, Role.ADMIN)]
 
 
@@ -88,46 +83,3 @@ class ApiTokenCreateForm(forms.Form):
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.INGEST)
     name = forms.CharField(max_length=100, required=False, help_text="What uses it, e.g. 'SIEM forwarder'.")
-
-
-class PortalSettingsForm(forms.Form):
-    accepted_domains = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The tenant's own mail domains, one per line. Empty: the domains of the monitored users.",
-    )
-    four_eyes_action_kinds = forms.MultipleChoiceField(
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Four-eyes action kinds",
-        help_text="These actions need a second approver who is not the first.",
-    )
-    action_sla_minutes = forms.IntegerField(
-        min_value=1, max_value=MAX_SLA_MINUTES, label="Action SLA (minutes)", help_text="Time to decide an action."
-    )
-    alert_sla_minutes = forms.IntegerField(
-        min_value=1, max_value=MAX_SLA_MINUTES, label="Alert SLA (minutes)", help_text="Time to triage an alert."
-    )
-    event_retention_days = forms.IntegerField(
-        min_value=MIN_RETENTION_DAYS,
-        max_value=MAX_RETENTION_DAYS,
-        label="Event retention (days)",
-        help_text="Older events are purged, except those an alert, finding or investigation rests on. "
-        "The audit log is never purged.",
-    )
-
-    def __init__(self, *args, action_kinds: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["four_eyes_action_kinds"].choices = action_kinds
-
-    def clean_accepted_domains(self) -> list[str]:
-        domains = []
-        for raw in re.split(r"[\s,;]+", self.cleaned_data["accepted_domains"]):
-            domain = raw.strip().lower().rstrip(".")
-            if not domain:
-                continue
-            if not DOMAIN_RE.match(domain):
-                raise forms.ValidationError(f"'{raw}' is not a domain name (e.g. contoso.com).")
-            if domain not in domains:
-                domains.append(domain)
-        return domains

@@ -1,5 +1,7 @@
 """Services of the project package: users and their roles, and the portal settings."""
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
@@ -9,10 +11,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from airportal.audit import audit_record
-from airportal.errors import Conflict, NotAllowed
+from airportal.errors import Conflict, DomainError, NotAllowed
 from airportal.models import PortalSettings
 from airportal.roles import Role
 
+DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_FOUR_EYES_KINDS = ["disable_account", "reset_password"]
 
 
@@ -118,6 +121,20 @@ def user_reactivate(*, user, actor) -> None:
         raise Conflict("This account is already active.")
     user.is_active = True
     audit_record(actor=actor, verb="user.reactivated", target=user)
+
+
+def accepted_domains_parse(text: str) -> list[str]:
+    """One domain per line (or comma-separated), lower-cased, de-duplicated; DomainError on a bad one."""
+    domains: list[str] = []
+    for raw in re.split(r"[\s,;]+", text or ""):
+        domain = raw.strip().lower().rstrip(".")
+        if not domain:
+            continue
+        if not DOMAIN_RE.match(domain):
+            raise DomainError(f"{raw[:80]!r} is not a domain name (e.g. contoso.com).")
+        if domain not in domains:
+            domains.append(domain)
+    return domains
 
 
 def portal_settings_get() -> PortalSettings:

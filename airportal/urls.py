@@ -12,7 +12,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("investigations.root_urls")),
     path("healthz", views.healthz, name="healthz"),
     path(
         "login/",

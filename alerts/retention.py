@@ -196,3 +196,13 @@ def _aware(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def event_storage_summary() -> dict:
+    """The Administration page's event-storage panel: retention, the next purge, the volume per month."""
+    return {
+        "retention_days": retention_days(),
+        "next_purge": events_next_purge(),
+        "event_volume": event_volume_by_month(),
+        "now": timezone.now(),
+    }

@@ -7,7 +7,7 @@ class InvestigationsConfig(AppConfig):
 
     def ready(self):
         from investigations import receivers  # noqa: F401 - connects the alert_raised receiver
-        from investigations.console import console_hooks_install
         from investigations.notifications import receivers as notification_receivers  # noqa: F401
+        from investigations.selectors.console_hooks import console_hooks_install
 
         console_hooks_install()

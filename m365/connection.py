@@ -4,8 +4,6 @@ The credential is encrypted before it is stored and never returned; the audit ro
 it was replaced or removed, never its value.
 """
 
-import re
-
 from django.db import transaction
 
 from airportal.audit import audit_record
@@ -16,22 +14,7 @@ from m365.client import forget_tokens
 from m365.config import GUID_RE, ConfigError, certificate_parse, connection_get
 from m365.models import M365Connection, M365Feed
 
-DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_SECRET_LENGTH = 512
-
-
-def accepted_domains_parse(text: str) -> list[str]:
-    """One domain per line (or comma-separated), lower-cased, de-duplicated; DomainError on a bad one."""
-    domains: list[str] = []
-    for raw in re.split(r"[\s,;]+", text or ""):
-        domain = raw.strip().lower().rstrip(".")
-        if not domain:
-            continue
-        if not DOMAIN_RE.match(domain):
-            raise DomainError(f"{raw[:80]!r} is not a domain name (e.g. contoso.com).")
-        if domain not in domains:
-            domains.append(domain)
-    return domains
 
 
 @transaction.atomic

@@ -3,7 +3,8 @@
 from django import forms
 
 from airportal.errors import DomainError
-from m365.connection import MAX_SECRET_LENGTH, accepted_domains_parse
+from airportal.services import accepted_domains_parse
+from m365.connection import MAX_SECRET_LENGTH
 from m365.models import M365Feed
 
 MAX_PEM_BYTES = 64 * 1024

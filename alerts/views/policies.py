@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast
 from airportal.roles import Capability, capability_required
+from airportal.shortcuts import get_or_404
 from alerts.backtest import policy_backtest as backtest_run
 from alerts.backtest.chart import backtest_chart
 from alerts.detectors.registry import DETECTORS
@@ -18,7 +19,6 @@ from alerts.forms.policies import BacktestForm, PolicyForm, SuppressionForm
 from alerts.models import AlertPolicy
 from alerts.selectors import policies
 from alerts.services import policy_update, suppression_create, suppression_expire
-from alerts.views.shared import get_or_404
 
 admin_only = capability_required(Capability.ADMINISTER)
 

@@ -17,6 +17,7 @@ from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast, trigger, wants_partial
 from airportal.roles import Capability, capability_required
 from airportal.services import portal_settings_get
+from airportal.shortcuts import form_errors_text, get_or_404
 from alerts.console_hooks import hooks
 from alerts.forms.queue import AlertQueueFilterForm, BulkTriageForm
 from alerts.models import Alert
@@ -30,7 +31,6 @@ from alerts.selectors.alerts import (
     triage_assignees,
 )
 from alerts.services import alert_bulk_assign, alert_bulk_set_status
-from alerts.views.shared import get_or_404
 
 PAGE_SIZE = 50
 
@@ -105,7 +105,7 @@ def alert_triage(request):
     """
     form = BulkTriageForm(request.POST)
     if not form.is_valid():
-        return _refused(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return _refused(request, form_errors_text(form))
     ids = [alert.id for alert in form.cleaned_data["alert"]]
     operation = form.cleaned_data["operation"]
     if operation == "assign":

@@ -7,13 +7,13 @@ from django.views.decorators.http import require_GET
 
 from airportal.htmx import render_page, wants_partial
 from airportal.roles import Capability, capability_required
+from airportal.shortcuts import get_or_404
 from alerts import charts
 from alerts.console_hooks import hooks
 from alerts.forms.timeline import TimelineForm
 from alerts.models import Event, Identity
 from alerts.selectors import timeline
 from alerts.selectors.alerts import alert_open_count
-from alerts.views.shared import get_or_404
 
 PAGE_SIZE = 50
 

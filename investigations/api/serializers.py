@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from investigations.models import Action, Finding, Investigation, InvestigationStep
-from investigations.selectors import action_sla
+from investigations.selectors.actions import action_sla
 
 
 class ActionBriefSerializer(serializers.ModelSerializer):

@@ -15,9 +15,10 @@ from investigations.api.serializers import (
     InvestigationStartSerializer,
     ReasonSerializer,
 )
-from investigations.selectors import (
-    action_get,
-    investigation_get,
+from investigations.selectors.actions import action_get
+from investigations.selectors.investigations import (
+    InvestigationFilters,
+    investigation_detail_get,
     investigation_list,
     investigation_related_identities,
 )
@@ -26,7 +27,7 @@ from investigations.services.investigations import investigation_start, investig
 
 
 def _detail(investigation_id: int) -> dict:
-    investigation = investigation_get(investigation_id=investigation_id)
+    investigation = investigation_detail_get(investigation_id=investigation_id)
     investigation.related_identities = investigation_related_identities(investigation=investigation)
     return InvestigationDetailSerializer(investigation).data
 
@@ -42,7 +43,9 @@ class InvestigationListView(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return investigation_list(upn=params.get("user", ""), status=params.get("status", ""))
+        return investigation_list(
+            filters=InvestigationFilters(user=params.get("user", ""), status=params.get("status", ""))
+        )
 
     @extend_schema(
         parameters=[

@@ -6,7 +6,7 @@ import pytest
 
 from demo.records import demo_records
 from investigations.models import Investigation
-from investigations.selectors import investigation_related_identities
+from investigations.selectors.investigations import investigation_related_identities
 from tests.pipeline import ingest_judged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

@@ -10,7 +10,8 @@ from airportal.errors import Conflict, DomainError
 from alerts.models import AutomationLevel, Severity
 from investigations.models import Action, Investigation
 from investigations.playbooks import compromised_user
-from investigations.selectors import actions_overdue, actions_pending, investigation_related_identities
+from investigations.selectors.actions import actions_pending
+from investigations.selectors.investigations import investigation_related_identities
 from investigations.services.investigations import (
     investigation_attach_alert,
     investigation_claim,
@@ -254,10 +255,10 @@ def test_pending_actions_carry_their_age_and_overdue_ones_are_flagged(django_cap
     old = investigation.actions.get(kind="revoke_sessions")
     Action.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=90))  # SLA: 60 min
 
-    pending = {a.kind: a for a in actions_pending()}
+    pending = {a.kind: a for a in actions_pending().rows}
     assert pending["revoke_sessions"].sla.overdue
     assert pending["revoke_sessions"].sla.age >= timedelta(minutes=90)
     assert not pending["restrict_sending"].sla.overdue
-    assert [a.kind for a in actions_overdue()] == ["revoke_sessions"]
+    assert [a.kind for a in actions_pending(overdue_only=True).rows] == ["revoke_sessions"]
     later = timezone.now() + timedelta(hours=2)
-    assert len(actions_overdue(now=later)) == investigation.actions.count()
+    assert len(actions_pending(overdue_only=True, now=later).rows) == investigation.actions.count()

@@ -1,4 +1,4 @@
-"""Input of the investigation pages and the action center (filters, decisions)."""
+"""Input of the action center: the history's filters, decisions, bulk approval."""
 
 from datetime import datetime, time, timedelta
 
@@ -6,24 +6,8 @@ from django import forms
 from django.utils import timezone
 
 from alerts.forms.queue import IdsField
-from investigations.console import ActionFilters, InvestigationFilters
-from investigations.models import Action, Investigation
-
-INVESTIGATION_STATUS_CHOICES = [("", "Any status"), ("open", "Open"), *Investigation.Status.choices]
-
-
-class InvestigationFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=INVESTIGATION_STATUS_CHOICES, required=False)
-    verdict = forms.ChoiceField(
-        choices=[("", "Any verdict"), *[c for c in Investigation.Verdict.choices if c[0]]], required=False
-    )
-    user = forms.CharField(label="User (UPN)", max_length=320, required=False)
-
-    def filters(self) -> InvestigationFilters:
-        data = self.cleaned_data if self.is_valid() else {}
-        return InvestigationFilters(
-            status=data.get("status", ""), verdict=data.get("verdict", ""), user=data.get("user", "")
-        )
+from investigations.models import Action
+from investigations.selectors.actions import ActionFilters
 
 
 def _day_start(day) -> datetime:
@@ -80,12 +64,3 @@ class BulkApproveForm(forms.Form):
         if len(kinds) > 1:
             raise forms.ValidationError("Bulk approval takes actions of one kind at a time.")
         return actions
-
-
-class StartInvestigationForm(forms.Form):
-    user = forms.CharField(max_length=320)
-    reason = forms.CharField(max_length=2000, strip=True, error_messages={"required": "Say why you start it."})
-
-
-class TerminateForm(forms.Form):
-    reason = forms.CharField(max_length=2000, strip=True, error_messages={"required": "Say why you stop it."})

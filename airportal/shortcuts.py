@@ -1,4 +1,4 @@
-"""What several alerts pages need: the selectors' ``NotFound`` answered as a 404 page."""
+"""View shortcuts every app shares: a selector's ``NotFound`` answered as a 404 page."""
 
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,3 +16,8 @@ def get_or_404(read: Callable[..., T], **kwargs) -> T:
         return read(**kwargs)
     except NotFound as error:
         raise Http404(error.message) from None
+
+
+def form_errors_text(form) -> str:
+    """A bound form's errors as one sentence (for a toast or an inline refusal)."""
+    return " ".join(error for errors in form.errors.values() for error in errors)
