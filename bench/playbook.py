@@ -262,7 +262,8 @@ def bench_remediation(count: int) -> float:
     from airportal.services import user_get_or_create
     from alerts.models import Identity
     from investigations.models import Action, Investigation
-    from investigations.services.actions import Proposal, action_approve, action_propose
+    from investigations.playbooks.proposal import Proposal
+    from investigations.services.actions import action_approve, action_propose
 
     user, _ = user_get_or_create(username="bench-playbook", role=Role.ANALYST)
     identity = Identity.objects.get(upn=f"victim@{DOMAIN}")

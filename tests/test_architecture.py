@@ -48,7 +48,8 @@ def test_an_app_imports_only_the_layers_below_it(app):
 def test_the_check_sees_an_upward_import_even_inside_a_function(tmp_path):
     (tmp_path / "alerts").mkdir()
     (tmp_path / "alerts" / "leak.py").write_text(
-        "import os\nfrom airportal.errors import NotFound\n\ndef f():\n    from demo.services import simulated_tenant_sync\n"
+        "import os\nfrom airportal.errors import NotFound\n\n"
+        "def f():\n    from demo.services import simulated_tenant_sync\n"
     )
     assert upward_imports(tmp_path, "alerts") == {"alerts/leak.py: demo.services"}
     assert upward_imports(tmp_path, "investigations") == set()

@@ -13,9 +13,9 @@ from alerts.models import AutomationLevel
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks.checks import CHECKS
 from investigations.playbooks.context import CheckResult, PlaybookContext, context_load
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import plural, stamp
 from investigations.playbooks.verdict import Verdict, verdict_of
-from investigations.services.actions import Proposal
 
 logger = logging.getLogger(__name__)
 
@@ -94,29 +94,12 @@ def proposals_of(ctx: PlaybookContext, verdict: str) -> list[tuple[Proposal, str
         )
     ]
     if verdict == IV.COMPROMISED:
-        wanted.append(
-            (
-                Proposal(
-                    kind=Action.Kind.RESET_PASSWORD,
-                    target=upn,
-                    reason="The password is known to whoever signed in: reset it.",
-                    parameters={"upn": upn},
-                ),
-                anchor_key,
-            )
-        )
-    if verdict == IV.COMPROMISED:
-        wanted.append(
-            (
-                Proposal(
-                    kind=Action.Kind.DISABLE_ACCOUNT,
-                    target=upn,
-                    reason="The account is compromised: block sign-in until the user is reached.",
-                    parameters={"upn": upn},
-                ),
-                anchor_key,
-            )
-        )
+        account_actions = [
+            (Action.Kind.RESET_PASSWORD, "The password is known to whoever signed in: reset it."),
+            (Action.Kind.DISABLE_ACCOUNT, "The account is compromised: block sign-in until the user is reached."),
+        ]
+        for kind, reason in account_actions:
+            wanted.append((Proposal(kind=kind, target=upn, reason=reason, parameters={"upn": upn}), anchor_key))
     for result in ctx.results:
         if result.flagged:
             wanted.extend(

@@ -22,7 +22,7 @@ from alerts.activity.signins import PASSWORD_FAILURE_CODES
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
 from investigations.models import Finding, Investigation
-from investigations.services.actions import Proposal
+from investigations.playbooks.proposal import Proposal
 
 K = Event.Kind
 LOOKBACK = timedelta(hours=72)  # activity before the first alert that the checks consider

@@ -195,18 +195,20 @@ def alerts_filtered(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
     return queryset
 
 
+def _raised_by(detector: str, *, investigation: str) -> Exists:
+    """The investigation (the outer row's field ``investigation``) has an alert of ``detector``."""
+    alerts = Investigation.alerts.through.objects.filter(
+        investigation=OuterRef(investigation), alert__detector=detector
+    )
+    return Exists(alerts)
+
+
 def investigations_filtered(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
     """Investigations created in the period; the analyst started it or decided one of its actions."""
     queryset = queryset.filter(created_at__gte=filters.start, created_at__lt=filters.end)
     queryset = queryset.filter(_identity_q(filters, "identity__"))
     if filters.detector:
-        queryset = queryset.filter(
-            Exists(
-                Investigation.alerts.through.objects.filter(
-                    investigation=OuterRef("pk"), alert__detector=filters.detector
-                )
-            )
-        )
+        queryset = queryset.filter(_raised_by(filters.detector, investigation="pk"))
     if filters.analyst:
         decided = Action.objects.filter(_decided_by(filters.analyst), investigation=OuterRef("pk"))
         queryset = queryset.filter(Q(started_by__username=filters.analyst) | Exists(decided))
@@ -223,13 +225,7 @@ def actions_filtered(queryset: QuerySet, filters: ReportFilters) -> QuerySet:
     queryset = queryset.filter(created_at__gte=filters.start, created_at__lt=filters.end)
     queryset = queryset.filter(_identity_q(filters, "identity__"))
     if filters.detector:
-        queryset = queryset.filter(
-            Exists(
-                Investigation.alerts.through.objects.filter(
-                    investigation=OuterRef("investigation_id"), alert__detector=filters.detector
-                )
-            )
-        )
+        queryset = queryset.filter(_raised_by(filters.detector, investigation="investigation_id"))
     if filters.analyst:
         queryset = queryset.filter(_decided_by(filters.analyst))
     extra = filters.extra

@@ -15,7 +15,6 @@ the loser gets a clear ``Conflict`` (people) or a no-op (tasks).
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -29,6 +28,7 @@ from airportal.roles import Capability, has_capability
 from airportal.services import portal_settings_get
 from investigations.models import Action, Finding, Investigation, NotificationEvent
 from investigations.notifications.hooks import notify_on_commit
+from investigations.playbooks.proposal import Proposal
 from investigations.services.investigation_status import investigation_settle, investigation_step
 from investigations.services.timeline import remediation_event_record
 
@@ -110,20 +110,6 @@ def action_needs_four_eyes(action: Action, *, four_eyes_kinds: Collection[str] |
     if four_eyes_kinds is None:
         four_eyes_kinds = portal_settings_get().four_eyes_action_kinds
     return action.requires_second_approval or action.kind in four_eyes_kinds
-
-
-# --- Proposal --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Proposal:
-    """What the playbook (or a person) wants done; becomes an Action."""
-
-    kind: str
-    target: str
-    reason: str
-    parameters: dict = field(default_factory=dict)
-    check_key: str = ""
 
 
 def action_propose(

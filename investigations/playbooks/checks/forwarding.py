@@ -4,8 +4,8 @@ from alerts.activity.rules import mailbox_forwarding
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import stamp, when
-from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 

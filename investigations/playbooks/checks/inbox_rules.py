@@ -7,8 +7,8 @@ from alerts.activity.rules import inbox_rule
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import plural, quote, sentence
-from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 K = Event.Kind

@@ -9,8 +9,8 @@ from its own investigation.
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import sentence
-from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 

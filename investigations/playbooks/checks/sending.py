@@ -10,8 +10,8 @@ from alerts.activity.mail import Message
 from alerts.baselines import sending_baseline
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import plural, quote
-from investigations.services.actions import Proposal
 
 V = Finding.Verdict
 BASELINE_DAYS = 30

@@ -10,7 +10,7 @@ from airportal.services import portal_settings_get
 from investigations.models import Finding, InvestigationStep
 from investigations.reports.history import investigation_history
 from tests.factories import IdentityFactory
-from tests.reports.conftest import HOUR, T, make_alert, make_investigation
+from tests.investigations.reports.conftest import HOUR, T, make_alert, make_investigation
 
 pytestmark = pytest.mark.django_db
 
