@@ -1,16 +1,16 @@
 from django.conf import settings
 from django.db import models
 
-from airportal.roles import Capability as CapabilityChoices
+from airportal.roles import Capability
 
 
-class Capability(models.Model):
-    """Holds the capability permissions of the role table; it has no table of its own."""
+class CapabilityPermission(models.Model):
+    """Holds the permissions of the role table's capabilities (``airportal.<capability>``); it has no table."""
 
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = list(CapabilityChoices.choices)
+        permissions = list(Capability.choices)
 
     def __str__(self):
         return "capability"

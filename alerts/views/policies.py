@@ -12,7 +12,7 @@ from airportal.errors import DomainError
 from airportal.htmx import domain_error_response, render_page, toast
 from airportal.roles import Capability, capability_required
 from airportal.shortcuts import get_or_404
-from alerts.backtest import policy_backtest as backtest_run
+from alerts import backtest
 from alerts.backtest.chart import backtest_chart
 from alerts.detectors.registry import DETECTORS
 from alerts.forms.policies import BacktestForm, PolicyForm, SuppressionForm
@@ -102,7 +102,7 @@ def policy_backtest(request, policy_id: int):
     form = BacktestForm(request.POST, policy=policy)
     context = {"policy": policy, "backtest_form": form}
     if form.is_valid():
-        result = backtest_run(policy=policy, parameters=form.parameters(), days=form.cleaned_data["days"])
+        result = backtest.policy_backtest(policy=policy, parameters=form.parameters(), days=form.cleaned_data["days"])
         context.update(result=result, chart=backtest_chart(result))
     return render(request, "alerts/policy_edit.html#backtest", context)
 

@@ -12,7 +12,14 @@ from airportal.services import portal_settings_get
 from airportal.shortcuts import form_errors_text, get_or_404
 from investigations.forms.actions import ActionHistoryFilterForm, BulkApproveForm, DecisionForm, RejectForm
 from investigations.models import Action
-from investigations.selectors import actions as selectors
+from investigations.selectors.actions import (
+    action_get,
+    actions_history,
+    actions_history_export,
+    actions_pending,
+    actions_pending_count,
+    actions_pending_kinds,
+)
 from investigations.services.actions import action_approve, action_reject, action_undo
 
 PAGE_SIZE = 50
@@ -28,20 +35,20 @@ def action_center(request):
     context = {
         "tab": tab,
         "sla_minutes": portal_settings_get().action_sla_minutes,
-        "pending_count": selectors.actions_pending_count(),
+        "pending_count": actions_pending_count(),
         "can_export": has_capability(request.user, Capability.MANAGE_REPORTS),
         "can_triage": has_capability(request.user, Capability.TRIAGE),
     }
     if tab == "pending":
         kind = request.GET.get("kind", "") if request.GET.get("kind") in Action.Kind.values else ""
-        page = selectors.actions_pending(kind=kind, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+        page = actions_pending(kind=kind, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
         context.update(kind=kind, page=page)
         if wants_partial(request) and request.htmx.target == "pending-more":
             return render(request, "investigations/action_center.html#pending-rows", context)
-        context["kinds"] = selectors.actions_pending_kinds()
+        context["kinds"] = actions_pending_kinds()
     else:
         form = ActionHistoryFilterForm(request.GET or None)
-        page = selectors.actions_history(filters=form.filters(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+        page = actions_history(filters=form.filters(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
         context.update(form=form, page=page, is_first_page=not request.GET.get("cursor"))
     return render_page(request, "investigations/action_center.html", context, partial="panel")
 
@@ -51,7 +58,7 @@ def action_center(request):
 def action_counts(request):
     """The pending counter in the action center's tab, refreshed by action events."""
     return render(
-        request, "investigations/action_center.html#pending-count", {"pending_count": selectors.actions_pending_count()}
+        request, "investigations/action_center.html#pending-count", {"pending_count": actions_pending_count()}
     )
 
 
@@ -82,13 +89,13 @@ HISTORY_COLUMNS = [
 @capability_required(Capability.MANAGE_REPORTS)
 def action_history_csv(request):
     form = ActionHistoryFilterForm(request.GET or None)
-    rows = selectors.actions_history_export(filters=form.filters())
+    rows = actions_history_export(filters=form.filters())
     return csv_response(filename="action-history.csv", rows=rows, columns=HISTORY_COLUMNS)
 
 
 def _row(request, action_id: int, layout: str) -> tuple:
     """(the action, its row rendered in ``layout``)."""
-    action = get_or_404(selectors.action_get, action_id=action_id)
+    action = get_or_404(action_get, action_id=action_id)
     context = {
         "action": action,
         "layout": layout if layout in ROW_LAYOUTS else "investigation",
@@ -166,10 +173,10 @@ def actions_bulk_approve(request):
     context = {
         "tab": "pending",
         "sla_minutes": portal_settings_get().action_sla_minutes,
-        "pending_count": selectors.actions_pending_count(),
+        "pending_count": actions_pending_count(),
         "kind": kind,
-        "page": selectors.actions_pending(kind=kind, limit=PAGE_SIZE),
-        "kinds": selectors.actions_pending_kinds(),
+        "page": actions_pending(kind=kind, limit=PAGE_SIZE),
+        "kinds": actions_pending_kinds(),
         "can_triage": True,  # this view requires it
     }
     response = render(request, "investigations/action_center.html#panel", context)

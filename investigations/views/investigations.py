@@ -17,8 +17,16 @@ from airportal.shortcuts import form_errors_text, get_or_404
 from alerts.selectors import timeline
 from investigations.forms.investigations import InvestigationFilterForm, StartInvestigationForm, TerminateForm
 from investigations.models import Investigation
-from investigations.selectors import investigations as selectors
 from investigations.selectors.actions import investigation_actions
+from investigations.selectors.investigations import (
+    investigation_alerts,
+    investigation_findings,
+    investigation_get,
+    investigation_last_step,
+    investigation_page,
+    investigation_related_identities,
+    investigation_steps,
+)
 from investigations.services.investigations import investigation_start, investigation_terminate
 
 PAGE_SIZE = 50
@@ -36,27 +44,27 @@ RUNNING = (Investigation.Status.QUEUED, Investigation.Status.RUNNING)
 @capability_required(Capability.VIEW)
 def investigation_list(request):
     form = InvestigationFilterForm(request.GET or None)
-    page = selectors.investigation_page(filters=form.filters(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    page = investigation_page(filters=form.filters(), cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
     context = {"form": form, "page": page, "is_first_page": not request.GET.get("cursor")}
     return render_page(request, "investigations/investigation_list.html", context, partial="results")
 
 
 def _investigation(investigation_id: int) -> Investigation:
-    return get_or_404(selectors.investigation_get, investigation_id=investigation_id)
+    return get_or_404(investigation_get, investigation_id=investigation_id)
 
 
 def _tab_context(request, investigation: Investigation, tab: str) -> dict:
     if tab == "alerts":
-        return {"alerts": selectors.investigation_alerts(investigation=investigation)}
+        return {"alerts": investigation_alerts(investigation=investigation)}
     if tab == "findings":
-        return {"findings": selectors.investigation_findings(investigation=investigation)}
+        return {"findings": investigation_findings(investigation=investigation)}
     if tab == "actions":
         return {
             "actions": investigation_actions(investigation=investigation),
             "sla_minutes": portal_settings_get().action_sla_minutes,
         }
     if tab == "log":
-        return {"steps": selectors.investigation_steps(investigation=investigation)}
+        return {"steps": investigation_steps(investigation=investigation)}
     # The timeline tab: the identity's events from the start of the window the playbook read
     # until now, so the remediation that followed shows too.
     start = investigation.window_start or investigation.created_at
@@ -85,7 +93,7 @@ def investigation_detail(request, investigation_id: int):
         "investigation": investigation,
         "tab": tab,
         "tabs": TABS,
-        "last_step": selectors.investigation_last_step(investigation=investigation),
+        "last_step": investigation_last_step(investigation=investigation),
         "can_export": has_capability(request.user, Capability.READ_REPORTS),
         "can_triage": has_capability(request.user, Capability.TRIAGE),
         **_tab_context(request, investigation, tab),
@@ -94,7 +102,7 @@ def investigation_detail(request, investigation_id: int):
         if request.htmx.target == "timeline-more":
             return render(request, "investigations/investigation_detail.html#timeline-rows", context)
     else:
-        context["related"] = selectors.investigation_related_identities(investigation=investigation)
+        context["related"] = investigation_related_identities(investigation=investigation)
     return render_page(request, "investigations/investigation_detail.html", context, partial="tab")
 
 
@@ -133,7 +141,7 @@ def investigation_terminate_view(request, investigation_id: int):
     investigation = _investigation(investigation_id)
     context = {
         "investigation": investigation,
-        "last_step": selectors.investigation_last_step(investigation=investigation),
+        "last_step": investigation_last_step(investigation=investigation),
     }
     response = render(request, "investigations/investigation_detail.html#summary", context)
     response = trigger(response, {"investigationUpdated": {"id": investigation.id, "status": investigation.status}})
@@ -147,7 +155,7 @@ def investigation_summary(request, investigation_id: int):
     investigation = _investigation(investigation_id)
     context = {
         "investigation": investigation,
-        "last_step": selectors.investigation_last_step(investigation=investigation),
+        "last_step": investigation_last_step(investigation=investigation),
     }
     return render(request, "investigations/investigation_detail.html#summary", context)
 
@@ -159,7 +167,7 @@ def investigation_progress(request, investigation_id: int):
     investigation = _investigation(investigation_id)
     context = {
         "investigation": investigation,
-        "last_step": selectors.investigation_last_step(investigation=investigation),
+        "last_step": investigation_last_step(investigation=investigation),
     }
     if investigation.status in RUNNING:
         return render(request, "investigations/investigation_detail.html#progress", context)
@@ -179,6 +187,6 @@ def investigation_log_csv(request, investigation_id: int):
     ]
     return csv_response(
         filename=f"investigation-{investigation.id}-log.csv",
-        rows=selectors.investigation_steps(investigation=investigation).iterator(),
+        rows=investigation_steps(investigation=investigation).iterator(),
         columns=columns,
     )
