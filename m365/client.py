@@ -28,6 +28,7 @@ import requests
 from django.conf import settings
 
 from m365.config import M365Config
+from m365.throttling import Patience
 
 logger = logging.getLogger(__name__)
 
@@ -189,9 +190,13 @@ def forget_tokens() -> None:
 class M365Client:
     """One configured tenant: tokens per resource, requests with error mapping, Graph paging."""
 
-    def __init__(self, config: M365Config, *, session: requests.Session | None = None):
+    def __init__(
+        self, config: M365Config, *, session: requests.Session | None = None, patience: Patience | None = None
+    ):
         self.config = config
         self.session = session or http_session()
+        # With patience, throttled requests are sent again after the wait; without, Throttled is raised.
+        self.patience = patience
 
     # --- tokens --------------------------------------------------------------------------------
 
@@ -235,7 +240,8 @@ class M365Client:
         if not _same_origin(url, base_url):
             raise M365Error(f"Refusing to send the token to {urlsplit(url).netloc}: not the configured service.")
         scope = scope_for(base_url)
-        for attempt in (1, 2):
+        token_refreshed, refusals = False, 0
+        while True:
             all_headers = {"Authorization": f"Bearer {self.token(scope)}", **(headers or {})}
             try:
                 response = self.session.request(
@@ -249,14 +255,26 @@ class M365Client:
             except requests.RequestException as exc:
                 raise Unavailable(f"{urlsplit(url).netloc} cannot be reached: {type(exc).__name__}.") from None
             logger.debug("%s %s -> %s", method, urlsplit(url).path, response.status_code)
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401 and not token_refreshed:
                 # A token revoked or expired early: fetch a fresh one once before giving up.
                 _msal_app(self.config, self.session).remove_tokens_for_client()
+                token_refreshed = True
                 continue
             if response.status_code < 400:
                 return response
-            raise _error_for(response, permission)
-        raise AssertionError("unreachable")
+            error = _error_for(response, permission)
+            if self._wait_out(error, refusals + 1):
+                refusals += 1
+                continue
+            raise error
+
+    def _wait_out(self, error: M365Error, refusals: int) -> bool:
+        """Whether ``error`` is throttling (429, AF429, 503 with Retry-After) this client waited out."""
+        if self.patience is None:
+            return False
+        if isinstance(error, Throttled) or (isinstance(error, Unavailable) and error.retry_after is not None):
+            return self.patience.wait(error.retry_after, refusals=refusals)
+        return False
 
     def get_json(self, url: str, *, base_url: str, permission: str = "", params: dict | None = None) -> Any:
         response = self.request("GET", url, base_url=base_url, permission=permission, params=params)
@@ -289,14 +307,20 @@ class M365Client:
         """A Management Activity API URL of this tenant (``subscriptions/list``, ``subscriptions/content``)."""
         return f"{settings.M365_MANAGEMENT_URL}/{self.config.tenant_id}/activity/feed/{operation}"
 
+    def graph_page(self, url: str, *, params: dict | None, permission: str) -> tuple[list[dict], str | None]:
+        """One page of a Graph collection at ``url`` (a collection's URL or a saved ``@odata.nextLink``)
+        and the link to the next page, None on the last."""
+        body = self.get_json(url, base_url=settings.M365_GRAPH_URL, permission=permission, params=params)
+        return list(body.get("value") or []), body.get("@odata.nextLink")
+
     def graph_pages(self, path: str, *, params: dict, permission: str) -> Iterator[list[dict]]:
         """Each page of a Graph collection, following ``@odata.nextLink`` to the end."""
         url: str | None = self.graph_url(path)
         page_params: dict | None = params
         while url:
-            body = self.get_json(url, base_url=settings.M365_GRAPH_URL, permission=permission, params=page_params)
-            yield list(body.get("value") or [])
-            url, page_params = body.get("@odata.nextLink"), None
+            page, url = self.graph_page(url, params=page_params, permission=permission)
+            page_params = None
+            yield page
 
 
 def _same_origin(url: str, base_url: str) -> bool:

@@ -5,7 +5,7 @@ import uuid
 from urllib.parse import urlencode
 
 from m365.times import parse
-from tests.m365.fake.server import Request, Response, error
+from tests.m365.fake.server import Request, Response, error, too_many_requests
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
@@ -16,6 +16,18 @@ COLLECTIONS = {
     "admin/exchange/tracing/messageTraces": ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
 }
 USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
+
+
+def family_of(request: Request) -> str | None:
+    """The throttling family of a request: the collection it reads (the remediation routes have none here)."""
+    collection = COLLECTIONS.get(request.path.removeprefix("/v1.0/"))
+    return collection[0] if collection else None
+
+
+def throttled(fake, request: Request, retry_after: float | None) -> Response:
+    """Graph's 429 (Microsoft Graph throttling guidance): TooManyRequests and a Retry-After in seconds."""
+    inner = {"code": "429", "status": "429", "message": "Please retry after", "request-id": str(uuid.uuid4())}
+    return too_many_requests("TooManyRequests", "Please retry again later.", retry_after, innerError=inner)
 
 
 def not_found(what: str) -> Response:
@@ -67,7 +79,10 @@ def _collection(fake, request, roles, path) -> Response:
     except ValueError as exc:
         return error(400, "BadRequest", f"Invalid filter clause: {exc}")
     rows = sorted(rows, key=lambda row: row[time_property], reverse=True)
-    skip = int(request.query.get("$skiptoken", 0))
+    skip = request.query.get("$skiptoken", "0")
+    if not skip.isdigit():
+        return error(400, "BadRequest", "The $skiptoken is not valid or has expired.")
+    skip = int(skip)
     size = min(int(request.query.get("$top", 1000)), fake.page_size)
     body = {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", "value": rows[skip : skip + size]}
     if skip + size < len(rows):
