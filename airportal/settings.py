@@ -218,7 +218,8 @@ GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")
 
 # Microsoft 365 (m365/, used by alerts/feeds and investigations/connectors/msgraph.py). Base URLs default to
 # Microsoft's public cloud; tests point them at a local server. Credentials set here win over the
-# Connectors page, which then shows them read-only.
+# Connectors page, which then shows them read-only. M365_GRAPH_URL and M365_MANAGEMENT_URL may be bare hosts
+# (the API version path is added, m365.endpoints); docs/m365.md lists the national clouds' values.
 M365_LOGIN_URL = os.environ.get("M365_LOGIN_URL", "https://login.microsoftonline.com").rstrip("/")
 M365_GRAPH_URL = os.environ.get("M365_GRAPH_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
 M365_MANAGEMENT_URL = os.environ.get("M365_MANAGEMENT_URL", "https://manage.office.com/api/v1.0").rstrip("/")

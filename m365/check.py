@@ -12,6 +12,7 @@ from django.conf import settings
 
 from m365.client import AuthenticationFailed, M365Client, M365Error, scope_for
 from m365.config import ConfigError, config_get
+from m365.endpoints import graph_base, management_base
 from m365.models import M365Feed
 from m365.permissions import API_NAMES, REQUIREMENTS, for_feed
 
@@ -29,8 +30,8 @@ class CheckItem:
 
 def _bases() -> dict[str, str]:
     return {
-        "graph": settings.M365_GRAPH_URL,
-        "manage": settings.M365_MANAGEMENT_URL,
+        "graph": graph_base(),
+        "manage": management_base(),
         "exchange": settings.M365_EXCHANGE_URL,
     }
 
@@ -103,7 +104,7 @@ def _graph_read(client: M365Client, path: str, permission: str) -> str:
 def _management_read(client: M365Client) -> str:
     url = client.management_url("subscriptions/list")
     permission = for_feed(M365Feed.AUDIT)
-    current = client.get_json(url, base_url=settings.M365_MANAGEMENT_URL, permission=permission)
+    current = client.get_json(url, base_url=management_base(), permission=permission)
     enabled = sorted(item.get("contentType") for item in current if item.get("status") == "enabled")
     return f"Enabled subscriptions: {', '.join(enabled) or 'none yet (the first pull starts them)'}."
 

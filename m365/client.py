@@ -28,6 +28,7 @@ import requests
 from django.conf import settings
 
 from m365.config import M365Config
+from m365.endpoints import graph_base, management_base
 from m365.throttling import Patience
 
 logger = logging.getLogger(__name__)
@@ -295,22 +296,20 @@ class M365Client:
         return list((response.json() or {}).get("value") or [])
 
     def graph_url(self, path: str) -> str:
-        return f"{settings.M365_GRAPH_URL}/{path.lstrip('/')}"
+        return f"{graph_base()}/{path.lstrip('/')}"
 
     def graph(self, method: str, path: str, *, permission: str, **kwargs) -> requests.Response:
-        """One Microsoft Graph call; ``path`` is relative to ``M365_GRAPH_URL`` (``users/{id}``)."""
-        return self.request(
-            method, self.graph_url(path), base_url=settings.M365_GRAPH_URL, permission=permission, **kwargs
-        )
+        """One Microsoft Graph call; ``path`` is relative to the Graph base URL (``users/{id}``)."""
+        return self.request(method, self.graph_url(path), base_url=graph_base(), permission=permission, **kwargs)
 
     def management_url(self, operation: str) -> str:
         """A Management Activity API URL of this tenant (``subscriptions/list``, ``subscriptions/content``)."""
-        return f"{settings.M365_MANAGEMENT_URL}/{self.config.tenant_id}/activity/feed/{operation}"
+        return f"{management_base()}/{self.config.tenant_id}/activity/feed/{operation}"
 
     def graph_page(self, url: str, *, params: dict | None, permission: str) -> tuple[list[dict], str | None]:
         """One page of a Graph collection at ``url`` (a collection's URL or a saved ``@odata.nextLink``)
         and the link to the next page, None on the last."""
-        body = self.get_json(url, base_url=settings.M365_GRAPH_URL, permission=permission, params=params)
+        body = self.get_json(url, base_url=graph_base(), permission=permission, params=params)
         return list(body.get("value") or []), body.get("@odata.nextLink")
 
     def graph_pages(self, path: str, *, params: dict, permission: str) -> Iterator[list[dict]]:

@@ -40,7 +40,7 @@ def _same(record: dict) -> dict:
 class GraphFeed:
     stream: str
     source: str  # the ingest adapter
-    path: str  # under M365_GRAPH_URL
+    path: str  # under the Graph base URL
     time_property: str
     permission: str
     key: Callable[[dict], str]  # what makes a record new (an id, or an id and its update time)
