@@ -229,6 +229,8 @@ M365_CLIENT_ID = os.environ.get("M365_CLIENT_ID", "")
 M365_CLIENT_SECRET = os.environ.get("M365_CLIENT_SECRET", "")
 M365_CERTIFICATE_PATH = os.environ.get("M365_CERTIFICATE_PATH", "")
 M365_BACKFILL_DAYS = int(os.environ.get("M365_BACKFILL_DAYS", "7"))
+# Also pull non-interactive sign-ins (Graph beta; many records) for token-replay detection.
+M365_NONINTERACTIVE_SIGNINS = os.environ.get("M365_NONINTERACTIVE_SIGNINS", "").lower() in ("1", "true", "yes", "on")
 M365_PULL_INTERVAL_SECONDS = int(os.environ.get("M365_PULL_INTERVAL_SECONDS", "300"))
 # "msgraph" or "simulated" forces the remediation connector; empty = msgraph when a tenant is configured.
 REMEDIATION_CONNECTOR = os.environ.get("REMEDIATION_CONNECTOR", "")

@@ -28,7 +28,7 @@ import requests
 from django.conf import settings
 
 from m365.config import M365Config
-from m365.endpoints import graph_base, management_base
+from m365.endpoints import graph_base, graph_beta_base, management_base
 from m365.throttling import Patience
 
 logger = logging.getLogger(__name__)
@@ -295,8 +295,9 @@ class M365Client:
         )
         return list((response.json() or {}).get("value") or [])
 
-    def graph_url(self, path: str) -> str:
-        return f"{graph_base()}/{path.lstrip('/')}"
+    def graph_url(self, path: str, *, beta: bool = False) -> str:
+        """The URL of ``path`` on Graph v1.0, or on Graph beta (what some filters need)."""
+        return f"{graph_beta_base() if beta else graph_base()}/{path.lstrip('/')}"
 
     def graph(self, method: str, path: str, *, permission: str, **kwargs) -> requests.Response:
         """One Microsoft Graph call; ``path`` is relative to the Graph base URL (``users/{id}``)."""

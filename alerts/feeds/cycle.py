@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -116,17 +117,23 @@ def m365_pull_cycle(*, now: datetime | None = None, budget_seconds: float | None
         client = M365Client(config, patience=patience)
         if M365Feed.AUDIT in config.feeds:
             _pull_audit(client, now, report)
-        for feed_key, feed in GRAPH_FEEDS.items():
-            if feed_key in config.feeds:
-                _run_stream(
-                    feed.stream,
-                    report,
-                    patience,
-                    lambda run, feed=feed: graph_feed.pull(client, feed, now=now, run=run),
-                )
+        for feed in _graph_feeds(config.feeds):
+            _run_stream(
+                feed.stream,
+                report,
+                patience,
+                lambda run, feed=feed: graph_feed.pull(client, feed, now=now, run=run),
+            )
     finally:
         _release()
     return report
+
+
+def _graph_feeds(enabled: frozenset[str]) -> list[graph_feed.GraphFeed]:
+    feeds = [feed for key, feed in GRAPH_FEEDS.items() if key in enabled]
+    if M365Feed.SIGNINS in enabled and settings.M365_NONINTERACTIVE_SIGNINS:
+        feeds.append(graph_signins.NONINTERACTIVE_FEED)
+    return feeds
 
 
 def _pull_audit(client: M365Client, now: datetime, report: CycleReport) -> None:

@@ -48,6 +48,8 @@ class GraphFeed:
     window: timedelta = timedelta(hours=24)
     overlap: timedelta = timedelta(hours=1)
     page_size: int | None = None
+    condition: str = ""  # an OData clause every request adds to the time window's
+    beta: bool = False  # read from Graph beta (the condition needs a beta-only property)
     transform: Callable[[dict], dict] = field(default=_same)
 
 
@@ -60,10 +62,12 @@ def pull(client: M365Client, feed: GraphFeed, *, now: datetime, run: StreamRun) 
         start = window_start(state, now=now, backfill=backfill, overlap=feed.overlap, max_back=feed.max_back, run=run)
     for window_from, window_to in windows(start, now, feed.window):
         prop = feed.time_property
-        params = {"$filter": f"{prop} ge {times.iso_z(window_from)} and {prop} le {times.iso_z(window_to)}"}
+        clauses = [f"{prop} ge {times.iso_z(window_from)}", f"{prop} le {times.iso_z(window_to)}"]
+        params = {"$filter": " and ".join(filter(None, [*clauses, feed.condition]))}
         if feed.page_size:
             params["$top"] = str(feed.page_size)
-        _read_window(client, feed, state, run, url=client.graph_url(feed.path), params=params, until=window_to)
+        url = client.graph_url(feed.path, beta=feed.beta)
+        _read_window(client, feed, state, run, url=url, params=params, until=window_to)
 
 
 def _resume(client: M365Client, feed: GraphFeed, state: M365FeedState, run: StreamRun) -> datetime | None:

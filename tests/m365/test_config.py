@@ -8,8 +8,8 @@ from investigations.connectors.base import PermanentError
 from investigations.connectors.msgraph import MsGraphConnector
 from m365.check import m365_check
 from m365.config import ConfigError, config_get
-from m365.endpoints import with_path
 from m365.connection import m365_connection_update
+from m365.endpoints import with_path
 
 pytestmark = pytest.mark.django_db
 TENANT, CLIENT = "6f3c2a1e-9b8d-4e7f-a1b2-c3d4e5f60718", "0d9e8f7a-6b5c-4d3e-2f1a-0b9c8d7e6f5a"

@@ -1,4 +1,8 @@
-"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves."""
+"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves; beta: sign-ins.
+
+Sign-ins are listed as Graph documents them: v1.0 lists interactive sign-ins only; beta lists the
+other kinds when asked with ``signInEventTypes/any(t: t eq '…')``, a property v1.0 does not know.
+"""
 
 import re
 import uuid
@@ -9,6 +13,8 @@ from tests.m365.fake.server import Request, Response, error, too_many_requests
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
+ANY_CLAUSE = re.compile(r"^(\w+)/any\((\w+): \2 eq '([^']*)'\)$")
+BETA_SIGNINS = "/beta/auditLogs/signIns"
 
 COLLECTIONS = {
     "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
@@ -20,7 +26,8 @@ USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
 
 def family_of(request: Request) -> str | None:
     """The throttling family of a request: the collection it reads (the remediation routes have none here)."""
-    collection = COLLECTIONS.get(request.path.removeprefix("/v1.0/"))
+    path = "auditLogs/signIns" if request.path == BETA_SIGNINS else request.path.removeprefix("/v1.0/")
+    collection = COLLECTIONS.get(path)
     return collection[0] if collection else None
 
 
@@ -40,6 +47,8 @@ def item_not_found() -> Response:
 
 
 def handle(fake, request: Request, roles: set[str]) -> Response:
+    if request.path == BETA_SIGNINS:
+        return _collection(fake, request, roles, "auditLogs/signIns", version="beta")
     path = request.path.removeprefix("/v1.0/")
     if path in COLLECTIONS:
         return _collection(fake, request, roles, path)
@@ -68,13 +77,19 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
     return error(400, "BadRequest", f"Unsupported path {rest}")
 
 
-def _collection(fake, request, roles, path) -> Response:
+def _collection(fake, request, roles, path, version="v1.0") -> Response:
     attribute, time_property, needed = COLLECTIONS[path]
     if not roles & needed:
         return error(403, *DENIED)
+    odata_filter, event_type = request.query.get("$filter", ""), None
     try:
+        if attribute == "signins":
+            odata_filter, event_type = _signin_event_type(odata_filter, version)
         rows = [
-            row for row in getattr(fake, attribute) if matches(row, request.query.get("$filter", ""), time_property)
+            row
+            for row in getattr(fake, attribute)
+            if matches(row, odata_filter, time_property)
+            and (event_type is None or event_type in row.get("signInEventTypes", ["interactiveUser"]))
         ]
     except ValueError as exc:
         return error(400, "BadRequest", f"Invalid filter clause: {exc}")
@@ -84,10 +99,13 @@ def _collection(fake, request, roles, path) -> Response:
         return error(400, "BadRequest", "The $skiptoken is not valid or has expired.")
     skip = int(skip)
     size = min(int(request.query.get("$top", 1000)), fake.page_size)
-    body = {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", "value": rows[skip : skip + size]}
+    body = {
+        "@odata.context": f"https://graph.microsoft.com/{version}/$metadata#{path}",
+        "value": rows[skip : skip + size],
+    }
     if skip + size < len(rows):
         query = {k: v for k, v in request.query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
-        body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/{path}?{urlencode(query)}"
+        body["@odata.nextLink"] = f"{fake.url('graph')}/{version}/{path}?{urlencode(query)}"
     return Response(200, body)
 
 
@@ -106,6 +124,23 @@ def matches(row: dict, odata_filter: str, time_property: str | None = None) -> b
         elif (parse(row[prop]) < parse(value)) if operator == "ge" else (parse(row[prop]) > parse(value)):
             return False
     return True
+
+
+def _signin_event_type(odata_filter: str, version: str) -> tuple[str, str]:
+    """The filter without its ``signInEventTypes/any(…)`` clause, and the event type it asks for
+    (interactive when it asks for none). Only beta knows the property."""
+    event_type, kept = "interactiveUser", []
+    for clause in filter(None, odata_filter.split(" and ")):
+        any_match = ANY_CLAUSE.match(clause.strip())
+        if any_match is None:
+            kept.append(clause)
+        elif any_match.group(1) == "signInEventTypes" and version == "beta":
+            event_type = any_match.group(3)
+        else:
+            raise ValueError(
+                f"Could not find a property named '{any_match.group(1)}' on type 'microsoft.graph.signIn'."
+            )
+    return " and ".join(kept), event_type
 
 
 def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:
