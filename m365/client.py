@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT = (10, 60)  # connect, read (seconds)
 USER_AGENT = "AIRPortal/1.0 (+self-hosted)"
+# Microsoft's multi-tenant app behind Graph message trace; each tenant needs its service principal.
+MESSAGE_TRACE_APP_ID = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373"
 
 
 class M365Error(Exception):
@@ -342,6 +344,15 @@ def _error_for(response: requests.Response, permission: str) -> M365Error:
         )
     if code == "AF20051":
         return ContentExpired(f"Content expired before it was fetched: {message}", status=status, code=code)
+    if status == 401 and MESSAGE_TRACE_APP_ID in message:
+        return AccessDenied(
+            f"{where} refused message trace: the tenant has no service principal for Microsoft's message trace app. "
+            f"Create the service principal for the message trace app once (New-MgServicePrincipal -AppId "
+            f"{MESSAGE_TRACE_APP_ID}, or POST /servicePrincipals with that appId); provisioning can take hours.",
+            permission=permission,
+            status=status,
+            code=code,
+        )
     if status in (401, 403):
         need = f" Grant the application permission {permission} and admin consent." if permission else ""
         return AccessDenied(

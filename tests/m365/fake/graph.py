@@ -15,11 +15,14 @@ DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete th
 CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
 ANY_CLAUSE = re.compile(r"^(\w+)/any\((\w+): \2 eq '([^']*)'\)$")
 BETA_SIGNINS = "/beta/auditLogs/signIns"
+MESSAGE_TRACES = "admin/exchange/tracing/messageTraces"
+MESSAGE_TRACE_APP = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373"  # Microsoft's "Transport Data Platform" app
+APPLICATION_READ = {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"}
 
 COLLECTIONS = {
     "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
     "security/alerts_v2": ("alerts", "lastUpdateDateTime", {"SecurityAlert.Read.All"}),
-    "admin/exchange/tracing/messageTraces": ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
+    MESSAGE_TRACES: ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
 }
 USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
 
@@ -47,6 +50,12 @@ def item_not_found() -> Response:
 
 
 def handle(fake, request: Request, roles: set[str]) -> Response:
+    if request.path == f"/v1.0/applications(appId='{fake.client_id}')" and request.method == "GET":
+        return _application(fake, roles)
+    if request.path == f"/v1.0/{MESSAGE_TRACES}" and not fake.message_trace_principal:
+        return error(401, "Unauthorized", "Service principal-less Authentication failed: the service principal for "
+                     f"App ID {MESSAGE_TRACE_APP} was not found. Please create a service principal for this app in "
+                     "your tenant. Provisioning may take several hours to complete.")  # fmt: skip
     if request.path == BETA_SIGNINS:
         return _collection(fake, request, roles, "auditLogs/signIns", version="beta")
     path = request.path.removeprefix("/v1.0/")
@@ -75,6 +84,16 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
     if rest.startswith("messages") or rest.startswith("mailFolders/"):
         return _messages(fake, request, roles, user, rest)
     return error(400, "BadRequest", f"Unsupported path {rest}")
+
+
+def _application(fake, roles) -> Response:
+    """The app registration; Entra keeps only the first three characters of a secret (its ``hint``)."""
+    if not roles & APPLICATION_READ:
+        return error(403, *DENIED)
+    secret = {"displayName": "AIR Portal", "hint": fake.client_secret[:3], "secretText": None,
+              "keyId": str(uuid.uuid5(uuid.NAMESPACE_URL, fake.client_secret)),
+              "endDateTime": fake.secret_expires.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    return Response(200, {"id": str(uuid.uuid4()), "appId": fake.client_id, "passwordCredentials": [secret]})
 
 
 def _collection(fake, request, roles, path, version="v1.0") -> Response:

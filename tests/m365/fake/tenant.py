@@ -50,6 +50,8 @@ class FakeMicrosoft:
     certificate_pem: str = ""  # the app's public certificate, when it signs in with one
     roles: dict[str, set[str]] = field(default_factory=lambda: {k: set(v) for k, v in ALL_ROLES.items()})
     exchange_role_assigned: bool = True  # the Exchange Administrator role of the app's service principal
+    message_trace_principal: bool = True  # the tenant provisioned the service principal of the message trace app
+    secret_expires: datetime = field(default_factory=lambda: datetime.now(UTC) + timedelta(days=365))
     page_size: int = 2
     # Management Activity API
     subscriptions: set[str] = field(default_factory=set)
