@@ -228,6 +228,9 @@ M365_TENANT_ID = os.environ.get("M365_TENANT_ID", "")
 M365_CLIENT_ID = os.environ.get("M365_CLIENT_ID", "")
 M365_CLIENT_SECRET = os.environ.get("M365_CLIENT_SECRET", "")
 M365_CERTIFICATE_PATH = os.environ.get("M365_CERTIFICATE_PATH", "")
+# The tenant's initial domain (contoso.onmicrosoft.com), which anchors organisation-level Exchange cmdlets;
+# empty = read from Microsoft Graph /domains (needs Domain.Read.All).
+M365_ORGANIZATION = os.environ.get("M365_ORGANIZATION", "")
 M365_BACKFILL_DAYS = int(os.environ.get("M365_BACKFILL_DAYS", "7"))
 # Also pull non-interactive sign-ins (Graph beta; many records) for token-replay detection.
 M365_NONINTERACTIVE_SIGNINS = os.environ.get("M365_NONINTERACTIVE_SIGNINS", "").lower() in ("1", "true", "yes", "on")

@@ -22,9 +22,6 @@ from m365.expiry import credential_expiry
 from m365.models import M365Feed
 from m365.permissions import API_NAMES, REQUIREMENTS, for_feed
 
-# A mailbox every Exchange Online organisation has; the PowerShell module anchors app-only calls on it.
-SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
-
 
 @dataclass(frozen=True)
 class CheckItem:
@@ -161,6 +158,5 @@ def _management_read(client: M365Client) -> str:
 
 
 def _exchange_read(client: M365Client) -> str:
-    anchor = SYSTEM_MAILBOX + client.config.tenant_id
-    client.invoke_cmdlet("Get-Mailbox", anchor=anchor, permission="Exchange.ManageAsApp", ResultSize=1)
-    return "Answered (the Exchange Administrator role is assigned)."
+    client.invoke_cmdlet("Get-Mailbox", anchor=None, permission="Exchange.ManageAsApp", ResultSize=1)
+    return f"Answered for organisation {client.organization()} (the Exchange Administrator role is assigned)."

@@ -27,6 +27,7 @@ import msal
 import requests
 from django.conf import settings
 
+from m365 import exchange_anchor
 from m365.config import M365Config
 from m365.endpoints import graph_base, graph_beta_base, management_base
 from m365.throttling import Patience
@@ -150,6 +151,7 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
 
 
 _apps: dict[tuple, msal.ConfidentialClientApplication] = {}
+_initial_domains: dict[str, str] = {}  # tenant id -> its initial domain (M365Client.organization)
 _apps_lock = threading.Lock()
 
 
@@ -185,9 +187,11 @@ def _msal_app(config: M365Config, session: requests.Session) -> msal.Confidentia
 
 
 def forget_tokens() -> None:
-    """Drop every cached MSAL app and token (after the credential changes, and between tests)."""
+    """Drop every cached MSAL app and token, and what was read with them (after the credential
+    changes, before a connection test, and between tests)."""
     with _apps_lock:
         _apps.clear()
+        _initial_domains.clear()
 
 
 class M365Client:
@@ -283,19 +287,37 @@ class M365Client:
         response = self.request("GET", url, base_url=base_url, permission=permission, params=params)
         return response.json()
 
-    def invoke_cmdlet(self, cmdlet: str, *, anchor: str, permission: str, **parameters) -> list[dict]:
+    def invoke_cmdlet(self, cmdlet: str, *, anchor: str | None, permission: str, **parameters) -> list[dict]:
         """Run an Exchange Online cmdlet through the admin API's InvokeCommand (what the Exchange Online
-        PowerShell module v3 does); its output objects. ``anchor`` (a UPN) routes the call."""
+        PowerShell module v3 does); its output objects. ``anchor`` is the UPN of the mailbox the cmdlet
+        is about, None for an organisation-level cmdlet (``m365.exchange_anchor`` routes the call)."""
         url = f"{settings.M365_EXCHANGE_URL}/adminapi/beta/{self.config.tenant_id}/InvokeCommand"
+        headers = exchange_anchor.cmdlet_headers(cmdlet, mailbox=anchor, organization=self.organization)
         response = self.request(
             "POST",
             url,
             base_url=settings.M365_EXCHANGE_URL,
             permission=permission,
             json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
-            headers={"X-AnchorMailbox": f"UPN:{anchor}"},
+            headers=headers,
         )
         return list((response.json() or {}).get("value") or [])
+
+    def organization(self) -> str:
+        """The tenant's initial ``….onmicrosoft.com`` domain: ``M365_ORGANIZATION``, else Graph's."""
+        if settings.M365_ORGANIZATION:
+            return settings.M365_ORGANIZATION
+        tenant = self.config.tenant_id
+        with _apps_lock:
+            if tenant in _initial_domains:
+                return _initial_domains[tenant]
+        body = self.graph("GET", "domains", permission=exchange_anchor.READ_DOMAINS, params={"$select": "id,isInitial"})
+        domain = exchange_anchor.initial_domain_of(body.json().get("value") or [])
+        if not domain:
+            raise M365Error("Graph lists no initial domain for the tenant: set M365_ORGANIZATION to it.")
+        with _apps_lock:
+            _initial_domains[tenant] = domain
+        return domain
 
     def graph_url(self, path: str, *, beta: bool = False) -> str:
         """The URL of ``path`` on Graph v1.0, or on Graph beta (what some filters need)."""

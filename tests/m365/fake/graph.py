@@ -56,6 +56,12 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
         return error(401, "Unauthorized", "Service principal-less Authentication failed: the service principal for "
                      f"App ID {MESSAGE_TRACE_APP} was not found. Please create a service principal for this app in "
                      "your tenant. Provisioning may take several hours to complete.")  # fmt: skip
+    if request.path == "/v1.0/domains" and request.method == "GET":
+        if not roles & {"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All"}:
+            return error(403, *DENIED)
+        domains = [{"id": fake.initial_domain, "isInitial": True, "isDefault": False},
+                   {"id": "contoso.com", "isInitial": False, "isDefault": True}]  # fmt: skip
+        return Response(200, {"value": domains})
     if request.path == BETA_SIGNINS:
         return _collection(fake, request, roles, "auditLogs/signIns", version="beta")
     path = request.path.removeprefix("/v1.0/")

@@ -14,6 +14,7 @@ ALL_ROLES = {
         "SecurityAlert.Read.All",
         "ExchangeMessageTrace.Read.All",
         "User.Read.All",
+        "Domain.Read.All",
         "User.RevokeSessions.All",
         "User.EnableDisableAccount.All",
         "User-PasswordProfile.ReadWrite.All",
@@ -50,6 +51,7 @@ class FakeMicrosoft:
     certificate_pem: str = ""  # the app's public certificate, when it signs in with one
     roles: dict[str, set[str]] = field(default_factory=lambda: {k: set(v) for k, v in ALL_ROLES.items()})
     exchange_role_assigned: bool = True  # the Exchange Administrator role of the app's service principal
+    initial_domain: str = "contoso.onmicrosoft.com"
     message_trace_principal: bool = True  # the tenant provisioned the service principal of the message trace app
     secret_expires: datetime = field(default_factory=lambda: datetime.now(UTC) + timedelta(days=365))
     page_size: int = 2
@@ -70,6 +72,7 @@ class FakeMicrosoft:
     transport_rules: dict[str, dict] = field(default_factory=dict)
     # Observations
     requests: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    request_headers: list[dict[str, str]] = field(default_factory=list)  # of each request in ``requests``
     token_requests: list[dict] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     throttles: dict[str, Throttle] = field(default_factory=dict)  # by route family (``family_of``)
@@ -138,6 +141,7 @@ class FakeMicrosoft:
     def dispatch(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.service, request.method, request.path, dict(request.query)))
+            self.request_headers.append(request.headers)
             for fault in self.faults:
                 if (
                     fault.remaining > 0
