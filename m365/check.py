@@ -28,7 +28,9 @@ class CheckItem:
     label: str
     ok: bool
     detail: str
-    required: bool = True  # False: only needed by a feed that is switched off
+    required: bool = True  # False: only needed by a feed that is switched off, or advice
+    warning: bool = False  # not a failure, but act soon (a credential about to expire)
+    link: str = ""  # where to act (the admin-consent page)
 
 
 def _bases() -> dict[str, str]:
@@ -56,6 +58,7 @@ def m365_check() -> list[CheckItem]:
             True,
             f"An admin grants (or re-grants) the app's permissions at {admin_consent_url(config)}",
             required=False,
+            link=admin_consent_url(config),
         ),
     ]
     forget_tokens()
@@ -109,7 +112,7 @@ def _expiry_item(client: M365Client) -> CheckItem:
         )
     warning = expiry.warning()
     if warning:
-        return CheckItem(label, False, warning, required=False)
+        return CheckItem(label, False, warning, required=False, warning=True)
     return CheckItem(label, True, f"The {expiry.what} is valid until {expiry.ends:%Y-%m-%d}.", required=False)
 
 
