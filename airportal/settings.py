@@ -218,7 +218,8 @@ GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")
 
 # Microsoft 365 (m365/, used by alerts/feeds and investigations/connectors/msgraph.py). Base URLs default to
 # Microsoft's public cloud; tests point them at a local server. Credentials set here win over the
-# Connectors page, which then shows them read-only.
+# Connectors page, which then shows them read-only. M365_GRAPH_URL and M365_MANAGEMENT_URL may be bare hosts
+# (the API version path is added, m365.endpoints); docs/m365.md lists the national clouds' values.
 M365_LOGIN_URL = os.environ.get("M365_LOGIN_URL", "https://login.microsoftonline.com").rstrip("/")
 M365_GRAPH_URL = os.environ.get("M365_GRAPH_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
 M365_MANAGEMENT_URL = os.environ.get("M365_MANAGEMENT_URL", "https://manage.office.com/api/v1.0").rstrip("/")
@@ -227,7 +228,12 @@ M365_TENANT_ID = os.environ.get("M365_TENANT_ID", "")
 M365_CLIENT_ID = os.environ.get("M365_CLIENT_ID", "")
 M365_CLIENT_SECRET = os.environ.get("M365_CLIENT_SECRET", "")
 M365_CERTIFICATE_PATH = os.environ.get("M365_CERTIFICATE_PATH", "")
+# The tenant's initial domain (contoso.onmicrosoft.com), which anchors organisation-level Exchange cmdlets;
+# empty = read from Microsoft Graph /domains (needs Domain.Read.All).
+M365_ORGANIZATION = os.environ.get("M365_ORGANIZATION", "")
 M365_BACKFILL_DAYS = int(os.environ.get("M365_BACKFILL_DAYS", "7"))
+# Also pull non-interactive sign-ins (Graph beta; many records) for token-replay detection.
+M365_NONINTERACTIVE_SIGNINS = os.environ.get("M365_NONINTERACTIVE_SIGNINS", "").lower() in ("1", "true", "yes", "on")
 M365_PULL_INTERVAL_SECONDS = int(os.environ.get("M365_PULL_INTERVAL_SECONDS", "300"))
 # "msgraph" or "simulated" forces the remediation connector; empty = msgraph when a tenant is configured.
 REMEDIATION_CONNECTOR = os.environ.get("REMEDIATION_CONNECTOR", "")

@@ -11,4 +11,8 @@ remediation connector (``investigations.connectors.msgraph``). It imports only t
 * ``permissions``: the application permissions each feed and action needs.
 * ``check``: the connection test (``manage.py m365 check`` and the Connectors page).
 * ``times``: timestamps as Microsoft's APIs write them.
+* ``endpoints``: the API base URLs (a bare host gets its version path).
+* ``throttling``: ``Patience``, waiting out 429 / AF429 within a deadline (the pull cycle's client).
+* ``exchange_anchor``: the ``X-AnchorMailbox`` convention of Exchange admin calls.
+* ``expiry``: when the app's secret or certificate expires (the connection test warns ahead).
 """

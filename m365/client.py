@@ -27,12 +27,17 @@ import msal
 import requests
 from django.conf import settings
 
+from m365 import exchange_anchor
 from m365.config import M365Config
+from m365.endpoints import graph_base, graph_beta_base, management_base
+from m365.throttling import Patience
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT = (10, 60)  # connect, read (seconds)
 USER_AGENT = "AIRPortal/1.0 (+self-hosted)"
+# Microsoft's multi-tenant app behind Graph message trace; each tenant needs its service principal.
+MESSAGE_TRACE_APP_ID = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373"
 
 
 class M365Error(Exception):
@@ -146,6 +151,7 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
 
 
 _apps: dict[tuple, msal.ConfidentialClientApplication] = {}
+_initial_domains: dict[str, str] = {}  # tenant id -> its initial domain (M365Client.organization)
 _apps_lock = threading.Lock()
 
 
@@ -181,17 +187,23 @@ def _msal_app(config: M365Config, session: requests.Session) -> msal.Confidentia
 
 
 def forget_tokens() -> None:
-    """Drop every cached MSAL app and token (after the credential changes, and between tests)."""
+    """Drop every cached MSAL app and token, and what was read with them (after the credential
+    changes, before a connection test, and between tests)."""
     with _apps_lock:
         _apps.clear()
+        _initial_domains.clear()
 
 
 class M365Client:
     """One configured tenant: tokens per resource, requests with error mapping, Graph paging."""
 
-    def __init__(self, config: M365Config, *, session: requests.Session | None = None):
+    def __init__(
+        self, config: M365Config, *, session: requests.Session | None = None, patience: Patience | None = None
+    ):
         self.config = config
         self.session = session or http_session()
+        # With patience, throttled requests are sent again after the wait; without, Throttled is raised.
+        self.patience = patience
 
     # --- tokens --------------------------------------------------------------------------------
 
@@ -235,7 +247,8 @@ class M365Client:
         if not _same_origin(url, base_url):
             raise M365Error(f"Refusing to send the token to {urlsplit(url).netloc}: not the configured service.")
         scope = scope_for(base_url)
-        for attempt in (1, 2):
+        token_refreshed, refusals = False, 0
+        while True:
             all_headers = {"Authorization": f"Bearer {self.token(scope)}", **(headers or {})}
             try:
                 response = self.session.request(
@@ -249,54 +262,89 @@ class M365Client:
             except requests.RequestException as exc:
                 raise Unavailable(f"{urlsplit(url).netloc} cannot be reached: {type(exc).__name__}.") from None
             logger.debug("%s %s -> %s", method, urlsplit(url).path, response.status_code)
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401 and not token_refreshed:
                 # A token revoked or expired early: fetch a fresh one once before giving up.
                 _msal_app(self.config, self.session).remove_tokens_for_client()
+                token_refreshed = True
                 continue
             if response.status_code < 400:
                 return response
-            raise _error_for(response, permission)
-        raise AssertionError("unreachable")
+            error = _error_for(response, permission)
+            if self._wait_out(error, refusals + 1):
+                refusals += 1
+                continue
+            raise error
+
+    def _wait_out(self, error: M365Error, refusals: int) -> bool:
+        """Whether ``error`` is throttling (429, AF429, 503 with Retry-After) this client waited out."""
+        if self.patience is None:
+            return False
+        if isinstance(error, Throttled) or (isinstance(error, Unavailable) and error.retry_after is not None):
+            return self.patience.wait(error.retry_after, refusals=refusals)
+        return False
 
     def get_json(self, url: str, *, base_url: str, permission: str = "", params: dict | None = None) -> Any:
         response = self.request("GET", url, base_url=base_url, permission=permission, params=params)
         return response.json()
 
-    def invoke_cmdlet(self, cmdlet: str, *, anchor: str, permission: str, **parameters) -> list[dict]:
+    def invoke_cmdlet(self, cmdlet: str, *, anchor: str | None, permission: str, **parameters) -> list[dict]:
         """Run an Exchange Online cmdlet through the admin API's InvokeCommand (what the Exchange Online
-        PowerShell module v3 does); its output objects. ``anchor`` (a UPN) routes the call."""
+        PowerShell module v3 does); its output objects. ``anchor`` is the UPN of the mailbox the cmdlet
+        is about, None for an organisation-level cmdlet (``m365.exchange_anchor`` routes the call)."""
         url = f"{settings.M365_EXCHANGE_URL}/adminapi/beta/{self.config.tenant_id}/InvokeCommand"
+        headers = exchange_anchor.cmdlet_headers(cmdlet, mailbox=anchor, organization=self.organization)
         response = self.request(
             "POST",
             url,
             base_url=settings.M365_EXCHANGE_URL,
             permission=permission,
             json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
-            headers={"X-AnchorMailbox": f"UPN:{anchor}"},
+            headers=headers,
         )
         return list((response.json() or {}).get("value") or [])
 
-    def graph_url(self, path: str) -> str:
-        return f"{settings.M365_GRAPH_URL}/{path.lstrip('/')}"
+    def organization(self) -> str:
+        """The tenant's initial ``….onmicrosoft.com`` domain: ``M365_ORGANIZATION``, else Graph's."""
+        if settings.M365_ORGANIZATION:
+            return settings.M365_ORGANIZATION
+        tenant = self.config.tenant_id
+        with _apps_lock:
+            if tenant in _initial_domains:
+                return _initial_domains[tenant]
+        body = self.graph("GET", "domains", permission=exchange_anchor.READ_DOMAINS, params={"$select": "id,isInitial"})
+        domain = exchange_anchor.initial_domain_of(body.json().get("value") or [])
+        if not domain:
+            raise M365Error("Graph lists no initial domain for the tenant: set M365_ORGANIZATION to it.")
+        with _apps_lock:
+            _initial_domains[tenant] = domain
+        return domain
+
+    def graph_url(self, path: str, *, beta: bool = False) -> str:
+        """The URL of ``path`` on Graph v1.0, or on Graph beta (what some filters need)."""
+        return f"{graph_beta_base() if beta else graph_base()}/{path.lstrip('/')}"
 
     def graph(self, method: str, path: str, *, permission: str, **kwargs) -> requests.Response:
-        """One Microsoft Graph call; ``path`` is relative to ``M365_GRAPH_URL`` (``users/{id}``)."""
-        return self.request(
-            method, self.graph_url(path), base_url=settings.M365_GRAPH_URL, permission=permission, **kwargs
-        )
+        """One Microsoft Graph call; ``path`` is relative to the Graph base URL (``users/{id}``)."""
+        return self.request(method, self.graph_url(path), base_url=graph_base(), permission=permission, **kwargs)
 
     def management_url(self, operation: str) -> str:
         """A Management Activity API URL of this tenant (``subscriptions/list``, ``subscriptions/content``)."""
-        return f"{settings.M365_MANAGEMENT_URL}/{self.config.tenant_id}/activity/feed/{operation}"
+        return f"{management_base()}/{self.config.tenant_id}/activity/feed/{operation}"
+
+    def graph_page(self, url: str, *, params: dict | None, permission: str) -> tuple[list[dict], str | None]:
+        """One page of a Graph collection at ``url`` (a collection's URL or a saved ``@odata.nextLink``)
+        and the link to the next page, None on the last."""
+        body = self.get_json(url, base_url=graph_base(), permission=permission, params=params)
+        return list(body.get("value") or []), body.get("@odata.nextLink")
 
     def graph_pages(self, path: str, *, params: dict, permission: str) -> Iterator[list[dict]]:
         """Each page of a Graph collection, following ``@odata.nextLink`` to the end."""
         url: str | None = self.graph_url(path)
         page_params: dict | None = params
         while url:
-            body = self.get_json(url, base_url=settings.M365_GRAPH_URL, permission=permission, params=page_params)
-            yield list(body.get("value") or [])
-            url, page_params = body.get("@odata.nextLink"), None
+            page, url = self.graph_page(url, params=page_params, permission=permission)
+            page_params = None
+            yield page
 
 
 def _same_origin(url: str, base_url: str) -> bool:
@@ -318,6 +366,15 @@ def _error_for(response: requests.Response, permission: str) -> M365Error:
         )
     if code == "AF20051":
         return ContentExpired(f"Content expired before it was fetched: {message}", status=status, code=code)
+    if status == 401 and MESSAGE_TRACE_APP_ID in message:
+        return AccessDenied(
+            f"{where} refused message trace: the tenant has no service principal for Microsoft's message trace app. "
+            f"Create the service principal for the message trace app once (New-MgServicePrincipal -AppId "
+            f"{MESSAGE_TRACE_APP_ID}, or POST /servicePrincipals with that appId); provisioning can take hours.",
+            permission=permission,
+            status=status,
+            code=code,
+        )
     if status in (401, 403):
         need = f" Grant the application permission {permission} and admin consent." if permission else ""
         return AccessDenied(

@@ -7,6 +7,7 @@ the private key out of its ``repr`` so a logged or rendered config never shows t
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -28,6 +29,7 @@ class Certificate:
     private_key_pem: str = field(repr=False)
     certificate_pem: str
     thumbprint_sha1: str
+    not_after: datetime | None = None  # when Entra stops accepting it
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def certificate_parse(pem: str) -> Certificate:
         certificate_pem=cert_pem,
         # Entra shows a certificate by its SHA-1 thumbprint: an identifier here, not a security hash.
         thumbprint_sha1=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303
+        not_after=cert.not_valid_after_utc,
     )
 
 

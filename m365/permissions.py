@@ -22,7 +22,7 @@ class Requirement:
     feed: str | None = None  # needed only while this feed is on
     actions: tuple[str, ...] = ()  # remediation action kinds that need it
     also_accepted: frozenset[str] = frozenset()  # broader permissions that include it
-    role: str = ""  # a directory role the app's service principal needs as well
+    role: str = ""  # the Entra directory role the app's service principal needs as well (a token cannot show it)
 
     @property
     def accepted(self) -> frozenset[str]:
@@ -33,7 +33,7 @@ class Requirement:
         return API_NAMES[self.api]
 
     def describe(self) -> str:
-        role = f" with the {self.role} role" if self.role else ""
+        role = f", plus the directory role {self.role}" if self.role else ""
         return f"{self.permission} ({API_NAMES[self.api]}){role}"
 
 
@@ -76,13 +76,15 @@ REQUIREMENTS = (
         "disable and re-enable accounts",
         actions=("disable_account",),
         also_accepted=USER_WRITE,
+        role="Privileged Authentication Administrator (only to disable accounts that hold an admin role)",
     ),
     Requirement(
         "graph",
         "User-PasswordProfile.ReadWrite.All",
         "reset passwords",
         actions=("reset_password",),
-        role="User Administrator or Privileged Authentication Administrator",
+        also_accepted=USER_WRITE,
+        role="User Administrator (Privileged Authentication Administrator to reset an admin's password)",
     ),
     Requirement("graph", "MailboxSettings.ReadWrite", "remove and restore inbox rules", actions=("remove_inbox_rule",)),
     Requirement(

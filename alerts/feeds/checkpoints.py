@@ -29,6 +29,7 @@ class StreamRun:
     duplicates: int = 0
     rejected: int = 0
     blobs: int = 0  # audit content blobs fetched
+    throttled: int = 0  # throttled answers waited out
     notes: list[str] = field(default_factory=list)
     error: str = ""
     deadline: float | None = None  # time.monotonic() value after which the run stops
@@ -83,12 +84,23 @@ def feed_state_save_seen(*, state: M365FeedState) -> None:
     M365FeedState.objects.filter(pk=state.pk).update(seen=state.seen)
 
 
+def feed_state_save_page(*, state: M365FeedState, resume_link: str, resume_until: datetime | None) -> None:
+    """After a Graph page is ingested: its ids, and the next page's link to resume the window from."""
+    state.resume_link, state.resume_until = resume_link, resume_until if resume_link else None
+    M365FeedState.objects.filter(pk=state.pk).update(
+        seen=state.seen, resume_link=state.resume_link, resume_until=state.resume_until
+    )
+
+
 def feed_state_advance(*, state: M365FeedState, checkpoint: datetime, overlap: timedelta) -> None:
-    """Move the checkpoint to the end of a completed window and forget ids older than the overlap."""
+    """Move the checkpoint to the end of a completed window, forget ids older than the overlap and
+    the window's resume link."""
     horizon = (checkpoint - overlap).isoformat()
     state.seen = {key: at for key, at in state.seen.items() if at >= horizon}
-    state.checkpoint = checkpoint
-    M365FeedState.objects.filter(pk=state.pk).update(checkpoint=checkpoint, seen=state.seen)
+    state.checkpoint, state.resume_link, state.resume_until = checkpoint, "", None
+    M365FeedState.objects.filter(pk=state.pk).update(
+        checkpoint=checkpoint, seen=state.seen, resume_link="", resume_until=None
+    )
 
 
 def feed_state_finish(*, state: M365FeedState, run: StreamRun) -> None:

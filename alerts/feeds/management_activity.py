@@ -23,6 +23,7 @@ from alerts.feeds.checkpoints import (
 )
 from m365 import permissions, times
 from m365.client import ContentExpired, M365Client
+from m365.endpoints import management_base
 from m365.models import M365Feed
 
 CONTENT_TYPES = ("Audit.Exchange", "Audit.AzureActiveDirectory", "Audit.General")
@@ -45,7 +46,7 @@ def _publisher(client: M365Client) -> dict:
 
 def subscriptions_ensure(client: M365Client) -> list[str]:
     """Start the subscriptions that are not enabled yet; the content types started now."""
-    base = settings.M365_MANAGEMENT_URL
+    base = management_base()
     current = client.get_json(
         client.management_url("subscriptions/list"), base_url=base, permission=PERMISSION, params=_publisher(client)
     )
@@ -71,7 +72,7 @@ def _api_time(moment: datetime) -> str:
 
 def list_content(client: M365Client, content_type: str, start: datetime, end: datetime) -> list[dict]:
     """Every blob that became available in [start, end), following ``NextPageUri`` to the last page."""
-    base = settings.M365_MANAGEMENT_URL
+    base = management_base()
     url: str | None = client.management_url("subscriptions/content")
     params: dict | None = {
         "contentType": content_type,
@@ -108,7 +109,7 @@ def pull_content_type(client: M365Client, content_type: str, *, now: datetime, r
             try:
                 records = client.get_json(
                     blob["contentUri"],
-                    base_url=settings.M365_MANAGEMENT_URL,
+                    base_url=management_base(),
                     permission=PERMISSION,
                     params=_publisher(client),
                 )

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from alerts.feeds.graph_feed import GraphFeed
 from m365 import permissions
+from m365.endpoints import MESSAGE_TRACE_PATH
 from m365.models import M365Feed
 
 COLUMNS = {
@@ -40,7 +41,7 @@ def as_trace_row(record: dict) -> dict:
 FEED = GraphFeed(
     stream="message_trace",
     source="message-trace",
-    path="admin/exchange/tracing/messageTraces",
+    path=MESSAGE_TRACE_PATH,
     time_property="receivedDateTime",
     permission=permissions.for_feed(M365Feed.MESSAGE_TRACE),
     key=lambda record: f"{record['id']}:{record.get('recipientAddress', '')}",

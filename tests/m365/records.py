@@ -69,6 +69,13 @@ def audit_general(at: datetime, upn: str) -> dict:
     }
 
 
+def noninteractive_signin(at: datetime, upn: str, **kwargs) -> dict:
+    """A Graph beta ``signIn`` of a client redeeming a token (no user interaction)."""
+    record = signin(at, upn, **kwargs)
+    record.update(isInteractive=False, signInEventTypes=["nonInteractiveUser"], incomingTokenType="refreshToken")
+    return record
+
+
 def signin(at: datetime, upn: str, *, ip: str = "131.107.159.37", city: str = "Redmond", country: str = "US") -> dict:
     """A Graph ``signIn`` resource."""
     return {

@@ -1,9 +1,15 @@
 """``manage.py m365 pull|check``, the beat task, and which connector remediation uses."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from airportal.celery import app
 from alerts.models import Event
@@ -103,7 +109,11 @@ def test_check_stops_at_a_wrong_secret_with_entras_reason(fake_microsoft, settin
 
     items = m365_check()
 
-    assert [item.ok for item in items] == [True, False]
+    assert [(item.label, item.ok) for item in items] == [
+        ("Configuration", True),
+        ("Admin consent", True),
+        ("Sign-in to Microsoft Graph", False),
+    ]
     assert "AADSTS7000215" in items[-1].detail
 
 
@@ -122,3 +132,86 @@ def test_remediation_uses_the_simulated_tenant_when_none_is_configured(settings,
 
     settings.REMEDIATION_CONNECTOR = "msgraph"
     assert get_connector().name == "msgraph"
+
+
+def test_user_readwrite_all_satisfies_password_reset_and_the_directory_role_is_named(fake_microsoft):
+    fake_microsoft.roles["graph"] -= {"User-PasswordProfile.ReadWrite.All", "User.RevokeSessions.All",
+                                      "User.EnableDisableAccount.All", "User.Read.All"}  # fmt: skip
+    fake_microsoft.roles["graph"].add("User.ReadWrite.All")
+
+    items = {item.label: item for item in m365_check()}
+
+    reset = items["Microsoft Graph: User-PasswordProfile.ReadWrite.All"]
+    assert reset.ok and "Granted as User.ReadWrite.All." in reset.detail
+    assert "User Administrator" in reset.detail and "Privileged Authentication Administrator" in reset.detail
+    disable = items["Microsoft Graph: User.EnableDisableAccount.All"]
+    assert disable.ok and "Privileged Authentication Administrator" in disable.detail and "admin role" in disable.detail
+
+
+def test_check_drops_cached_tokens_so_a_new_grant_shows_at_once(fake_microsoft, m365_client):
+    fake_microsoft.roles["graph"].discard("AuditLog.Read.All")
+    m365_client.granted_roles(f"{fake_microsoft.url('graph')}/.default")  # a token without it, cached
+    fake_microsoft.roles["graph"].add("AuditLog.Read.All")  # the admin grants it and consents
+
+    [item] = [item for item in m365_check() if item.label == "Microsoft Graph: AuditLog.Read.All"]
+
+    assert item.ok
+
+
+def test_check_shows_the_admin_consent_url_of_the_app(fake_microsoft):
+    [item] = [item for item in m365_check() if item.label == "Admin consent"]
+
+    login = fake_microsoft.url("login")
+    assert f"{login}/{fake_microsoft.tenant_id}/adminconsent?client_id={fake_microsoft.client_id}" in item.detail
+
+
+def test_check_probes_message_trace_and_names_the_missing_service_principal(fake_microsoft):
+    fake_microsoft.message_trace_principal = False
+
+    [probe] = [item for item in m365_check() if item.label == "Read message trace"]
+
+    assert not probe.ok
+    assert "create the service principal for the message trace app" in probe.detail.lower()
+    assert "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373" in probe.detail
+    with pytest.raises(CommandError):
+        run("check")
+
+
+def test_a_secret_expiring_within_30_days_is_warned_about(fake_microsoft):
+    fake_microsoft.roles["graph"].add("Application.Read.All")
+    fake_microsoft.secret_expires = timezone.now() + timedelta(days=12, hours=1)
+
+    [item] = [item for item in m365_check() if item.label == "Credential expiry"]
+
+    assert not item.ok and not item.required and item.warning
+    assert "client secret s3c…" in item.detail and "in 12 day(s)" in item.detail
+    assert "[-- ] Credential expiry" in run("check")  # a warning, not a failure
+
+
+def test_a_secret_far_from_expiry_is_fine_and_without_the_permission_its_end_is_unknown(fake_microsoft):
+    [unknown] = [item for item in m365_check() if item.label == "Credential expiry"]
+    fake_microsoft.roles["graph"].add("Application.Read.All")
+    [known] = [item for item in m365_check() if item.label == "Credential expiry"]
+
+    assert unknown.ok and "unknown" in unknown.detail and "Application.Read.All" in unknown.detail
+    assert known.ok and f"valid until {fake_microsoft.secret_expires:%Y-%m-%d}" in known.detail
+
+
+def test_a_certificate_expiring_within_30_days_is_warned_about_from_its_notafter(fake_microsoft, settings, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AIR Portal")])
+    now = timezone.now()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=700))
+            .not_valid_after(now + timedelta(days=3, hours=1)).sign(key, hashes.SHA256()))  # fmt: skip
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    fake_microsoft.certificate_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    settings.M365_CLIENT_SECRET, settings.M365_CERTIFICATE_PATH = "", str(pem)
+
+    [item] = [item for item in m365_check() if item.label == "Credential expiry"]
+
+    assert not item.ok and "certificate" in item.detail and "in 3 day(s)" in item.detail

@@ -1,10 +1,12 @@
 """The Connectors page: admin only, the credential encrypted and never shown, test, pull, status."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from airportal.models import AuditEntry
 from airportal.services import portal_settings_get
@@ -160,3 +162,16 @@ def test_the_page_makes_a_constant_number_of_queries(admin_client, no_environmen
 
     with django_assert_num_queries(7):
         admin_client.get(URL)
+
+
+def test_test_connection_links_the_admin_consent_page_and_flags_an_expiring_secret(admin_client, fake_microsoft):
+    fake_microsoft.roles["graph"].add("Application.Read.All")
+    fake_microsoft.secret_expires = timezone.now() + timedelta(days=5)
+
+    content = admin_client.post(reverse("alerts:connector_test"), HTTP_HX_REQUEST="true").content.decode()
+
+    consent = (
+        f"{fake_microsoft.url('login')}/{fake_microsoft.tenant_id}/adminconsent?client_id={fake_microsoft.client_id}"
+    )
+    assert f'<a href="{consent}"' in content
+    assert '<span class="badge status-failed">warning</span>' in content and "in 4 day(s)" in content

@@ -1,21 +1,43 @@
-"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves."""
+"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves; beta: sign-ins.
+
+Sign-ins are listed as Graph documents them: v1.0 lists interactive sign-ins only; beta lists the
+other kinds when asked with ``signInEventTypes/any(t: t eq '…')``, a property v1.0 does not know.
+"""
 
 import re
 import uuid
 from urllib.parse import urlencode
 
 from m365.times import parse
-from tests.m365.fake.server import Request, Response, error
+from tests.m365.fake.server import Request, Response, error, too_many_requests
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
+ANY_CLAUSE = re.compile(r"^(\w+)/any\((\w+): \2 eq '([^']*)'\)$")
+BETA_SIGNINS = "/beta/auditLogs/signIns"
+MESSAGE_TRACES = "admin/exchange/tracing/messageTraces"
+MESSAGE_TRACE_APP = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373"  # Microsoft's "Transport Data Platform" app
+APPLICATION_READ = {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"}
 
 COLLECTIONS = {
     "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
     "security/alerts_v2": ("alerts", "lastUpdateDateTime", {"SecurityAlert.Read.All"}),
-    "admin/exchange/tracing/messageTraces": ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
+    MESSAGE_TRACES: ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
 }
 USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
+
+
+def family_of(request: Request) -> str | None:
+    """The throttling family of a request: the collection it reads (the remediation routes have none here)."""
+    path = "auditLogs/signIns" if request.path == BETA_SIGNINS else request.path.removeprefix("/v1.0/")
+    collection = COLLECTIONS.get(path)
+    return collection[0] if collection else None
+
+
+def throttled(fake, request: Request, retry_after: float | None) -> Response:
+    """Graph's 429 (Microsoft Graph throttling guidance): TooManyRequests and a Retry-After in seconds."""
+    inner = {"code": "429", "status": "429", "message": "Please retry after", "request-id": str(uuid.uuid4())}
+    return too_many_requests("TooManyRequests", "Please retry again later.", retry_after, innerError=inner)
 
 
 def not_found(what: str) -> Response:
@@ -28,6 +50,20 @@ def item_not_found() -> Response:
 
 
 def handle(fake, request: Request, roles: set[str]) -> Response:
+    if request.path == f"/v1.0/applications(appId='{fake.client_id}')" and request.method == "GET":
+        return _application(fake, roles)
+    if request.path == f"/v1.0/{MESSAGE_TRACES}" and not fake.message_trace_principal:
+        return error(401, "Unauthorized", "Service principal-less Authentication failed: the service principal for "
+                     f"App ID {MESSAGE_TRACE_APP} was not found. Please create a service principal for this app in "
+                     "your tenant. Provisioning may take several hours to complete.")  # fmt: skip
+    if request.path == "/v1.0/domains" and request.method == "GET":
+        if not roles & {"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All"}:
+            return error(403, *DENIED)
+        domains = [{"id": fake.initial_domain, "isInitial": True, "isDefault": False},
+                   {"id": "contoso.com", "isInitial": False, "isDefault": True}]  # fmt: skip
+        return Response(200, {"value": domains})
+    if request.path == BETA_SIGNINS:
+        return _collection(fake, request, roles, "auditLogs/signIns", version="beta")
     path = request.path.removeprefix("/v1.0/")
     if path in COLLECTIONS:
         return _collection(fake, request, roles, path)
@@ -56,23 +92,45 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
     return error(400, "BadRequest", f"Unsupported path {rest}")
 
 
-def _collection(fake, request, roles, path) -> Response:
+def _application(fake, roles) -> Response:
+    """The app registration; Entra keeps only the first three characters of a secret (its ``hint``)."""
+    if not roles & APPLICATION_READ:
+        return error(403, *DENIED)
+    secret = {"displayName": "AIR Portal", "hint": fake.client_secret[:3], "secretText": None,
+              "keyId": str(uuid.uuid5(uuid.NAMESPACE_URL, fake.client_secret)),
+              "endDateTime": fake.secret_expires.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    return Response(200, {"id": str(uuid.uuid4()), "appId": fake.client_id, "passwordCredentials": [secret]})
+
+
+def _collection(fake, request, roles, path, version="v1.0") -> Response:
     attribute, time_property, needed = COLLECTIONS[path]
     if not roles & needed:
         return error(403, *DENIED)
+    odata_filter, event_type = request.query.get("$filter", ""), None
     try:
+        if attribute == "signins":
+            odata_filter, event_type = _signin_event_type(odata_filter, version)
         rows = [
-            row for row in getattr(fake, attribute) if matches(row, request.query.get("$filter", ""), time_property)
+            row
+            for row in getattr(fake, attribute)
+            if matches(row, odata_filter, time_property)
+            and (event_type is None or event_type in row.get("signInEventTypes", ["interactiveUser"]))
         ]
     except ValueError as exc:
         return error(400, "BadRequest", f"Invalid filter clause: {exc}")
     rows = sorted(rows, key=lambda row: row[time_property], reverse=True)
-    skip = int(request.query.get("$skiptoken", 0))
+    skip = request.query.get("$skiptoken", "0")
+    if not skip.isdigit():
+        return error(400, "BadRequest", "The $skiptoken is not valid or has expired.")
+    skip = int(skip)
     size = min(int(request.query.get("$top", 1000)), fake.page_size)
-    body = {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", "value": rows[skip : skip + size]}
+    body = {
+        "@odata.context": f"https://graph.microsoft.com/{version}/$metadata#{path}",
+        "value": rows[skip : skip + size],
+    }
     if skip + size < len(rows):
         query = {k: v for k, v in request.query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
-        body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/{path}?{urlencode(query)}"
+        body["@odata.nextLink"] = f"{fake.url('graph')}/{version}/{path}?{urlencode(query)}"
     return Response(200, body)
 
 
@@ -91,6 +149,23 @@ def matches(row: dict, odata_filter: str, time_property: str | None = None) -> b
         elif (parse(row[prop]) < parse(value)) if operator == "ge" else (parse(row[prop]) > parse(value)):
             return False
     return True
+
+
+def _signin_event_type(odata_filter: str, version: str) -> tuple[str, str]:
+    """The filter without its ``signInEventTypes/any(…)`` clause, and the event type it asks for
+    (interactive when it asks for none). Only beta knows the property."""
+    event_type, kept = "interactiveUser", []
+    for clause in filter(None, odata_filter.split(" and ")):
+        any_match = ANY_CLAUSE.match(clause.strip())
+        if any_match is None:
+            kept.append(clause)
+        elif any_match.group(1) == "signInEventTypes" and version == "beta":
+            event_type = any_match.group(3)
+        else:
+            raise ValueError(
+                f"Could not find a property named '{any_match.group(1)}' on type 'microsoft.graph.signIn'."
+            )
+    return " and ".join(kept), event_type
 
 
 def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from tests.m365.fake.server import Request, Response, error
+from tests.m365.fake.server import Request, Response, error, too_many_requests
 
 CONTENT_TYPES = {"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
 
@@ -19,6 +19,18 @@ def _time(value: str) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def family_of(request: Request) -> str:
+    return "audit"
+
+
+def throttled(fake, request: Request, retry_after: float | None) -> Response:
+    """The Management Activity API's throttling answer: 429 with error code AF429, naming the method
+    and the publisher whose quota is spent."""
+    method = "GetBlob" if "/audit/" in request.path else "ListContent"
+    publisher = request.query.get("PublisherIdentifier", "00000000-0000-0000-0000-000000000000")
+    return too_many_requests("AF429", f"Too many requests. Method={method}, PublisherId={publisher}", retry_after)
 
 
 def handle(fake, request: Request, roles: set[str]) -> Response:

@@ -44,10 +44,45 @@ class Fault:
     response: Response
     remaining: int
     after: int = 0  # matching requests to let through first
+    query: dict[str, str] = field(default_factory=dict)  # query parameters a matching request carries
+
+
+@dataclass
+class Throttle:
+    """Opt-in throttling of one route family: every ``every``-th call is refused with 429 (and
+    ``Retry-After`` when set); until that time has passed, every call of the family is refused too."""
+
+    every: int
+    retry_after: float | None
+    calls: int = 0
+    until: float = 0.0  # time.monotonic() before which the family stays throttled
+    refused: int = 0
+    early: int = 0  # calls that came back before Retry-After had passed
+
+    def refuses(self) -> bool:
+        moment = time.monotonic()
+        if moment < self.until:
+            self.early += 1
+            self.refused += 1
+            return True
+        self.calls += 1
+        if self.calls % self.every:
+            return False
+        self.until = moment + (self.retry_after or 0)
+        self.refused += 1
+        return True
 
 
 def error(status: int, code: str, message: str, **extra) -> Response:
     return Response(status, {"error": {"code": code, "message": message, **extra}})
+
+
+def too_many_requests(code: str, message: str, retry_after: float | None, **extra) -> Response:
+    """A 429 with ``Retry-After`` in whole seconds when the service sends one."""
+    response = error(429, code, message, **extra)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(int(retry_after))
+    return response
 
 
 def make_token(claims: dict) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tests.m365.fake import exchange, graph, login, management
-from tests.m365.fake.server import FakeServers, Fault, Request, Response, error, read_token
+from tests.m365.fake.server import FakeServers, Fault, Request, Response, Throttle, error, read_token
 
 ALL_ROLES = {
     "graph": {
@@ -14,6 +14,7 @@ ALL_ROLES = {
         "SecurityAlert.Read.All",
         "ExchangeMessageTrace.Read.All",
         "User.Read.All",
+        "Domain.Read.All",
         "User.RevokeSessions.All",
         "User.EnableDisableAccount.All",
         "User-PasswordProfile.ReadWrite.All",
@@ -23,6 +24,10 @@ ALL_ROLES = {
     "manage": {"ActivityFeed.Read"},
     "exchange": {"Exchange.ManageAsApp"},
 }
+
+
+FAMILIES = {"graph": graph.family_of, "manage": management.family_of}
+THROTTLED = {"graph": graph.throttled, "manage": management.throttled}
 
 
 def iso(moment: datetime) -> str:
@@ -46,6 +51,9 @@ class FakeMicrosoft:
     certificate_pem: str = ""  # the app's public certificate, when it signs in with one
     roles: dict[str, set[str]] = field(default_factory=lambda: {k: set(v) for k, v in ALL_ROLES.items()})
     exchange_role_assigned: bool = True  # the Exchange Administrator role of the app's service principal
+    initial_domain: str = "contoso.onmicrosoft.com"
+    message_trace_principal: bool = True  # the tenant provisioned the service principal of the message trace app
+    secret_expires: datetime = field(default_factory=lambda: datetime.now(UTC) + timedelta(days=365))
     page_size: int = 2
     # Management Activity API
     subscriptions: set[str] = field(default_factory=set)
@@ -64,8 +72,10 @@ class FakeMicrosoft:
     transport_rules: dict[str, dict] = field(default_factory=dict)
     # Observations
     requests: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    request_headers: list[dict[str, str]] = field(default_factory=list)  # of each request in ``requests``
     token_requests: list[dict] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    throttles: dict[str, Throttle] = field(default_factory=dict)  # by route family (``family_of``)
     lock: threading.RLock = field(default_factory=threading.RLock)
     servers: FakeServers | None = None
 
@@ -74,10 +84,17 @@ class FakeMicrosoft:
     def url(self, service: str) -> str:
         return self.servers.url(service)
 
-    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1, after=0):
-        """After ``after`` matching requests, the next ``times`` get this answer instead."""
+    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1, after=0, query=None):
+        """After ``after`` matching requests (with ``query`` among their parameters, when given), the
+        next ``times`` get this answer instead."""
         response = Response(status, body, headers or {})
-        self.faults.append(Fault(service, method, path_contains, response, times, after))
+        self.faults.append(Fault(service, method, path_contains, response, times, after, query or {}))
+
+    def throttle(self, family: str, *, every: int, retry_after: float | None = 1) -> Throttle:
+        """Throttle one route family (``audit``, ``signins``, ``alerts``, ``message_traces``) as the
+        service does: every ``every``-th call answers 429 with ``Retry-After`` (AF429 for the audit log)."""
+        self.throttles[family] = Throttle(every, retry_after)
+        return self.throttles[family]
 
     def add_user(self, upn: str, **properties) -> dict:
         user = {"id": str(uuid.uuid4()), "userPrincipalName": upn, "accountEnabled": True, **properties}
@@ -124,12 +141,14 @@ class FakeMicrosoft:
     def dispatch(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.service, request.method, request.path, dict(request.query)))
+            self.request_headers.append(request.headers)
             for fault in self.faults:
                 if (
                     fault.remaining > 0
                     and fault.service == request.service
                     and fault.method == request.method
                     and fault.path_contains in request.path
+                    and fault.query.items() <= request.query.items()
                 ):
                     if fault.after > 0:
                         fault.after -= 1
@@ -143,8 +162,18 @@ class FakeMicrosoft:
                 if request.service == "manage":
                     return error(401, "AF10001", "Authorization header missing or token invalid.")
                 return error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+            throttled = self._throttled(request)
+            if throttled is not None:
+                return throttled
             handler = {"graph": graph.handle, "manage": management.handle, "exchange": exchange.handle}
             return handler[request.service](self, request, set(claims.get("roles", [])))
+
+    def _throttled(self, request: Request) -> Response | None:
+        family = FAMILIES[request.service](request) if request.service in FAMILIES else None
+        throttle = self.throttles.get(family)
+        if throttle is None or not throttle.refuses():
+            return None
+        return THROTTLED[request.service](self, request, throttle.retry_after)
 
     def authenticate(self, request: Request) -> dict | None:
         header = request.headers.get("authorization", "")
