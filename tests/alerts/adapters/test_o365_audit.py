@@ -274,7 +274,8 @@ def test_mailbox_permission_tells_the_admin_from_the_owner():
     assert event.upn == "ceo@contoso.com"
     assert event.attributes["delegate"] == "attacker@evil.example"
     assert event.attributes["access_rights"] == ["FullAccess"]
-    assert (event.attributes["mailbox"], event.attributes["actor"]) == ("CEO@contoso.com", "admin@contoso.com")
+    assert (event.attributes["mailbox"], event.attributes["actor"]) == ("ceo@contoso.com", "admin@contoso.com")
+    assert event.attributes["mailbox_named"] == "CEO@contoso.com"
     assert event.ip == "2001:db8::5"
 
 
