@@ -46,6 +46,8 @@ def principal_name(value: str) -> PrincipalName:
     text = (value or "").strip()
     if not text:
         return PrincipalName(text="")
+    if GUEST_MARK + "@" in text.lower() and " " not in text:  # '#' is no address character
+        return PrincipalName(text=text, address=text.lower())
     if "@" in text:
         addresses = email_addresses(text)
         if addresses and "@" in addresses[0]:

@@ -4,15 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0011_m365connection_to_m365'),
+        ("alerts", "0011_m365connection_to_m365"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='kind',
-            field=models.CharField(choices=[('signin', 'Sign-in'), ('signin_failed', 'Failed sign-in'), ('mail_sent', 'Mail sent'), ('mail_received', 'Mail received'), ('mail_items_accessed', 'Mail items accessed'), ('inbox_rule_created', 'Inbox rule created'), ('inbox_rule_changed', 'Inbox rule changed'), ('inbox_rule_removed', 'Inbox rule removed'), ('mailbox_forwarding_set', 'Mailbox forwarding set'), ('transport_rule_changed', 'Transport rule created or changed'), ('mailbox_permission_added', 'Mailbox permission added'), ('send_as_permission_added', 'Send-as permission added'), ('mfa_method_changed', 'MFA method changed'), ('password_changed', 'Password changed'), ('oauth_consent', 'OAuth app consent'), ('sending_restricted', 'Restricted from sending'), ('external_alert', 'Alert from another product'), ('remediation', 'Remediation step'), ('other', 'Other activity')], max_length=40),
+            model_name="event",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("signin", "Sign-in"),
+                    ("signin_failed", "Failed sign-in"),
+                    ("mail_sent", "Mail sent"),
+                    ("mail_received", "Mail received"),
+                    ("mail_items_accessed", "Mail items accessed"),
+                    ("inbox_rule_created", "Inbox rule created"),
+                    ("inbox_rule_changed", "Inbox rule changed"),
+                    ("inbox_rule_removed", "Inbox rule removed"),
+                    ("mailbox_forwarding_set", "Mailbox forwarding set"),
+                    ("transport_rule_changed", "Transport rule created or changed"),
+                    ("mailbox_permission_added", "Mailbox permission added"),
+                    ("send_as_permission_added", "Send-as permission added"),
+                    ("mfa_method_changed", "MFA method changed"),
+                    ("password_changed", "Password changed"),
+                    ("oauth_consent", "OAuth app consent"),
+                    ("sending_restricted", "Restricted from sending"),
+                    ("external_alert", "Alert from another product"),
+                    ("remediation", "Remediation step"),
+                    ("other", "Other activity"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
