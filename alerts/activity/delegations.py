@@ -6,11 +6,11 @@ identity with ``mailbox``, ``delegate`` (UPNs when they resolved), ``actor``, ``
 ``folder`` and ``delegate_scope`` (``everyone`` for Default, ``anonymous``, ``guest`` for #EXT#).
 """
 
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from alerts.activity.fields import attr, attribute_list
+from alerts.activity.rules import folder_matches
 from alerts.models import Event
 
 # Folder rights and roles that let the delegate read the folder's mail (``ReadAny`` is how the
@@ -75,12 +75,6 @@ def delegation(event: Event) -> Delegation:
         folder=str(attr(event, "folder", default="") or ""),
         scope=str(attr(event, "delegate_scope", default="") or "").lower(),
     )
-
-
-def folder_matches(folder: str, patterns: list[str]) -> bool:
-    """Case-insensitive shell-style patterns (``*RSS*``), as the public rule sets match folder names."""
-    folder = folder.strip().lower()
-    return bool(folder) and any(fnmatch.fnmatchcase(folder, pattern.strip().lower()) for pattern in patterns)
 
 
 def is_outsider(grant: Delegation, is_internal: Callable[[str], bool]) -> bool:
