@@ -9,7 +9,7 @@ identity with ``mailbox``, ``delegate`` (UPNs when they resolved), ``actor``, ``
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from alerts.activity.fields import attr, attribute_list
+from alerts.activity.fields import attribute_list, normalised, text
 from alerts.activity.rules import folder_matches
 from alerts.models import Event
 
@@ -64,16 +64,18 @@ class Delegation:
 
 
 def delegation(event: Event) -> Delegation:
-    rights = attribute_list(attr(event, "access_rights"))
+    """The grant an event records (works on model rows and the playbook's slotted rows alike)."""
+    facts = normalised(event.attributes)
+    rights = attribute_list(facts.get("accessrights"))
     if not rights and event.kind == Event.Kind.SEND_AS_PERMISSION_ADDED:
         rights = ["SendAs"]
     return Delegation(
-        mailbox=str(attr(event, "mailbox", default="") or "").lower(),
-        delegate=str(attr(event, "delegate", default="") or "").lower(),
-        actor=str(attr(event, "actor", default="") or "").lower(),
+        mailbox=text(facts.get("mailbox")).lower(),
+        delegate=text(facts.get("delegate")).lower(),
+        actor=text(facts.get("actor")).lower(),
         rights=rights,
-        folder=str(attr(event, "folder", default="") or ""),
-        scope=str(attr(event, "delegate_scope", default="") or "").lower(),
+        folder=text(facts.get("folder")),
+        scope=text(facts.get("delegatescope")).lower(),
     )
 
 

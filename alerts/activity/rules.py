@@ -161,3 +161,19 @@ def _present(params: dict) -> dict:
 def mailbox_forwarding(event: Event) -> list[str]:
     """Forwarding addresses set on a mailbox (``Set-Mailbox``); empty when forwarding was cleared."""
     return recipients(attr(event, "forward_to"))
+
+
+# A transport rule's copy actions (``alerts.adapters.transport_rules``) in the words a sentence needs.
+TRANSPORT_ACTIONS = {
+    "blind_copy_to": "blind-copies",
+    "redirect_message_to": "redirects",
+    "copy_to": "copies",
+    "add_to_recipients": "adds as a recipient",
+}
+
+
+def transport_rule_targets(event: Event) -> dict[str, list[str]]:
+    """``{action: addresses}`` of a transport rule change: where the organisation's mail is copied."""
+    rule = normalised(attr(event, "transport_rule"))
+    found = {action: recipients(rule.get(action.replace("_", ""))) for action in TRANSPORT_ACTIONS}
+    return {action: addresses for action, addresses in found.items() if addresses}
