@@ -37,6 +37,7 @@ _SENDING_RESTRICTED = "user restricted from sending email"
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 # Directory audit record types (AzureActiveDirectory, AzureActiveDirectoryAccountLogon excluded).
 _DIRECTORY_RECORD_TYPES = frozenset({8, 9})
+_FILE_WORKLOADS = frozenset({"sharepoint", "onedrive"})
 # ExchangeAdmin, ExchangeItem, ExchangeItemGroup, ExchangeAggregatedOperation.
 _EXCHANGE_RECORD_TYPES = frozenset({1, 2, 3, 50})
 
@@ -88,7 +89,39 @@ def _event(operation: str, rec: dict[str, Any], actor: str, ctx: AdapterContext)
         return NormalisedEvent(
             upn=owner, occurred_at=None, kind=kind, user_agent=_exchange_client(rec), succeeded=_result(rec), **fields
         )
+    if workload in _FILE_WORKLOADS:
+        return NormalisedEvent(
+            upn=_file_user(actor),
+            occurred_at=None,
+            kind=Event.Kind.OTHER,
+            user_agent=text(rec.get("useragent")),
+            target=text(rec.get("objectid"))[:500],
+            attributes={**_other_attributes(rec), **_file_attributes(rec)},
+        )
     return NormalisedEvent(upn=actor, occurred_at=None, kind=Event.Kind.OTHER, attributes=_other_attributes(rec))
+
+
+def _file_user(actor: str) -> str:
+    """SharePoint names guests ``urn:spo:guest#a@b`` and people with an anyone-link ``urn:spo:anon#…``
+    (no person: skipped)."""
+    if actor.startswith("urn:spo:anon"):
+        return ""
+    return actor.removeprefix("urn:spo:guest#")
+
+
+def _file_attributes(rec: dict[str, Any]) -> dict[str, Any]:
+    """What an analyst needs of a SharePoint / OneDrive file operation (``Audit.SharePoint``): which file,
+    where, how big, and for sharing links who may use them."""
+    attributes = {
+        "file": text(rec.get("sourcefilename")),
+        "site_url": text(rec.get("siteurl")),
+        "folder": text(rec.get("sourcerelativeurl")),
+        "size_bytes": parse_int(rec.get("filesizebytes")) or parse_int(rec.get("filesyncbytescommitted")),
+        "target_user": text(rec.get("targetuserorgroupname")),
+        "target_user_type": text(rec.get("targetuserorgrouptype")),
+        "managed_device": parse_bool(rec.get("ismanageddevice")),
+    }
+    return {key: value for key, value in attributes.items() if value not in ("", None)}
 
 
 def _signin(kind: str, rec: dict[str, Any], actor: str) -> NormalisedEvent:

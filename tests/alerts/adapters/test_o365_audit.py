@@ -361,3 +361,20 @@ def test_security_info_registration_and_strong_auth_changes_are_mfa_changes():
 @pytest.mark.parametrize("user", ["NT AUTHORITY\\SYSTEM (Microsoft.Exchange.ServiceHost)", "Not Available", ""])
 def test_system_and_placeholder_accounts_are_skipped_not_monitored(user):
     assert "names no user" in error_of("o365-audit", logon(UserId=user))
+
+
+def test_sharepoint_downloads_are_other_events_the_data_theft_check_counts():
+    synced = one("o365-audit", sekoia(35))
+    assert (synced.kind, synced.operation, synced.upn) == (Event.Kind.OTHER, "FileSyncDownloadedFull", "user1")
+    assert synced.attributes["file"] == "logo.png"
+    assert synced.attributes["site_url"] == "https://company.sharepoint.com/sites/shared"
+    assert synced.attributes["size_bytes"] == 1344200
+    assert synced.user_agent.startswith("Microsoft SkyDriveSync")
+    guest = one("o365-audit", sekoia(27))  # a guest's FileDownloaded of a 26 MB zip from OneDrive
+    assert (guest.operation, guest.upn) == ("FileDownloaded", "john.doe@example.com")
+    assert guest.attributes["size_bytes"] == 26860827 and guest.attributes["managed_device"] is False
+
+
+def test_sharing_link_used_anonymously_names_no_user():
+    record = dict(sekoia(27), UserId="urn:spo:anon#3f2e1d", Operation="AnonymousLinkUsed")
+    assert "names no user" in error_of("o365-audit", record)
