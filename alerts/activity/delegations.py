@@ -79,6 +79,14 @@ def delegation(event: Event) -> Delegation:
     )
 
 
+def same_account(name: str, upn: str) -> bool:
+    """Names are UPNs once resolved at ingest; an unresolved alias still matches its UPN's local part."""
+    name, upn = name.strip().lower(), upn.lower()
+    if not name or not upn:
+        return False
+    return name == upn or ("@" not in name and name == upn.partition("@")[0])
+
+
 def is_outsider(grant: Delegation, is_internal: Callable[[str], bool]) -> bool:
     """A guest (#EXT#) or an address outside the accepted domains; a bare name is a directory object."""
     return grant.scope in {"guest", "anonymous"} or ("@" in grant.delegate and not is_internal(grant.delegate))

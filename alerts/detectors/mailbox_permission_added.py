@@ -22,6 +22,7 @@ from alerts.activity.delegations import (
     delegation,
     folder_exposure,
     is_outsider,
+    same_account,
 )
 from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
@@ -33,14 +34,6 @@ FOLDER_REASONS = {
     "anonymous": "a mail folder was shared with anonymous users",
     "outsider": "a mail folder was shared with someone outside the tenant",
 }
-
-
-def _same_account(name: str, upn: str) -> bool:
-    """Names are UPNs once resolved; an unresolved alias still matches its UPN's local part."""
-    name, upn = name.strip().lower(), upn.lower()
-    if not name or not upn:
-        return False
-    return name == upn or ("@" not in name and name == upn.partition("@")[0])
 
 
 class MailboxPermissionAdded(Detector):
@@ -135,9 +128,9 @@ class MailboxPermissionAdded(Detector):
             return [], []
         why = []
         delegate = grant.delegate
-        if params["alert_on_owner_grant"] and _same_account(mailbox, actor) and not _same_account(delegate, actor):
+        if params["alert_on_owner_grant"] and same_account(mailbox, actor) and not same_account(delegate, actor):
             why.append("granted from the mailbox owner's own account")
-        if params["alert_on_self_grant"] and _same_account(delegate, actor) and not _same_account(mailbox, actor):
+        if params["alert_on_self_grant"] and same_account(delegate, actor) and not same_account(mailbox, actor):
             why.append("the account granted itself access to another mailbox")
         if params["alert_on_external_delegate"] and is_outsider(grant, ctx.is_internal):
             why.append("the delegate is outside the tenant's domains")

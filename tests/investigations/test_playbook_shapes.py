@@ -107,3 +107,22 @@ def test_a_transport_rule_blind_copying_outside_is_forwarding_and_an_internal_on
     assert "transport rule “Journal” blind-copies the organisation's mail to vault@ledger-backup.net" in (
         found.explanation
     )
+
+
+def test_send_as_on_a_mailbox_no_identity_answers_to_is_still_a_self_grant(django_capture_on_commit_callbacks):
+    """The shared mailbox named by DN is no identity, so the grant is filed on the account that ran it."""
+    diego = identity("diego.siciliani")
+    home_history(diego)
+    mailbox = "CN=finance,OU=contoso.onmicrosoft.com,OU=Microsoft Exchange Hosted Organizations,DC=EURPR02A007"
+    EventFactory(
+        identity=diego,
+        occurred_at=T0,
+        kind=Event.Kind.SEND_AS_PERMISSION_ADDED,
+        source="o365-audit",
+        operation="Add-RecipientPermission",
+        ip=None,
+        attributes={"mailbox": mailbox, "delegate": diego.upn, "actor": diego.upn, "access_rights": ["SendAs"]},
+    )
+    found = findings(investigate(diego, django_capture_on_commit_callbacks))["permissions"]
+    assert found.verdict == V.MALICIOUS
+    assert found.explanation == f"This user gave itself SendAs on {mailbox.lower()}."

@@ -7,7 +7,14 @@ mailbox is seen from its own investigation. A mail folder opened to Default, Ano
 outsider exposes it as surely as full access does; a calendar shared with the company does not.
 """
 
-from alerts.activity.delegations import FOLDER_READ_RIGHTS, SHARED_BY_HABIT, delegation, folder_exposure, is_outsider
+from alerts.activity.delegations import (
+    FOLDER_READ_RIGHTS,
+    SHARED_BY_HABIT,
+    delegation,
+    folder_exposure,
+    is_outsider,
+    same_account,
+)
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.text import sentence
@@ -23,13 +30,15 @@ EXPOSED = {
 
 def _grant(ctx: PlaybookContext, event: EventRow) -> dict:
     grant = delegation(event)
+    on_me = event.identity_id == ctx.identity.pk
     return {
-        "mailbox": grant.mailbox or (ctx.upn if event.identity_id == ctx.identity.pk else ""),
+        "mailbox": grant.mailbox or (ctx.upn if on_me else ""),
         "delegate": grant.delegate,
         "actor": grant.actor,
         "rights": grant.rights or ["FullAccess"],
         "folder": grant.folder,
-        "own_mailbox": event.identity_id == ctx.identity.pk,
+        # A mailbox no identity answered to stays filed on whoever ran the cmdlet: it is not theirs.
+        "own_mailbox": on_me and (not grant.mailbox or same_account(grant.mailbox, ctx.upn)),
         "exposure": folder_exposure(grant, ctx.is_internal, read_rights=FOLDER_READ_RIGHTS, ignored=SHARED_BY_HABIT),
         "outsider": is_outsider(grant, ctx.is_internal),
     }
