@@ -378,3 +378,25 @@ def test_sharepoint_downloads_are_other_events_the_data_theft_check_counts():
 def test_sharing_link_used_anonymously_names_no_user():
     record = dict(sekoia(27), UserId="urn:spo:anon#3f2e1d", Operation="AnonymousLinkUsed")
     assert "names no user" in error_of("o365-audit", record)
+
+
+@pytest.mark.parametrize(
+    "user", ["ServicePrincipal_8a5e2b1c-0000-4000-8000-00000000a1b2", "SHAREPOINT\\system", "app@sharepoint"]
+)
+def test_service_principals_and_sharepoint_system_accounts_are_skipped(user):
+    assert "names no user" in error_of("o365-audit", logon(UserId=user))
+
+
+def test_a_cmdlet_whose_user_id_is_no_address_is_resolved_through_user_key():
+    from alerts.adapters.base import AdapterContext
+    from alerts.adapters.o365_audit import normalise as o365
+
+    directory = {"3f0c6a8e-1d2b-4c5d-9e8f-0a1b2c3d4e5f": "allan.deyoung@contoso.com"}
+    context = AdapterContext(
+        tenant_domains_loader=frozenset, principal_loader=lambda name: directory.get(name.object_id, "")
+    )
+    record = cmdlet("Set-Mailbox", user="EURPR02A007\\Allan54612-1308911214", Identity="m@contoso.com",
+                    ForwardingSmtpAddress="smtp:x@evil.example")  # fmt: skip
+    record["UserKey"] = "3F0C6A8E-1D2B-4C5D-9E8F-0A1B2C3D4E5F"
+    [event] = o365(record, context)
+    assert (event.upn, event.attributes["actor"]) == ("m@contoso.com", "allan.deyoung@contoso.com")
