@@ -20,6 +20,7 @@ or Conversation History that nobody files mail into).
 
 from datetime import timedelta
 
+from alerts.activity.changes import is_failed_change
 from alerts.activity.rules import HIDDEN_FOLDERS, USERS_OWN_FOLDERS, folder_matches, rule_states
 from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
@@ -102,7 +103,11 @@ class SuspiciousInboxRule(Detector):
         events: list[Event] = []
         scored: list[dict] = []
         wanted = {event.pk for event in triggers}
-        history = [event for event in ctx.events_of(identity_id, RULE_KINDS) if event.pk not in wanted]
+        history = [
+            event
+            for event in ctx.events_of(identity_id, RULE_KINDS)
+            if event.pk not in wanted and not is_failed_change(event)  # a failed Set-InboxRule changed nothing
+        ]
         states = rule_states(sorted([*history, *triggers], key=lambda event: (event.occurred_at, event.pk)))
         for event in triggers:
             rule = states[event.pk]
