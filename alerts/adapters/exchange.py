@@ -234,9 +234,10 @@ def _set_mailbox(params: dict[str, Any], actor: str, ctx: AdapterContext) -> tup
             "actor": actor,
         }
         return Event.Kind.MAILBOX_FORWARDING_SET, owner, _fields(attributes, target=mailbox)
-    if "grantsendonbehalfto" in params:
+    granted = text(params.get("grantsendonbehalfto"))
+    if granted and not granted.lower().replace(" ", "").startswith("@{remove"):
         # "@{Add="allan"}" adds to the list; a plain value replaces it. Either way: who may send.
-        delegate = _GRANT_ADD.sub("", text(params.get("grantsendonbehalfto"))).strip('}" ')
+        delegate = _GRANT_ADD.sub("", granted).strip('}" ')
         grant = Grant(mailbox_named, delegate, ["SendOnBehalf"])
         return permission_event(Event.Kind.SEND_AS_PERMISSION_ADDED, grant, actor, ctx)
     return None

@@ -400,3 +400,9 @@ def test_a_cmdlet_whose_user_id_is_no_address_is_resolved_through_user_key():
     record["UserKey"] = "3F0C6A8E-1D2B-4C5D-9E8F-0A1B2C3D4E5F"
     [event] = o365(record, context)
     assert (event.upn, event.attributes["actor"]) == ("m@contoso.com", "allan.deyoung@contoso.com")
+
+
+def test_send_on_behalf_removed_or_cleared_is_no_grant():
+    removed = one("o365-audit", cmdlet("Set-Mailbox", Identity="m@contoso.com", GrantSendOnBehalfTo='@{Remove="x"}'))
+    cleared = one("o365-audit", cmdlet("Set-Mailbox", Identity="m@contoso.com", GrantSendOnBehalfTo=None))
+    assert removed.kind == cleared.kind == Event.Kind.OTHER
