@@ -139,7 +139,8 @@ class SuspiciousInboxRule(Detector):
             intent = bool(matched or rule.forwards or hidden or odd_name or colleagues)
             if score >= params["min_score"] and (intent or not params["require_intent"]):
                 events.append(event)
-                reasons[f"rule:{rule.key}"] = (
+                # Named rules keep the reason code they always had (folds match it); unnamed ones their id.
+                reasons[f"rule:{rule.name or rule.key}"] = (
                     f"Inbox rule {quote(rule.name or '(no name)')} {', '.join(text for _, text in traits)} "
                     f"(score {score}, alert at {params['min_score']})."
                 )
