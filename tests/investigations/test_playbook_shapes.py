@@ -39,11 +39,15 @@ def test_inbox_opened_to_default_by_the_owner_is_malicious_and_the_calendar_is_n
     home_history(megan)
     grant(megan, T0, folder="\\Calendar", delegate="Default", actor=megan.upn, scope="everyone")
     grant(megan, T0 + timedelta(minutes=5), folder="\\Inbox", delegate="Default", actor=megan.upn, scope="everyone")
-    found = findings(investigate(megan, django_capture_on_commit_callbacks))["permissions"]
+    investigation = investigate(megan, django_capture_on_commit_callbacks)
+    found = findings(investigation)["permissions"]
     assert found.verdict == V.MALICIOUS
-    assert found.explanation == (
-        "This user opened \\Inbox of megan.bowen@contoso.com to everyone in the organisation (Default)."
+    assert found.explanation.startswith(
+        "This user opened \\Inbox of megan.bowen@contoso.com to everyone in the organisation (Default). "
+        "Remove the folder permission by hand"
     )
+    # remove_mailbox_permission runs Remove-MailboxPermission: it cannot take a folder right away.
+    assert not investigation.actions.filter(kind="remove_mailbox_permission").exists()
 
 
 def test_a_failed_grant_is_not_evidence(django_capture_on_commit_callbacks):

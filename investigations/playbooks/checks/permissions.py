@@ -81,20 +81,29 @@ def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.headline = bad[0][3]
     result.explanation = "This user " + "; ".join(item[3] for item in bad[:5]) + "."
     result.data = {"grants": [{**grant, "verdict": verdict} for _, grant, verdict, _ in bad]}
+    folders = [grant for _, grant, _, _ in bad if grant["folder"]]
+    if folders:
+        # remove_mailbox_permission removes mailbox rights (Remove-MailboxPermission); a folder's are
+        # removed with Remove-MailboxFolderPermission, which no connector runs yet.
+        result.explanation += (
+            " Remove the folder permission by hand (Remove-MailboxFolderPermission or the owner's Outlook): "
+            + "; ".join(f"{g['delegate']} on {g['mailbox']}:{g['folder']}" for g in folders[:5])
+            + "."
+        )
     for _, grant, _, why in bad:
-        if not grant["delegate"] or not grant["mailbox"]:
+        if not grant["delegate"] or not grant["mailbox"] or grant["folder"]:
             continue
         rights = "/".join(grant["rights"])
-        where = f"{grant['mailbox']}:{grant['folder']}" if grant["folder"] else grant["mailbox"]
-        parameters = {"mailbox": grant["mailbox"], "delegate": grant["delegate"], "access_rights": grant["rights"]}
-        if grant["folder"]:
-            parameters["folder"] = grant["folder"]
         result.proposals.append(
             Proposal(
                 kind=Action.Kind.REMOVE_MAILBOX_PERMISSION,
-                target=f"{rights} of {grant['delegate']} on {where}",
+                target=f"{rights} of {grant['delegate']} on {grant['mailbox']}",
                 reason=f"This user {why}.",
-                parameters=parameters,
+                parameters={
+                    "mailbox": grant["mailbox"],
+                    "delegate": grant["delegate"],
+                    "access_rights": grant["rights"],
+                },
             )
         )
     return result
