@@ -354,6 +354,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"queue": "default"},
     },
     "events-purge": {"task": "alerts.events_purge", "schedule": 3600.0, "options": {"queue": "default"}},
+    # The tenant's verified mail domains, read into the accepted domains (with a Microsoft 365 connection).
+    "accepted-domains-refresh": {
+        "task": "alerts.accepted_domains_refresh",
+        "schedule": 86400.0,
+        "options": {"queue": "default"},
+    },
     "m365-pull": {
         "task": "alerts.m365_pull",
         "schedule": float(M365_PULL_INTERVAL_SECONDS),

@@ -19,6 +19,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from alerts.activity.addresses import address_domain, domain_is_internal
+from alerts.activity.changes import is_failed_change
 from alerts.activity.fields import attr
 from alerts.baselines import baselines_update
 from alerts.detectors.base import Detection, DetectionContext, Detector
@@ -118,7 +119,7 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
 def _triggers(detector: Detector, events: list[Event]) -> dict[int, list[Event]]:
     by_identity: dict[int, list[Event]] = defaultdict(list)
     for event in events:
-        if event.kind in detector.trigger_kinds:
+        if event.kind in detector.trigger_kinds and not is_failed_change(event):
             by_identity[event.identity_id].append(event)
     return by_identity
 

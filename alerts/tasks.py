@@ -5,10 +5,13 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from alerts.domains import accepted_domains_refresh
 from alerts.feeds.cycle import m365_pull_cycle
 from alerts.partitions import event_partitions_ensure
 from alerts.pipeline import detection_batch_judge, detection_sweep
 from alerts.retention import events_purge
+from m365.client import M365Client, M365Error
+from m365.config import config_get
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,21 @@ def m365_pull() -> None:
             run.rejected,
             f"; error: {run.error}" if run.error else "",
         )
+
+
+@shared_task(name="alerts.accepted_domains_refresh", queue="default", ignore_result=True)
+def accepted_domains_refresh_task() -> None:
+    """Read the tenant's verified mail domains into the accepted domains (a Microsoft 365 connection only)."""
+    config = config_get()
+    if config is None:
+        return
+    try:
+        added = accepted_domains_refresh(client=M365Client(config))
+    except M365Error as exc:  # a missing Domain.Read.All keeps the domains the admin listed
+        logger.warning("accepted domains not read from the tenant: %s", exc)
+        return
+    if added:
+        logger.info("accepted domains read from the tenant: %s", ", ".join(added))
 
 
 @shared_task(name="alerts.event_partitions_ensure", queue="default", ignore_result=True)

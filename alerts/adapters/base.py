@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alerts.adapters.principals import PrincipalName
 
 
 class RecordError(ValueError):
@@ -24,13 +27,16 @@ class RecordSkipped(Exception):
 
 
 # Accounts Microsoft writes into audit records that are not people: never monitored identities.
-PHANTOM_USERS = frozenset({"not available", "nt authority\\system", "system", "unknown", "n/a"})
+PHANTOM_USERS = frozenset({"not available", "nt authority\\system", "system", "unknown", "n/a", "app@sharepoint"})
+# System accounts (``NT AUTHORITY\\SYSTEM (w3wp)``), well-known SIDs, service principals
+# (``ServicePrincipal_<guid>``, ``SHAREPOINT\\system``) and Exchange's own arbitration mailboxes.
+PHANTOM_PREFIXES = ("nt authority\\", "s-1-5-", "serviceprincipal_", "sharepoint\\", "spo_arbitration_")
 
 
 def is_phantom(user: str) -> bool:
-    """A system or placeholder account (``NT AUTHORITY\\SYSTEM (w3wp)``, ``Not Available``), not a person."""
+    """A system, service or placeholder account, not a person: never a monitored identity."""
     name = user.strip().lower()
-    return not name or name in PHANTOM_USERS or name.startswith(("nt authority\\", "s-1-5-"))
+    return not name or name in PHANTOM_USERS or name.startswith(PHANTOM_PREFIXES)
 
 
 @dataclass(slots=True)
@@ -65,10 +71,31 @@ class NormalisedEvent:
 
 
 class AdapterContext:
-    """Tenant facts an adapter may need, loaded lazily once per ingest call."""
+    """Tenant facts an adapter may need, loaded lazily once per ingest call.
 
-    def __init__(self, *, tenant_domains_loader: Callable[[], frozenset[str]]):
+    ``principal_loader`` finds the identity a recipient name designates (an alias, a display
+    name, a distinguished name, an object id: ``alerts.adapters.principals``); without one,
+    only addresses resolve. Answers are kept for the call: a batch names the same few mailboxes.
+    """
+
+    def __init__(
+        self,
+        *,
+        tenant_domains_loader: Callable[[], frozenset[str]],
+        principal_loader: "Callable[[PrincipalName], str] | None" = None,
+    ):
         self._tenant_domains_loader = tenant_domains_loader
+        self._principal_loader = principal_loader
+        self._principals: dict[str, str] = {}
+
+    def upn_of(self, name: "PrincipalName") -> str:
+        """The UPN of the identity ``name`` designates (lower-cased), or ``""`` when none is known."""
+        if name.address or not self._principal_loader:
+            return name.address
+        key = name.object_id or name.name.lower()
+        if key not in self._principals:
+            self._principals[key] = self._principal_loader(name) if key else ""
+        return self._principals[key]
 
     @cached_property
     def tenant_domains(self) -> frozenset[str]:

@@ -28,6 +28,7 @@ from alerts.adapters.fields import (
     text,
     upn,
 )
+from alerts.adapters.principals import principal_name
 from alerts.models import Event
 
 _SIGNIN_OPERATIONS = {"userloggedin": Event.Kind.SIGNIN, "userloginfailed": Event.Kind.SIGNIN_FAILED}
@@ -36,6 +37,9 @@ _SENDING_RESTRICTED = "user restricted from sending email"
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 # Directory audit record types (AzureActiveDirectory, AzureActiveDirectoryAccountLogon excluded).
 _DIRECTORY_RECORD_TYPES = frozenset({8, 9})
+_FILE_WORKLOADS = frozenset({"sharepoint", "onedrive"})
+# ExchangeAdmin, ExchangeItem, ExchangeItemGroup, ExchangeAggregatedOperation.
+_EXCHANGE_RECORD_TYPES = frozenset({1, 2, 3, 50})
 
 
 def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
@@ -50,7 +54,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
         raise RecordError("missing Operation")
     occurred_at = parse_time(pick(rec, "creationtime", "timegenerated", "creationdate"))
     actor = upn(pick(rec, "userid", "userids", "userid_"))
-    event = _event(operation, rec, actor)
+    event = _event(operation, rec, actor, ctx)
     if is_phantom(event.upn):
         raise RecordSkipped(f"the record names no user ({'UserId is empty' if not event.upn else event.upn})")
     event.occurred_at = occurred_at
@@ -66,7 +70,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
     return [event]
 
 
-def _event(operation: str, rec: dict[str, Any], actor: str) -> NormalisedEvent:
+def _event(operation: str, rec: dict[str, Any], actor: str, ctx: AdapterContext) -> NormalisedEvent:
     key = operation.lower()
     workload = text(pick(rec, "workload", "officeworkload")).lower()
     if key in _SIGNIN_OPERATIONS:
@@ -77,11 +81,47 @@ def _event(operation: str, rec: dict[str, Any], actor: str) -> NormalisedEvent:
         return _cloud_app_alert(rec, actor)
     if workload == "azureactivedirectory" or parse_int(rec.get("recordtype")) in _DIRECTORY_RECORD_TYPES:
         return _directory(operation, rec, actor)
-    mapped = cmdlet_event(operation, rec, actor) or mailbox_event(operation, rec, actor)
+    if workload == "exchange" or parse_int(rec.get("recordtype")) in _EXCHANGE_RECORD_TYPES:
+        actor = _exchange_actor(rec, actor, ctx)
+    mapped = cmdlet_event(operation, rec, actor, ctx) or mailbox_event(operation, rec, actor, ctx)
     if mapped is not None:
         kind, owner, fields = mapped
-        return NormalisedEvent(upn=owner, occurred_at=None, kind=kind, user_agent=_exchange_client(rec), **fields)
+        return NormalisedEvent(
+            upn=owner, occurred_at=None, kind=kind, user_agent=_exchange_client(rec), succeeded=_result(rec), **fields
+        )
+    if workload in _FILE_WORKLOADS:
+        return NormalisedEvent(
+            upn=_file_user(actor),
+            occurred_at=None,
+            kind=Event.Kind.OTHER,
+            user_agent=text(rec.get("useragent")),
+            target=text(rec.get("objectid"))[:500],
+            attributes={**_other_attributes(rec), **_file_attributes(rec)},
+        )
     return NormalisedEvent(upn=actor, occurred_at=None, kind=Event.Kind.OTHER, attributes=_other_attributes(rec))
+
+
+def _file_user(actor: str) -> str:
+    """SharePoint names guests ``urn:spo:guest#a@b`` and people with an anyone-link ``urn:spo:anon#…``
+    (no person: skipped)."""
+    if actor.startswith("urn:spo:anon"):
+        return ""
+    return actor.removeprefix("urn:spo:guest#")
+
+
+def _file_attributes(rec: dict[str, Any]) -> dict[str, Any]:
+    """What an analyst needs of a SharePoint / OneDrive file operation (``Audit.SharePoint``): which file,
+    where, how big, and for sharing links who may use them."""
+    attributes = {
+        "file": text(rec.get("sourcefilename")),
+        "site_url": text(rec.get("siteurl")),
+        "folder": text(rec.get("sourcerelativeurl")),
+        "size_bytes": parse_int(rec.get("filesizebytes")) or parse_int(rec.get("filesyncbytescommitted")),
+        "target_user": text(rec.get("targetuserorgroupname")),
+        "target_user_type": text(rec.get("targetuserorgrouptype")),
+        "managed_device": parse_bool(rec.get("ismanageddevice")),
+    }
+    return {key: value for key, value in attributes.items() if value not in ("", None)}
 
 
 def _signin(kind: str, rec: dict[str, Any], actor: str) -> NormalisedEvent:
@@ -217,12 +257,30 @@ def _directory(operation: str, rec: dict[str, Any], actor: str) -> NormalisedEve
 
 
 def _result(rec: dict[str, Any]) -> bool | None:
+    """``ResultStatus``: ``True``/``False`` on cmdlets, ``Succeeded``/``Failed`` on mailbox audit and
+    ``Success``/``Failure`` on directory records. A failed change changed nothing: it is stored
+    (``succeeded=False``), and detectors and playbook checks leave it out."""
     status = text(rec.get("resultstatus")).lower()
-    if status in {"success", "succeeded", "true"}:
+    if status in {"success", "succeeded", "true", "partiallysucceeded"}:
         return True
     if status in {"failure", "failed", "false"}:
         return False
     return None
+
+
+def _exchange_actor(rec: dict[str, Any], actor: str, ctx: AdapterContext) -> str:
+    """Who ran an Exchange operation, as a UPN when the record names them otherwise.
+
+    Cmdlets run through some admin paths record ``UserId`` as ``DOMAIN\\alias`` or a display name;
+    ``UserKey`` then often holds the Entra object id. Names that resolve to no identity are kept.
+    """
+    if "@" in actor or is_phantom(actor):
+        return actor
+    for candidate in (actor, text(rec.get("userkey"))):
+        resolved = ctx.upn_of(principal_name(candidate)) if candidate else ""
+        if resolved:
+            return resolved
+    return actor
 
 
 def _user_agent_from_details(extended: dict[str, Any]) -> str:

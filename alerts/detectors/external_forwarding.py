@@ -1,4 +1,6 @@
-"""External forwarding: an inbox rule or mailbox forwarding that sends mail outside the tenant.
+"""External forwarding: an inbox rule, mailbox forwarding or transport rule that sends mail outside
+the tenant. A transport rule copying mail out (``BlindCopyTo``) is a compromised admin reading
+everyone's mail; one that adds a disclaimer or blind-copies compliance inside the tenant is not.
 
 "Outside" means to a domain that is neither an accepted domain nor a subdomain of one (see
 ``alerts.domains``), nor a partner domain the admin allowed. A forwarding target without an
@@ -12,8 +14,8 @@ from datetime import timedelta
 
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
-from alerts.activity.rules import inbox_rule, mailbox_forwarding
-from alerts.detectors.base import Detection, Detector
+from alerts.activity.rules import TRANSPORT_ACTIONS, inbox_rule, mailbox_forwarding, transport_rule_targets
+from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.models import Event, Severity
 
@@ -25,8 +27,9 @@ class ExternalForwarding(Detector):
     key = "external_forwarding"
     name = "External forwarding"
     description = (
-        "An inbox rule (ForwardTo, ForwardAsAttachmentTo, RedirectTo) or mailbox forwarding "
-        "(ForwardingSmtpAddress) to a domain outside the tenant's accepted domains."
+        "An inbox rule (ForwardTo, ForwardAsAttachmentTo, RedirectTo), mailbox forwarding "
+        "(ForwardingSmtpAddress) or a transport rule (BlindCopyTo, RedirectMessageTo, CopyTo, AddToRecipients) "
+        "sending mail to a domain outside the tenant's accepted domains."
     )
     severity = Severity.HIGH
     schema = ParamSchema(
@@ -40,9 +43,16 @@ class ExternalForwarding(Detector):
             ),
             Param("include_inbox_rules", "bool", True, "Inbox rules", "Check inbox rules."),
             Param("include_mailbox_forwarding", "bool", True, "Mailbox forwarding", "Check mailbox forwarding."),
+            Param(
+                "include_transport_rules",
+                "bool",
+                True,
+                "Transport rules",
+                "Check mail flow rules an admin account creates or changes (they act on everyone's mail).",
+            ),
         )
     )
-    trigger_kinds = RULE_KINDS | {Event.Kind.MAILBOX_FORWARDING_SET}
+    trigger_kinds = RULE_KINDS | {Event.Kind.MAILBOX_FORWARDING_SET, Event.Kind.TRANSPORT_RULE_CHANGED}
 
     def context_span(self, params):
         return timedelta(0)
@@ -76,6 +86,17 @@ class ExternalForwarding(Detector):
                     reasons[f"mailbox:{','.join(outside)}"] = (
                         f"Mailbox forwarding was set to {', '.join(outside)}, outside the tenant's domains."
                     )
+            elif event.kind == Event.Kind.TRANSPORT_RULE_CHANGED and params["include_transport_rules"]:
+                for action, addresses in transport_rule_targets(event).items():
+                    outside = _outside(ctx, addresses, own)
+                    if outside:
+                        events.append(event)
+                        targets.extend(outside)
+                        reasons[f"transport:{event.target}:{action}"] = (
+                            f"Transport rule {quote(event.target or '(unnamed)')} {TRANSPORT_ACTIONS[action]} the "
+                            "organisation's mail "
+                            f"to {', '.join(outside)}, outside the tenant's domains."
+                        )
         if not reasons:
             return []
         targets = list(dict.fromkeys(targets))

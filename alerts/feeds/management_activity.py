@@ -26,7 +26,9 @@ from m365.client import ContentExpired, M365Client
 from m365.endpoints import management_base
 from m365.models import M365Feed
 
-CONTENT_TYPES = ("Audit.Exchange", "Audit.AzureActiveDirectory", "Audit.General")
+# Audit.SharePoint carries SharePoint and OneDrive file activity (FileDownloaded, FileSyncDownloadedFull,
+# AnonymousLinkCreated): what an intruder takes after the takeover.
+CONTENT_TYPES = ("Audit.Exchange", "Audit.AzureActiveDirectory", "Audit.SharePoint", "Audit.General")
 SOURCE = "o365-audit"
 PERMISSION = permissions.for_feed(M365Feed.AUDIT)
 MAX_WINDOW = timedelta(hours=24)

@@ -15,6 +15,7 @@ from alerts.domains import accepted_domains
 from alerts.ingest.prepare import PreparedEvent, prepare
 from alerts.ingest.store import identities_resolve
 from alerts.ingest.writer import EventWriter
+from alerts.selectors.principals import identity_upn_named
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def ingest_records(*, source: str, records: Iterable[Any]) -> IngestResult:
     adapter = ADAPTERS.get(source)
     if adapter is None:
         raise NotFound(f"Unknown source {source!r}: use one of {', '.join(SOURCES)}.")
-    context = AdapterContext(tenant_domains_loader=accepted_domains)
+    context = AdapterContext(tenant_domains_loader=accepted_domains, principal_loader=identity_upn_named)
     writer = EventWriter(source)
     result = IngestResult()
     batch: list[tuple[int, PreparedEvent]] = []

@@ -68,6 +68,7 @@ class Event(models.Model):
         INBOX_RULE_CHANGED = "inbox_rule_changed", "Inbox rule changed"
         INBOX_RULE_REMOVED = "inbox_rule_removed", "Inbox rule removed"
         MAILBOX_FORWARDING_SET = "mailbox_forwarding_set", "Mailbox forwarding set"
+        TRANSPORT_RULE_CHANGED = "transport_rule_changed", "Transport rule created or changed"
         MAILBOX_PERMISSION_ADDED = "mailbox_permission_added", "Mailbox permission added"
         SEND_AS_PERMISSION_ADDED = "send_as_permission_added", "Send-as permission added"
         MFA_METHOD_CHANGED = "mfa_method_changed", "MFA method changed"

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.activity.addresses import address_domain, domain_is_internal
+from alerts.activity.changes import failed_changes
 from alerts.activity.fields import key, normalised
 from alerts.activity.mail import Message, messages_of
 from alerts.activity.signins import PASSWORD_FAILURE_CODES
@@ -223,11 +224,13 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
     events = event_rows(
         Event.objects.filter(identity=identity, occurred_at__gte=start, occurred_at__lte=end)
         .exclude(kind=K.REMEDIATION)
+        .exclude(failed_changes())
         .order_by("occurred_at", "id")
     )
     delegations = event_rows(
         Event.objects.filter(kind__in=PERMISSION_KINDS, occurred_at__gte=start, occurred_at__lte=end)
         .filter(Q(identity=identity) | Q(attributes__actor=identity.upn) | Q(attributes__delegate=identity.upn))
+        .exclude(failed_changes())
         .order_by("occurred_at", "id")
     )
     failures_by_ip, signin_accounts_by_ip = _accounts_by_ip(

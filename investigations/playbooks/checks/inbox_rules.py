@@ -3,7 +3,7 @@ rarely used folders (RSS Feeds, Conversation History, Archive), especially keyed
 attacker watches for (invoice, payment, wire). Each bad rule still in place gets a
 ``remove_inbox_rule`` proposal."""
 
-from alerts.activity.rules import inbox_rule
+from alerts.activity.rules import HIDDEN_FOLDERS, USERS_OWN_FOLDERS, InboxRule, folder_matches, rule_states
 from alerts.models import Event
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
@@ -12,8 +12,6 @@ from investigations.playbooks.text import plural, quote, sentence
 
 V = Finding.Verdict
 K = Event.Kind
-HIDDEN_FOLDERS = {"rss feeds", "rss subscriptions", "conversation history"}
-RARE_FOLDERS = {"rss feeds", "rss subscriptions", "conversation history", "archive", "junk email", "deleted items"}
 KEYWORDS = {
     "invoice",
     "payment",
@@ -34,9 +32,8 @@ KEYWORDS = {
 }
 
 
-def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]:
-    """(verdict, reasons in plain words) for one rule event."""
-    rule = inbox_rule(event)
+def rule_reasons(ctx: PlaybookContext, event: EventRow, rule: InboxRule) -> tuple[str, list[str]]:
+    """(verdict, reasons in plain words) for one rule as ``event`` left it."""
     reasons, malicious = [], False
     for how, addresses in rule.forwards.items():
         external = [a for a in addresses if not ctx.is_internal(a)]
@@ -49,10 +46,10 @@ def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]
         hides.append("deletes mail")
     if rule.marks_read:
         hides.append("marks mail as read")
-    if rule.folder_name and rule.folder_name.lower() in RARE_FOLDERS:
+    if folder_matches(rule.folder_name, HIDDEN_FOLDERS + USERS_OWN_FOLDERS):
         hides.append(f"moves mail to {quote(rule.folder_name)}")
-        # Nobody files their own mail into RSS Feeds or Conversation History.
-        malicious = malicious or rule.folder_name.lower() in HIDDEN_FOLDERS
+        # Nobody files their own mail into RSS Feeds or Conversation History (in any language).
+        malicious = malicious or folder_matches(rule.folder_name, HIDDEN_FOLDERS)
     reasons.extend(hides)
     words = sorted({w for w in rule.keywords if any(k in w.lower() for k in KEYWORDS)})
     if words and (hides or rule.forwards):
@@ -71,16 +68,18 @@ def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]
 @check("inbox_rules", "Inbox rules that forward, delete or hide mail")
 def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     events = ctx.of_kind(K.INBOX_RULE_CREATED, K.INBOX_RULE_CHANGED, K.INBOX_RULE_REMOVED)
-    latest: dict[str, Event] = {}
+    states = rule_states(events)
+    latest: dict[str, EventRow] = {}
     for event in events:
-        latest[inbox_rule(event).name] = event  # the rule as it stands at the end of the window
+        latest[states[event.pk].key] = event  # the rule as it stands at the end of the window
     bad = []
-    for name, event in latest.items():
+    for event in latest.values():
         if event.kind == K.INBOX_RULE_REMOVED:
             continue
-        verdict, reasons = rule_reasons(ctx, event)
+        rule = states[event.pk]
+        verdict, reasons = rule_reasons(ctx, event, rule)
         if verdict != V.CLEAN:
-            bad.append((name, event, verdict, reasons))
+            bad.append((rule, event, verdict, reasons))
     if not bad:
         result.explanation = (
             f"{plural(len(latest), 'inbox rule')} created or changed in the window; none forwards outside, deletes or "
@@ -92,20 +91,22 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.verdict = V.MALICIOUS if any(b[2] == V.MALICIOUS for b in bad) else V.SUSPICIOUS
     result.weight = 50
     result.events = [b[1] for b in bad]
-    described = [f"rule {quote(name or '(unnamed)', 40)} {' and '.join(reasons)}" for name, _, _, reasons in bad]
+    described = [f"rule {quote(rule.name or '(unnamed)', 40)} {' and '.join(reasons)}" for rule, _, _, reasons in bad]
     result.headline = f"created an inbox rule that {' and '.join(bad[0][3][:2])}"
     result.explanation = sentence("; ".join(described[:5])) + "."
     result.data = {
-        "rules": [{"name": n, "verdict": v, "reasons": r, "event_id": e.id} for n, e, v, r in bad],
-        "forward_to": sorted({a for _, e, _, _ in bad for v in inbox_rule(e).forwards.values() for a in v}),
+        "rules": [{"name": rule.name, "verdict": v, "reasons": r, "event_id": e.id} for rule, e, v, r in bad],
+        "forward_to": sorted({a for rule, _, _, _ in bad for v in rule.forwards.values() for a in v}),
     }
-    for name, _, _, reasons in bad:
+    for rule, _, _, reasons in bad:
+        # The audit log's rule id is Exchange's, not the Graph messageRule id: the name is what carries over.
+        parameters = {"mailbox": ctx.upn, "rule": rule.name}
         result.proposals.append(
             Proposal(
                 kind=Action.Kind.REMOVE_INBOX_RULE,
-                target=name,
-                reason=f"Inbox rule {quote(name, 40)} {' and '.join(reasons)}.",
-                parameters={"mailbox": ctx.upn, "rule": name},
+                target=rule.name or rule.key,
+                reason=f"Inbox rule {quote(rule.name or '(unnamed)', 40)} {' and '.join(reasons)}.",
+                parameters=parameters,
             )
         )
     return result

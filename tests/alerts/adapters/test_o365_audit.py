@@ -274,7 +274,8 @@ def test_mailbox_permission_tells_the_admin_from_the_owner():
     assert event.upn == "ceo@contoso.com"
     assert event.attributes["delegate"] == "attacker@evil.example"
     assert event.attributes["access_rights"] == ["FullAccess"]
-    assert (event.attributes["mailbox"], event.attributes["actor"]) == ("CEO@contoso.com", "admin@contoso.com")
+    assert (event.attributes["mailbox"], event.attributes["actor"]) == ("ceo@contoso.com", "admin@contoso.com")
+    assert event.attributes["mailbox_named"] == "CEO@contoso.com"
     assert event.ip == "2001:db8::5"
 
 
@@ -360,3 +361,48 @@ def test_security_info_registration_and_strong_auth_changes_are_mfa_changes():
 @pytest.mark.parametrize("user", ["NT AUTHORITY\\SYSTEM (Microsoft.Exchange.ServiceHost)", "Not Available", ""])
 def test_system_and_placeholder_accounts_are_skipped_not_monitored(user):
     assert "names no user" in error_of("o365-audit", logon(UserId=user))
+
+
+def test_sharepoint_downloads_are_other_events_the_data_theft_check_counts():
+    synced = one("o365-audit", sekoia(35))
+    assert (synced.kind, synced.operation, synced.upn) == (Event.Kind.OTHER, "FileSyncDownloadedFull", "user1")
+    assert synced.attributes["file"] == "logo.png"
+    assert synced.attributes["site_url"] == "https://company.sharepoint.com/sites/shared"
+    assert synced.attributes["size_bytes"] == 1344200
+    assert synced.user_agent.startswith("Microsoft SkyDriveSync")
+    guest = one("o365-audit", sekoia(27))  # a guest's FileDownloaded of a 26 MB zip from OneDrive
+    assert (guest.operation, guest.upn) == ("FileDownloaded", "john.doe@example.com")
+    assert guest.attributes["size_bytes"] == 26860827 and guest.attributes["managed_device"] is False
+
+
+def test_sharing_link_used_anonymously_names_no_user():
+    record = dict(sekoia(27), UserId="urn:spo:anon#3f2e1d", Operation="AnonymousLinkUsed")
+    assert "names no user" in error_of("o365-audit", record)
+
+
+@pytest.mark.parametrize(
+    "user", ["ServicePrincipal_8a5e2b1c-0000-4000-8000-00000000a1b2", "SHAREPOINT\\system", "app@sharepoint"]
+)
+def test_service_principals_and_sharepoint_system_accounts_are_skipped(user):
+    assert "names no user" in error_of("o365-audit", logon(UserId=user))
+
+
+def test_a_cmdlet_whose_user_id_is_no_address_is_resolved_through_user_key():
+    from alerts.adapters.base import AdapterContext
+    from alerts.adapters.o365_audit import normalise as o365
+
+    directory = {"3f0c6a8e-1d2b-4c5d-9e8f-0a1b2c3d4e5f": "allan.deyoung@contoso.com"}
+    context = AdapterContext(
+        tenant_domains_loader=frozenset, principal_loader=lambda name: directory.get(name.object_id, "")
+    )
+    record = cmdlet("Set-Mailbox", user="EURPR02A007\\Allan54612-1308911214", Identity="m@contoso.com",
+                    ForwardingSmtpAddress="smtp:x@evil.example")  # fmt: skip
+    record["UserKey"] = "3F0C6A8E-1D2B-4C5D-9E8F-0A1B2C3D4E5F"
+    [event] = o365(record, context)
+    assert (event.upn, event.attributes["actor"]) == ("m@contoso.com", "allan.deyoung@contoso.com")
+
+
+def test_send_on_behalf_removed_or_cleared_is_no_grant():
+    removed = one("o365-audit", cmdlet("Set-Mailbox", Identity="m@contoso.com", GrantSendOnBehalfTo='@{Remove="x"}'))
+    cleared = one("o365-audit", cmdlet("Set-Mailbox", Identity="m@contoso.com", GrantSendOnBehalfTo=None))
+    assert removed.kind == cleared.kind == Event.Kind.OTHER

@@ -62,6 +62,7 @@ def test_every_blob_is_fetched_once_across_cycles_and_only_new_records_are_hande
     assert fetched == {
         "audit:Audit.Exchange": 1,
         "audit:Audit.AzureActiveDirectory": 0,
+        "audit:Audit.SharePoint": 0,
         "audit:Audit.General": 0,
         "signins": 1,
         "alerts": 0,

@@ -1,4 +1,4 @@
-"""Microsoft Graph v1.0: the three log collections, users, inbox rules and message moves; beta: sign-ins.
+"""Microsoft Graph v1.0: the three log collections, users, inbox rules, message moves and domains; beta: sign-ins.
 
 Sign-ins are listed as Graph documents them: v1.0 lists interactive sign-ins only; beta lists the
 other kinds when asked with ``signInEventTypes/any(t: t eq '…')``, a property v1.0 does not know.
@@ -67,6 +67,8 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
     path = request.path.removeprefix("/v1.0/")
     if path in COLLECTIONS:
         return _collection(fake, request, roles, path)
+    if path == "domains" and request.method == "GET":
+        return _domains(fake, request, roles)
     parts = path.split("/")
     if parts[0] != "users" or len(parts) < 2:
         return error(400, "BadRequest", f"Resource not found for the segment '{parts[0]}'.")
@@ -131,6 +133,20 @@ def _collection(fake, request, roles, path, version="v1.0") -> Response:
     if skip + size < len(rows):
         query = {k: v for k, v in request.query.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
         body["@odata.nextLink"] = f"{fake.url('graph')}/{version}/{path}?{urlencode(query)}"
+    return Response(200, body)
+
+
+def _domains(fake, request, roles) -> Response:
+    """``GET /domains``: every domain of the tenant, verified or not (Domain.Read.All or Directory.Read.All)."""
+    if not roles & {"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All"}:
+        return error(403, *DENIED)
+    skip = int(request.query.get("$skiptoken", 0))
+    body = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#domains",
+        "value": fake.domains[skip : skip + fake.page_size],
+    }
+    if skip + fake.page_size < len(fake.domains):
+        body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/domains?$skiptoken={skip + fake.page_size}"
     return Response(200, body)
 
 

@@ -70,6 +70,7 @@ class FakeMicrosoft:
     mailbox_permissions: list[dict] = field(default_factory=list)
     recipient_permissions: list[dict] = field(default_factory=list)
     transport_rules: dict[str, dict] = field(default_factory=dict)
+    domains: list[dict] = field(default_factory=list)  # Graph domain resources
     # Observations
     requests: list[tuple[str, str, str, dict]] = field(default_factory=list)
     request_headers: list[dict[str, str]] = field(default_factory=list)  # of each request in ``requests``

@@ -6,7 +6,7 @@ Seeded and deterministic: the same seed gives the same records, byte for byte.
 from dataclasses import dataclass
 from random import Random
 
-from tests.quality.corpus import attacks, attacks_admin, odd
+from tests.quality.corpus import attacks, attacks_admin, attacks_shapes, odd
 from tests.quality.corpus.background import generate_background
 from tests.quality.corpus.emit import Emitter, Record
 from tests.quality.corpus.labels import BENIGN, COMPROMISED, IMPACTED, ODD, Label
@@ -29,6 +29,9 @@ STORIES = (
     ("microsoft_confirmed", attacks.microsoft_confirmed),
     ("admin_confirmed", attacks.admin_confirmed),
     ("late_signin_mfa", attacks.late_signin_mfa),
+    ("folder_share_outsider", attacks_shapes.folder_share_outsider),
+    ("transport_rule_redirect", attacks_shapes.transport_rule_redirect),
+    ("sendas_delegation", attacks_shapes.sendas_delegation),
 )
 ODD_STORIES = (
     ("odd_new_country", odd.weekend_in_dublin),
@@ -63,6 +66,7 @@ def build_corpus(seed: int = SEED) -> Corpus:
     trips = plan_trips(em, tenant)
     generate_background(em, tenant, trips)
     generate_roles(em, tenant, trips)
+    attacks_shapes.background(em, tenant)
     boss = tenant.people[0]  # the CEO: the mailbox the compromised Exchange admin exposes
     victims = [person for person in tenant.ordinary() if person is not boss]
     rng.shuffle(victims)

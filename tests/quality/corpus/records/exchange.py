@@ -229,3 +229,53 @@ def compliance_cmdlet(em: Emitter, actor: Person, at: datetime, operation: str, 
         "StartTime": audit_time(at),
     }
     em.add("o365-audit", at, record, delay=LATENCY)
+
+
+def folder_permission_audit(
+    em: Emitter,
+    owner: Person,
+    at: datetime,
+    *,
+    member: str,
+    rights: str,
+    folder: str = "Inbox",
+    ip: str,
+    operation: str = "AddFolderPermissions",
+) -> None:
+    """A folder shared from Outlook (mailbox audit, RecordType 2): the member and its rights sit in
+    ``Item.ParentFolder`` (``MemberUpn``: an address, ``Everyone`` for Default, ``Anonymous``)."""
+    record = {
+        "CreationTime": audit_time(at),
+        "Id": em.guid(),
+        "Operation": operation,
+        "OrganizationId": TENANT_ID,
+        "RecordType": 2,
+        "ResultStatus": "Succeeded",
+        "UserKey": owner.puid,
+        "UserType": 0,
+        "Version": 1,
+        "Workload": "Exchange",
+        "ClientIP": ip,
+        "UserId": owner.upn,
+        "ClientIPAddress": ip,
+        "ClientInfoString": "Client=MSExchangeRPC",
+        "ClientProcessName": "OUTLOOK.EXE",
+        "ExternalAccess": False,
+        "LogonType": 0,
+        "MailboxGuid": em.guid(),
+        "MailboxOwnerUPN": owner.upn,
+        "OrganizationName": ORGANIZATION,
+        "OriginatingServer": "LO2P265MB5221 (15.20.7386.021)\r\n",
+        "Item": {
+            "Id": em.guid(),
+            "ParentFolder": {
+                "Id": em.guid(),
+                "Name": folder,
+                "Path": f"\\{folder}",
+                "MemberSid": f"S-1-5-21-{em.rng.getrandbits(30)}",
+                "MemberUpn": member,
+                "MemberRights": rights,
+            },
+        },
+    }
+    em.add("o365-audit", at, record, delay=LATENCY)
