@@ -226,7 +226,7 @@ def sent_pairs(events: list[Event], is_internal) -> set[tuple[int, date, str, st
     return pairs
 
 
-def _pairs_insert(pairs: set[tuple]) -> None:
+def pairs_insert(pairs: set[tuple]) -> None:
     """Insert sent pairs, skipping those already stored (the unique constraint decides)."""
     rows = sorted(pairs)
     for start in range(0, len(rows), 2000):
@@ -261,7 +261,7 @@ def _count_sending_days(baselines, events: list[Event], mail_days: dict[int, set
     judged again counts nothing twice), prune the pairs past the kept period, aggregate the
     touched days.
     """
-    _pairs_insert(sent_pairs(events, is_internal))
+    pairs_insert(sent_pairs(events, is_internal))
     identities = sorted(mail_days)
     first = min(min(days) for days in mail_days.values())
     last = max(max(days) for days in mail_days.values())

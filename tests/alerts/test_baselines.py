@@ -5,13 +5,16 @@ from collections import defaultdict
 from datetime import UTC, timedelta
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from airportal.services import portal_settings_update
 from alerts.activity.addresses import address_domain, domain_is_internal, ip_range
 from alerts.activity.mail import messages_of
 from alerts.baselines import LAST_ACTIVITY_STEP, LAST_SEEN_STEP, known_before, sending_baseline
 from alerts.domains import accepted_domains
-from alerts.models import Event, IdentityBaseline
+from alerts.models import Event, IdentityBaseline, SentRecipient
 from tests.alerts.support.detection import LAGOS, LONDON, SEATTLE, T0, detect, identity, mail, signin
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +189,21 @@ def test_incremental_baselines_over_shuffled_batches_equal_a_recompute_from_hist
         assert baseline.daily_recipients == expected["daily"]
         assert baseline.daily_external_recipients == expected["external"]
         assert sum(expected["daily"].values()) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upgrade_stores_the_sent_pairs_of_the_kept_days_so_today_is_counted_whole():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("alerts", "0011_m365connection_to_m365")])
+    megan, today = identity(), timezone.now() - timedelta(hours=1)
+    mail(megan, today, ["a@contoso.com", "x@example.org"])  # stored (and judged) before the upgrade
+    mail(megan, today - timedelta(days=90), ["old@contoso.com"])  # past the kept sending days
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert SentRecipient.objects.filter(identity=megan).count() == 2
+    detect([mail(megan, today, ["b@contoso.com"])])  # the first batch after the upgrade
+    day = today.astimezone(UTC).date().isoformat()
+    assert _baseline(megan).daily_recipients == {day: 3}
+    assert _baseline(megan).daily_external_recipients == {day: 1}
