@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/airportal CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
         .venv/bin/python bench/scale.py
-    ... bench/scale.py --events 2000000 --api-records 50000     # what a shared 2-core machine allows
+    ... bench/scale.py --events 3000000 --api-records 100000    # ~7 minutes on a shared 2-core machine
 
 1. Creates its own database next to ``DATABASE_URL``'s (``<name>_scale_bench``), migrates it (events
    partitioned by month) and loads ``bench/pages_tenant.py``'s tenant with 50,000 identities and
