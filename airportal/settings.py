@@ -212,6 +212,9 @@ INGEST_MAX_INFLATED_BYTES = int(os.environ.get("INGEST_MAX_INFLATED_BYTES", str(
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 # Detection: events per Celery task (an identity's events always share one task).
 DETECTION_BATCH_EVENTS = int(os.environ.get("DETECTION_BATCH_EVENTS", "2000"))
+# Identities fall in this many shards (identity id modulo); a shard's batches are judged one at a
+# time, in order, so at most this many detect processes work at once (docs/scaling.md).
+DETECTION_SHARDS = max(1, int(os.environ.get("DETECTION_SHARDS", "2")))
 
 # Offline IP geolocation: optional MaxMind City database for city precision.
 GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB", "")

@@ -283,8 +283,8 @@ def bounded(result: dict) -> bool:
 
 def worker_throughput(log: str) -> tuple[int, float]:
     """(events, busy seconds) from the worker log: our summary lines and Celery's 'succeeded in'."""
-    events = sum(int(n) for n in re.findall(r"detect_events: (\d+) events", log))
-    seconds = sum(float(s) for s in re.findall(r"alerts\.detect_events\[[^\]]+\] succeeded in ([0-9.]+)s", log))
+    events = sum(int(n) for n in re.findall(r"detect_batch \d+: (\d+) events", log))
+    seconds = sum(float(s) for s in re.findall(r"alerts\.detect_batch\[[^\]]+\] succeeded in ([0-9.]+)s", log))
     return events, seconds
 
 

@@ -1,7 +1,8 @@
 """A large tenant on partitioned PostgreSQL: ingest against COPY, pages at 1 M and N events, purge, upkeep.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/airportal .venv/bin/python bench/scale.py
-    ... bench/scale.py --events 2000000 --api-records 50000     # what a shared 2-core machine allows
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/airportal CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
+        .venv/bin/python bench/scale.py
+    ... bench/scale.py --events 3000000 --api-records 100000    # ~7 minutes on a shared 2-core machine
 
 1. Creates its own database next to ``DATABASE_URL``'s (``<name>_scale_bench``), migrates it (events
    partitioned by month) and loads ``bench/pages_tenant.py``'s tenant with 50,000 identities and
@@ -12,13 +13,15 @@
 3. Starts gunicorn and posts ``--api-records`` audit records (``bench/ingest.py``'s generator,
    dated this week) through ``/api/v1/ingest/o365-audit/``; their rows are then COPYed into an
    empty copy of the table, as ``bench/ingest.py`` does: the ingest ratio is API / COPY.
-4. Purges the oldest month (retention set so that exactly its partition passes; the evidence in
+4. Detection: the API run's ledger entries are judged by a Celery worker on the ``detect``
+   queue with one process, then again from a clean slate (their baselines, sent recipients and
+   alerts removed) with two (``--detect-processes``); the detect ratio is one process's events
+   per second over the API's records per second. Set ``CELERY_BROKER_URL`` (Redis) as in production.
+5. Purges the oldest month (retention set so that exactly its partition passes; the evidence in
    it is kept) and times it, then times partition upkeep: three new months, and a run with
    nothing to do (the hourly beat task's usual cost).
-5. Drops the database (unless ``--keep``).
-Detection throughput is measured by ``bench/detect.py``; its ratio prints ``n/a`` here until
-detection keeps up at this scale (issue 17). The last line reads
-``scale: ingest ratio R1, detect ratio R2, page p95 at <N>/1M X, purge S s``.
+6. Drops the database (unless ``--keep``).
+The last line reads ``scale: ingest ratio R1, detect ratio R2, page p95 at <N>/1M X, purge S s``.
 """
 
 import argparse
@@ -36,7 +39,8 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import ingest as ingest_bench  # noqa: E402 - after the path is set
+from bench import detect as detect_bench  # noqa: E402 - after the path is set
+from bench import ingest as ingest_bench  # noqa: E402
 from bench.pages import admin, pages  # noqa: E402
 from bench.pages_tenant import CITIES, KINDS, Copier, Tenant, _event_row, load  # noqa: E402
 
@@ -111,8 +115,8 @@ def storage(log) -> float:
     return size / max(rows, 1)
 
 
-def api_ingest(args, log) -> tuple[float, float]:
-    """(API records/s, COPY rows/s of the same rows), as bench/ingest.py measures them."""
+def api_ingest(args, log) -> tuple[float, float, list[int]]:
+    """(API records/s, COPY rows/s of the same rows, the identities they name), as bench/ingest.py measures."""
     from django.db import connection
 
     from airportal.roles import Role
@@ -145,7 +149,49 @@ def api_ingest(args, log) -> tuple[float, float]:
     ids = list(Identity.objects.filter(upn__endswith=f"@{ingest_bench.DOMAIN}").values_list("id", flat=True))
     copy_elapsed, copied = ingest_bench._copy_rate(connection, f"identity_id IN ({','.join(map(str, ids))})")
     log(f"API: {len(records):,} records in {elapsed:.1f} s ({created:,} created); COPY of them {copy_elapsed:.1f} s")
-    return len(records) / elapsed, copied / copy_elapsed
+    return len(records) / elapsed, copied / copy_elapsed, ids
+
+
+def detect_rate(processes: int, identity_ids: list[int], log) -> float:
+    """Events per second that one Celery worker with ``processes`` processes on the ``detect``
+    queue judges, from the API run's ledger entries (queued afresh, from a clean slate each time)."""
+    from django.db import connection
+
+    from airportal.dispatch import task_send
+    from alerts.models import Alert, DetectionBatch, Event, IdentityBaseline, SentRecipient
+    from alerts.pipeline import DETECT_TASK
+
+    event_ids = set(Event.objects.filter(identity_id__in=identity_ids).values_list("id", flat=True))
+    entries = [pk for pk, ids in DetectionBatch.objects.values_list("pk", "event_ids") if event_ids.intersection(ids)]
+    Alert.objects.filter(identity_id__in=identity_ids).delete()
+    IdentityBaseline.objects.filter(identity_id__in=identity_ids).delete()
+    SentRecipient.objects.filter(identity_id__in=identity_ids).delete()
+    DetectionBatch.objects.filter(pk__in=entries).update(judged_at=None, attempts=1)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE alerts_identitybaseline")
+    detect_bench.purge_queues()
+    worker_log = str(Path(os.environ["AIRPORTAL_VAR_DIR"]) / f"worker-{processes}.log")
+    worker = detect_bench.start_worker(dict(os.environ), processes, worker_log)
+    try:
+        started = time.perf_counter()
+        for pk in entries:
+            task_send(DETECT_TASK, pk)
+        progress, unjudged = time.perf_counter(), len(entries)
+        while unjudged:
+            left = DetectionBatch.objects.filter(pk__in=entries, judged_at__isnull=True).count()
+            progress, unjudged = (time.perf_counter(), left) if left < unjudged else (progress, unjudged)
+            if worker.poll() is not None or time.perf_counter() - progress > 120:
+                raise SystemExit("detection stopped:\n" + Path(worker_log).read_text()[-2000:])
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=120)
+    log(
+        f"detection, {processes} worker process(es): {len(event_ids):,} events in {len(entries)} batches "
+        f"in {elapsed:.1f} s = {len(event_ids) / elapsed:,.0f} events/s (load average {os.getloadavg()[0]:.1f})"
+    )
+    return len(event_ids) / elapsed
 
 
 def purge_one_month(log) -> float:
@@ -196,6 +242,7 @@ def main():
     parser.add_argument("--investigations", type=int, default=20_000)
     parser.add_argument("--api-records", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--detect-processes", type=int, default=2, help="1: skip the two-process detection run")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
     args.baseline = min(args.baseline, args.events)
@@ -236,7 +283,9 @@ def main():
         large = pages(args, analyst)
         log(f"pages at {millions(args.events)} events timed")
         bytes_per_event = storage(log)
-        api_rate, api_copy_rate = api_ingest(args, log)
+        api_rate, api_copy_rate, api_identities = api_ingest(args, log)
+        detect_one = detect_rate(1, api_identities, log)
+        detect_two = detect_rate(2, api_identities, log) if args.detect_processes >= 2 else None
         purge_seconds = purge_one_month(log)
         partition_upkeep(log)
 
@@ -255,8 +304,12 @@ def main():
         print(f"COPY into the live partitioned table: {copy_rate:,.0f} rows/s")
         print(f"events on disk: {bytes_per_event:,.0f} bytes per event, indexes included")
         print(f"API ingest {api_rate:,.0f} records/s; COPY of the same rows {api_copy_rate:,.0f} rows/s")
+        print(f"detection, one worker process: {detect_one:,.0f} events/s = {detect_one / api_rate:.2f}x API ingest")
+        if detect_two is not None:
+            print(f"detection, two worker processes: {detect_two:,.0f} events/s = {detect_two / detect_one:.2f}x one")
         print(
-            f"scale: ingest ratio {api_rate / api_copy_rate:.2f}, detect ratio n/a, page p95 at "
+            f"scale: ingest ratio {api_rate / api_copy_rate:.2f}, detect ratio {detect_one / api_rate:.2f}, "
+            f"page p95 at "
             f"{millions(args.events)}/{millions(args.baseline)} {worst_large / worst_small:.2f}, "
             f"purge {purge_seconds:.1f} s"
         )

@@ -39,6 +39,31 @@ class IdentityBaseline(models.Model):
         return f"Baseline of {self.identity_id}"
 
 
+class SentRecipient(models.Model):
+    """One recipient of one sent message on one UTC day: what the daily sending counts are made of.
+
+    A batch inserts its mail's pairs (a pair seen again is a no-op) and recounts the days it
+    touched from these narrow rows in SQL, never from the events. Message keys and addresses
+    are stored as 64-bit BLAKE2 digests (``recipient`` is empty for a message no source gave
+    recipients for: it counts as one); ``external`` is decided when the pair is first seen.
+    Rows older than ``SENDING_KEEP_DAYS`` before the identity's newest activity are pruned.
+    """
+
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    message = models.CharField(max_length=16)
+    recipient = models.CharField(max_length=16, blank=True)
+    external = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["identity", "day", "message", "recipient"], name="sentrecipient_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identity_id} {self.day} {self.message}:{self.recipient}"
+
+
 class AlertPolicyVersion(models.Model):
     """One saved state of a policy: a snapshot plus what changed from the previous version."""
 
@@ -111,7 +136,9 @@ class DetectionBatch(models.Model):
     and marked ``judged_at`` in the transaction that judges them (so a judgement is recorded
     exactly when its alerts are). An entry still unjudged a minute after it was queued was lost
     (broker down, worker killed): the detection sweep queues it again. The events of one identity
-    always travel in the same batch, so an identity's window is judged in one piece.
+    always travel in the same batch, so an identity's window is judged in one piece; an identity
+    always falls in the same ``shard``, and a shard's entries are judged one at a time in ledger
+    order, so parallel workers never judge an identity's batches out of order.
     """
 
     event_ids = models.JSONField(help_text="Ids of the events to judge (ids deleted since are skipped).")
@@ -119,10 +146,14 @@ class DetectionBatch(models.Model):
     queued_at = models.DateTimeField(help_text="When the batch was last sent to a worker.")
     judged_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="How many times the batch was sent.")
+    shard = models.PositiveSmallIntegerField(default=0, help_text="identity id modulo DETECTION_SHARDS")
 
     class Meta:
         indexes = [
             models.Index(fields=["queued_at"], condition=Q(judged_at__isnull=True), name="detectionbatch_unjudged"),
+            models.Index(
+                fields=["shard", "id"], condition=Q(judged_at__isnull=True), name="detectionbatch_shard_unjudged"
+            ),
         ]
 
     def __str__(self) -> str:

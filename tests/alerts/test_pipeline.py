@@ -1,8 +1,10 @@
 """Ingest → detection: the detection ledger, the task per batch, the sweep and the CLI's inline run."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from alerts.ingest import ingest_records
@@ -41,9 +43,10 @@ def test_inline_ingest_has_raised_the_alert_when_it_returns():
 def test_stored_events_enter_the_ledger_in_the_same_transaction(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = ingest_records(source="events", records=_records(2))
-    [batch] = DetectionBatch.objects.all()
-    assert sorted(batch.event_ids) == sorted(result.event_ids) and batch.judged_at is None and batch.attempts == 1
-    assert len(callbacks) == 1 and not Alert.objects.exists()  # detection waits for the commit
+    batches = list(DetectionBatch.objects.all())
+    assert sorted(pk for batch in batches for pk in batch.event_ids) == sorted(result.event_ids)
+    assert all(batch.judged_at is None and batch.attempts == 1 for batch in batches)
+    assert len(callbacks) == len(batches) and not Alert.objects.exists()  # detection waits for the commit
 
 
 @pytest.mark.django_db
@@ -105,9 +108,49 @@ def test_batches_keep_each_identitys_events_together():
     a, b, c = identity("a"), identity("b"), identity("c")
     events = [rule_event(who, T0, HIDING_RULE) for who in (a, a, a, b, c, c)]
     batches = batches_by_identity([e.pk for e in events], size=4)
-    owners = [{Event.objects.get(pk=pk).identity_id for pk in batch} for batch in batches]
-    assert [len(batch) for batch in batches] == [4, 2]
+    owners = [{Event.objects.get(pk=pk).identity_id for pk in batch} for _, batch in batches]
+    assert [len(batch) for _, batch in batches] == [4, 2]
     assert owners == [{a.pk, b.pk}, {c.pk}]
+
+
+@pytest.mark.django_db
+def test_batches_are_cut_per_shard_of_identities():
+    people = [identity(f"u{n}") for n in range(6)]
+    events = [rule_event(who, T0, HIDING_RULE) for who in people for _ in range(2)]
+    batches = batches_by_identity([e.pk for e in events], size=100, shards=2)
+    assert sorted(pk for _, batch in batches for pk in batch) == sorted(e.pk for e in events)
+    for shard, batch in batches:
+        assert {Event.objects.get(pk=pk).identity_id % 2 for pk in batch} == {shard}
+    assert sorted(shard for shard, _ in batches) == [0, 1]
+
+
+def _entries(who, count) -> list[int]:
+    """``count`` ledger entries of ``who``'s events, in order, none judged yet."""
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        return [events_ingested(event_ids=[rule_event(who, T0, HIDING_RULE).pk])[0] for _ in range(count)]
+
+
+@pytest.mark.django_db
+def test_judging_an_entry_first_judges_the_earlier_ones_of_its_shard_in_order():
+    megan = identity("megan")
+    first, second, third = _entries(megan, 3)
+    result = detection_batch_judge(batch_id=third)
+    assert result.events == 1
+    judged = dict(DetectionBatch.objects.values_list("pk", "judged_at"))
+    assert judged[first] <= judged[second] <= judged[third]
+    assert detection_batch_judge(batch_id=first) is None  # its own task comes late: nothing to do
+    assert Alert.objects.count() == 1  # three rules of one user fold into one alert
+
+
+@pytest.mark.django_db
+def test_an_earlier_entry_that_fails_or_was_requeued_does_not_hold_its_shard_back():
+    megan = identity("megan")
+    broken, requeued, later = _entries(megan, 3)
+    DetectionBatch.objects.filter(pk=broken).update(event_ids=["not an id"])
+    DetectionBatch.objects.filter(pk=requeued).update(attempts=2)  # the sweep had to send it again
+    assert detection_batch_judge(batch_id=later).events == 1
+    unjudged = set(DetectionBatch.objects.filter(judged_at__isnull=True).values_list("pk", flat=True))
+    assert unjudged == {broken, requeued}
 
 
 @pytest.mark.worker
@@ -115,5 +158,6 @@ def test_a_real_worker_raises_the_alert_after_ingest(celery_worker_process):
     result = ingest_records(source="events", records=_records(3))
     assert result.created == 3
     wait_until(lambda: Alert.objects.filter(detector="suspicious_inbox_rule").count() == 3, timeout=60)
-    wait_until(lambda: "3 events" in celery_worker_process.output(), timeout=10)
+    judged = lambda: sum(int(n) for n in re.findall(r"detect_batch \d+: (\d+) events", celery_worker_process.output()))  # noqa: E731
+    wait_until(lambda: judged() == 3, timeout=10)
     assert not DetectionBatch.objects.filter(judged_at__isnull=True).exists()
