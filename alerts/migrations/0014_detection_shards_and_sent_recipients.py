@@ -34,7 +34,7 @@ def sent_recipients_backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0011_m365connection_to_m365"),
+        ("alerts", "0013_event_kind_transport_rule"),
     ]
 
     operations = [
