@@ -144,9 +144,7 @@ def context_load(
             continue
         span = active.detector.context_span(active.params)
         for identity_id, triggers in _triggers(active.detector, events).items():
-            if not active.detector.wants_context(baselines.get(identity_id), triggers, active.params):
-                continue
-            for kind in active.detector.context_kinds:
+            for kind in active.detector.context_needs(baselines.get(identity_id), triggers, active.params):
                 ids, widest = needs.get(kind, (set(), timedelta(0)))
                 ids.add(identity_id)
                 needs[kind] = (ids, max(widest, span))

@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 from alerts.activity.fields import attr, attribute_list
-from alerts.baselines import known_before, signin_history_start
+from alerts.baselines import asn_key, known_before, signin_history_start
 from alerts.models import Event, IdentityBaseline
 
 CLOSED_RISK_STATES = {"dismissed", "remediated", "confirmedsafe"}
@@ -31,6 +31,34 @@ EARTH_RADIUS_KM = 6371.0
 # MFA interrupts and prompts (50074, 50076, 50140, 500121, 50097, 50125…) are not: the password
 # was right, or the user is being asked for more.
 PASSWORD_FAILURE_CODES = frozenset({50126, 50053, 50055, 50056, 50034, 50057, 50064, 50144})
+# Every detection Identity Protection can attach to a sign-in that says "not the usual user":
+# what may pair a sign-in with an MFA registration right after it, whatever the level.
+ANOMALY_RISK_EVENT_TYPES = [
+    *DEFAULT_RISK_EVENT_TYPES,
+    "unfamiliarFeatures",
+    "unlikelyTravel",
+    "impossibleTravel",
+    "newCountry",
+    "suspiciousBrowser",
+    "suspiciousAPITraffic",
+    "adminConfirmedUserCompromised",
+]
+# User agents of HTTP libraries, not browsers: what adversary-in-the-middle kits and token scripts
+# present when they sign in with (or replay) a user's credentials. Matched as lower-case prefixes.
+SCRIPTED_AGENTS = (
+    "axios/",
+    "node-fetch",
+    "undici",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "curl/",
+    "wget/",
+    "okhttp",
+    "postmanruntime",
+)
 # Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
 # Private Relay or a VPN user is not compromised).
 WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
@@ -48,6 +76,23 @@ def is_password_failure(event: Event) -> bool:
         return int(attr(event, "error_code", default=0) or 0) in PASSWORD_FAILURE_CODES
     except (TypeError, ValueError):
         return False
+
+
+def scripted_agent(user_agent: str | None) -> str:
+    """The HTTP library a user agent names (``axios/1.6.8``), or "" for browsers and apps."""
+    agent = (user_agent or "").strip().lower()
+    return (user_agent or "").strip()[:60] if agent.startswith(SCRIPTED_AGENTS) else ""
+
+
+def new_network(event: Event, baseline: IdentityBaseline | None, *, min_history_days: int) -> str:
+    """``"AS14061"`` when the sign-in's autonomous system is one the user never signed in from
+    before, and the user has ``min_history_days`` of remembered networks to judge by; else ""."""
+    key = asn_key(event)
+    if key is None or baseline is None or known_before(baseline.ip_ranges, key, event.occurred_at):
+        return ""
+    since = event.occurred_at.timestamp() - min_history_days * 86400
+    history = any(name.startswith("AS") and first <= since for name, (first, _) in baseline.ip_ranges.items())
+    return key if history else ""
 
 
 def risk_is_weak(risk: dict) -> bool:

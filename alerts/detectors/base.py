@@ -114,6 +114,13 @@ class Detector:
         """False when the baseline alone shows these triggers cannot fire, so no history is loaded."""
         return True
 
+    def context_needs(
+        self, baseline: IdentityBaseline | None, triggers: list[Event], params: dict[str, Any]
+    ) -> frozenset[str]:
+        """Which of ``context_kinds`` these triggers need loaded; a detector whose triggers of one
+        kind need one context and of another kind another overrides it."""
+        return self.context_kinds if self.wants_context(baseline, triggers, params) else frozenset()
+
     def detect(
         self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]
     ) -> list[Detection]:
