@@ -54,7 +54,10 @@ def test_either_order_of_arrival_raises_the_same_alert():
     for name, order in (("first", "change"), ("second", "signin")):
         who = identity(name)
         signin_history(who)
-        arrivals = [lambda: _change(who, T0 + timedelta(minutes=20), ip=ATTACKER_IP), lambda: _risky_signin(who)]
+        arrivals = [
+            lambda who=who: _change(who, T0 + timedelta(minutes=20), ip=ATTACKER_IP),
+            lambda who=who: _risky_signin(who),
+        ]
         for arrive in arrivals if order == "change" else reversed(arrivals):
             detect([arrive()])  # stored only when it arrives, as ingest does
         [alert] = [a for a in alerts_of("mfa_method_changed") if a.identity_id == who.pk]
