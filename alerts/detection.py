@@ -14,12 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
+from alerts.activity.signins import DEVICE_CODE, is_device_code, session_of
 from alerts.baselines import baselines_update
 from alerts.detectors.base import Detection, DetectionContext, Detector
 from alerts.detectors.registry import DETECTORS, effective_parameters
@@ -168,11 +169,15 @@ def context_load(
         domains_configured=domains.configured,
     )
     _load_actors(ctx, events)
-    spray = next(
-        (a for a in policies if a.detector.key == "suspicious_signin" and a.params["check_password_spray"]), None
-    )
-    if spray is not None:
-        _load_spray_ips(ctx, events, spray.params, start, end)
+    signin_policy = next((a for a in policies if a.detector.key == "suspicious_signin"), None)
+    if signin_policy is not None:
+        params = signin_policy.params
+        if params["check_password_spray"]:
+            _load_spray_ips(ctx, events, params, start, end)
+        if params["check_token_replay"]:
+            _load_sessions(ctx, events, signin_policy.detector.context_span(params))
+        if params["check_device_code"]:
+            _load_device_codes(ctx, events, timedelta(days=params["device_code_habit_days"]), end)
     return ctx
 
 
@@ -219,6 +224,50 @@ def _load_spray_ips(ctx: DetectionContext, events: list[Event], params: dict, st
     missing = succeeded - set(ctx.baselines)
     for baseline in IdentityBaseline.objects.filter(identity_id__in=sorted(missing)):
         ctx.baselines[baseline.identity_id] = baseline
+
+
+def _load_sessions(ctx: DetectionContext, events: list[Event], span: timedelta) -> None:
+    """The stored sign-ins, within ``span``, of the sessions the batch's sign-ins belong to."""
+    by_identity: dict[int, set[str]] = defaultdict(set)
+    for event in events:
+        if event.kind == Event.Kind.SIGNIN and session_of(event):
+            by_identity[event.identity_id].add(str(event.attributes["session_id"]))  # as stored
+    if not by_identity:
+        return
+    located = [e.occurred_at for e in events if e.kind == Event.Kind.SIGNIN and session_of(e)]
+    sessions = sorted(set().union(*by_identity.values()))
+    step = max(1, (connection.features.max_query_params or len(sessions)) - len(by_identity) - 4)
+    for start in range(0, len(sessions), step):
+        rows = Event.objects.filter(
+            identity_id__in=sorted(by_identity),
+            kind=Event.Kind.SIGNIN,
+            occurred_at__gte=min(located) - span,
+            occurred_at__lte=max(located) + span,
+            attributes__session_id__in=sessions[start : start + step],
+        ).defer("raw")
+        for event in rows.order_by("occurred_at", "pk"):
+            ctx.signins_by_session.setdefault(session_of(event), []).append(event)
+
+
+def _load_device_codes(ctx: DetectionContext, events: list[Event], habit: timedelta, end) -> None:
+    """When the identities with a device-code sign-in in the batch used the device code before."""
+    ids = sorted({event.identity_id for event in events if event.kind == Event.Kind.SIGNIN and is_device_code(event)})
+    if not ids:
+        return
+    first = min(event.occurred_at for event in events if event.identity_id in ids)
+    rows = (
+        Event.objects.filter(
+            identity_id__in=ids,
+            kind=Event.Kind.SIGNIN,
+            occurred_at__gte=first - habit,
+            occurred_at__lte=end,
+            attributes__authentication_protocol__iexact=DEVICE_CODE,
+        )
+        .exclude(succeeded=False)
+        .values_list("identity_id", "occurred_at", "pk")
+    )
+    for identity_id, occurred_at, pk in rows:
+        ctx.device_code_signins.setdefault(identity_id, []).append((occurred_at, pk))
 
 
 # --- suppressions ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ remediated no longer counts.
 import math
 from datetime import datetime, timedelta
 
+from alerts.activity.addresses import ip_range
 from alerts.activity.fields import attr, attribute_list
 from alerts.baselines import asn_key, known_before, signin_history_start
 from alerts.models import Event, IdentityBaseline
@@ -59,6 +60,11 @@ SCRIPTED_AGENTS = (
     "okhttp",
     "postmanruntime",
 )
+# Failures after the password was accepted: MFA required and never satisfied (50074 with no
+# success after it), or MFA itself failed or was denied (500121). From a stranger's network,
+# someone else holds the password.
+MFA_STAGE_FAILURE_CODES = frozenset({50074, 500121})
+DEVICE_CODE = "devicecode"
 # Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
 # Private Relay or a VPN user is not compromised).
 WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
@@ -70,18 +76,48 @@ def is_successful_signin(event: Event) -> bool:
 
 def is_password_failure(event: Event) -> bool:
     """A failed sign-in with a wrong-credential error (not an MFA interrupt or a policy block)."""
-    if event.kind != Event.Kind.SIGNIN_FAILED:
-        return False
-    try:
-        return int(attr(event, "error_code", default=0) or 0) in PASSWORD_FAILURE_CODES
-    except (TypeError, ValueError):
-        return False
+    return event.kind == Event.Kind.SIGNIN_FAILED and error_code(event) in PASSWORD_FAILURE_CODES
 
 
 def scripted_agent(user_agent: str | None) -> str:
     """The HTTP library a user agent names (``axios/1.6.8``), or "" for browsers and apps."""
     agent = (user_agent or "").strip().lower()
     return (user_agent or "").strip()[:60] if agent.startswith(SCRIPTED_AGENTS) else ""
+
+
+def error_code(event: Event) -> int | None:
+    try:
+        return int(attr(event, "error_code", default=None))
+    except (TypeError, ValueError):
+        return None
+
+
+def is_mfa_stage_failure(event: Event) -> bool:
+    """A failed sign-in whose password was right: it failed at the MFA step."""
+    return event.kind == Event.Kind.SIGNIN_FAILED and error_code(event) in MFA_STAGE_FAILURE_CODES
+
+
+def is_device_code(event: Event) -> bool:
+    """Signed in with the device code flow (``authenticationProtocol`` ``deviceCode``)."""
+    return str(attr(event, "authentication_protocol", default="")).lower() == DEVICE_CODE
+
+
+def session_of(event: Event) -> str:
+    """The Entra session id a sign-in belongs to ("" when the source gave none)."""
+    return str(attr(event, "session_id", default="") or "").lower()
+
+
+def unfamiliar_network(
+    ip: str | None, asn: str | None, baseline: IdentityBaseline | None, *, before: datetime, min_history_days: int
+) -> bool:
+    """True when neither the address's range nor its autonomous system had a successful sign-in
+    of the user before ``before``, and the user has ``min_history_days`` of sign-ins to judge by."""
+    start = signin_history_start(baseline)
+    if not ip or start is None or before - start < timedelta(days=min_history_days):
+        return False
+    return not known_before(baseline.ip_ranges, ip_range(ip), before) and not known_before(
+        baseline.ip_ranges, asn, before
+    )
 
 
 def new_network(event: Event, baseline: IdentityBaseline | None, *, min_history_days: int) -> str:

@@ -29,9 +29,10 @@ from alerts.activity.signins import (
     new_network,
     scripted_agent,
     source_risk,
+    unfamiliar_network,
     where,
 )
-from alerts.baselines import known_before, recent_signins, signin_history_start
+from alerts.baselines import recent_signins
 from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
 from alerts.detectors.suspicious_signin import impossible_travel
@@ -191,12 +192,9 @@ class MfaMethodChanged(Detector):
     def _unfamiliar_network(self, change, baseline, params) -> bool:
         """The change came from an IP range no successful sign-in used before the window opened
         (a sign-in minutes before, from the same new range, does not make it familiar)."""
-        start = signin_history_start(baseline)
-        window = timedelta(hours=params["window_hours"])
-        opened = change.occurred_at - window
-        if not change.ip or start is None or opened - start < timedelta(days=params["new_country_min_history_days"]):
-            return False
-        return not known_before(baseline.ip_ranges, ip_range(change.ip), opened)
+        opened = change.occurred_at - timedelta(hours=params["window_hours"])
+        history = params["new_country_min_history_days"]
+        return unfamiliar_network(change.ip, None, baseline, before=opened, min_history_days=history)
 
 
 def _travelled(signin: Event, baseline) -> str:
