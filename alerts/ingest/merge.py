@@ -34,6 +34,7 @@ SIGNIN_KEY_PREFIX = "signin:"
 RICHER_SOURCE = "entra-signins"
 LOCATION = ("country", "city", "latitude", "longitude")
 COLUMNS = ("occurred_at", "kind", "operation", "ip", "app", "user_agent", "succeeded", "target")
+UPDATE_BATCH = 500  # rows per UPDATE: its CASE per row and column grows with the batch
 _LOADED = ("id", "source", "dedup_key", "attributes", *COLUMNS, *LOCATION)
 
 
@@ -50,7 +51,9 @@ def signin_copies_merge(*, prepared: list[PreparedEvent], written: set[str], sou
     if not copies:
         return []
     stored = _stored_for([item.event for item in copies])
-    rejudge: list[int] = []
+    rejudge: set[int] = set()
+    updated: dict[int, Event] = {}
+    fields: set[str] = set()
     for item in copies:
         event = _closest(stored.get(item.event.dedup_key, ()), item.event.occurred_at)
         if event is None:
@@ -58,10 +61,13 @@ def signin_copies_merge(*, prepared: list[PreparedEvent], written: set[str], sou
         changed = merge_into(event, item, source=source)
         if not changed:
             continue
-        Event.objects.filter(pk=event.pk).update(**{name: getattr(event, name) for name in changed})
+        updated[event.pk] = event
+        fields |= changed
         if changed != {"attributes"} or source == RICHER_SOURCE:
-            rejudge.append(event.pk)
-    return sorted(set(rejudge))
+            rejudge.add(event.pk)
+    if updated:
+        Event.objects.bulk_update(list(updated.values()), sorted(fields), batch_size=UPDATE_BATCH)
+    return sorted(rejudge)
 
 
 def _stored_for(copies: list[NormalisedEvent]) -> dict[str, list[Event]]:
