@@ -60,6 +60,16 @@ SCRIPTED_AGENTS = (
     "okhttp",
     "postmanruntime",
 )
+# Autonomous systems of hosting and VPS providers (DigitalOcean, Vultr, Linode, OVH, Hetzner,
+# AWS, Google Cloud, M247, Contabo, Scaleway, Leaseweb, Hostinger, DataCamp, Tencent, Alibaba,
+# Oracle, AlexHost, Clouvider, FranTech, ColoCrossing, QuadraNet, Interserver): people do not
+# sign in from a datacenter, the phishing kits and proxies that replay their sessions do.
+# Microsoft's own (8075) is left out: cloud PCs and Azure Virtual Desktop sign in from it.
+HOSTING_ASNS = [
+    "14061", "20473", "63949", "16276", "24940", "16509", "14618", "15169", "396982", "9009", "51167",
+    "12876", "60781", "28753", "47583", "60068", "212238", "132203", "45102", "31898", "200019",
+    "62240", "53667", "36352", "8100", "19318",
+]  # fmt: skip
 # Failures after the password was accepted: MFA required and never satisfied (50074 with no
 # success after it), or MFA itself failed or was denied (500121). From a stranger's network,
 # someone else holds the password.
@@ -120,11 +130,16 @@ def unfamiliar_network(
     )
 
 
-def new_network(event: Event, baseline: IdentityBaseline | None, *, min_history_days: int) -> str:
-    """``"AS14061"`` when the sign-in's autonomous system is one the user never signed in from
-    before, and the user has ``min_history_days`` of remembered networks to judge by; else ""."""
+def new_hosting_network(
+    event: Event, baseline: IdentityBaseline | None, *, hosting: set[int], min_history_days: int
+) -> str:
+    """``"AS14061"`` when the sign-in came from a hosting provider's autonomous system (one of
+    ``hosting``) the user never signed in from before, and the user has ``min_history_days`` of
+    remembered networks to judge by; else "". A new home or mobile carrier is ordinary."""
     key = asn_key(event)
-    if key is None or baseline is None or known_before(baseline.ip_ranges, key, event.occurred_at):
+    if key is None or int(key[2:]) not in hosting or baseline is None:
+        return ""
+    if known_before(baseline.ip_ranges, key, event.occurred_at):
         return ""
     since = event.occurred_at.timestamp() - min_history_days * 86400
     history = any(name.startswith("AS") and first <= since for name, (first, _) in baseline.ip_ranges.items())

@@ -5,8 +5,8 @@ them, a device code) registers their own authenticator. A method change alone is
 phone); it becomes an alert when
 
 - an anomalous successful sign-in came at most ``window_hours`` before it: risk as the source
-  reports it (low or above, or an anomaly detection), a country or an autonomous system new for
-  the user, a script's user agent (an AiTM kit), impossible travel from the sign-in before;
+  reports it (low or above, or an anomaly detection), a country or a hosting provider's
+  autonomous system new for the user, a script's user agent (an AiTM kit), impossible travel from the sign-in before;
 - it was made from a network the user never signed in from before the window (alone, medium);
 - or it switched MFA off: every strong method removed, or per-user MFA disabled.
 
@@ -22,11 +22,12 @@ from alerts.activity.addresses import ip_range
 from alerts.activity.fields import attr, attribute_list
 from alerts.activity.signins import (
     ANOMALY_RISK_EVENT_TYPES,
+    HOSTING_ASNS,
     describe_risk,
     hhmm,
     is_successful_signin,
     new_country,
-    new_network,
+    new_hosting_network,
     scripted_agent,
     source_risk,
     unfamiliar_network,
@@ -79,7 +80,12 @@ class MfaMethodChanged(Detector):
             Param("risk_event_types", "list", ANOMALY_RISK_EVENT_TYPES, "Risk detections", "Entra risk types."),
             _on("new_country_counts", "New country is anomalous", "A country new for the user."),
             Param("new_country_min_history_days", "int", 3, "New country / network: history needed (days)", "", 0, 365),
-            _on("new_network_counts", "New network is anomalous", "An autonomous system new for the user."),
+            _on(
+                "new_network_counts",
+                "New hosting network is anomalous",
+                "A hosting provider's autonomous system new for the user.",
+            ),
+            Param("hosting_asns", "list", HOSTING_ASNS, "Hosting networks (AS numbers)", "Datacenters, VPS."),
             _on("scripted_agent_counts", "Script user agent is anomalous", "axios, python-requests… (AiTM kits)."),
             _on("impossible_travel_counts", "Impossible travel is anomalous", "From the sign-in before."),
             _on(
@@ -178,9 +184,10 @@ class MfaMethodChanged(Detector):
         if params["new_country_counts"] and new_country(signin, baseline, min_history_days=history):
             return "the country was new for this user"
         if params["new_network_counts"]:
-            network = new_network(signin, baseline, min_history_days=history)
+            hosting = {int(number) for number in params["hosting_asns"] if str(number).isdigit()}
+            network = new_hosting_network(signin, baseline, hosting=hosting, min_history_days=history)
             if network:
-                return f"the network ({network}) was new for this user"
+                return f"the network ({network}, a hosting provider) was new for this user"
         if params["scripted_agent_counts"]:
             agent = scripted_agent(signin.user_agent)
             if agent:

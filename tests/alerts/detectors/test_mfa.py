@@ -84,20 +84,22 @@ def test_a_script_user_agent_before_the_registration_fires():
     assert "the client was a script (axios/1.6.8), not a browser" in alert.description
 
 
-def test_a_new_autonomous_system_is_anomalous_and_a_known_one_is_not():
+def test_a_new_hosting_network_is_anomalous_and_a_known_or_home_one_is_not():
     lee = identity("lee.gu")
     history = signin_history(lee)
     for event in history:
-        event.attributes["autonomous_system_number"] = 8075
+        event.attributes["autonomous_system_number"] = 2856  # a home broadband carrier
     Event.objects.bulk_update(history, ["attributes"])
     IdentityBaseline.objects.filter(identity=lee).delete()
     detect(history)  # the baseline learns the user's carrier
-    detect([signin(lee, T0, SEATTLE, ip=HOME_IP, autonomous_system_number=8075), _change(lee, T0 + timedelta(1 / 24))])
+    known = signin(lee, T0, SEATTLE, ip=HOME_IP, autonomous_system_number=2856)
+    new_home = signin(lee, T0 + timedelta(hours=1), SEATTLE, ip=HOME_IP, autonomous_system_number=5089)
+    detect([known, new_home, _change(lee, T0 + timedelta(hours=1, minutes=5))])
     assert alerts_of("mfa_method_changed") == []
-    odd = signin(lee, T0 + timedelta(hours=2), SEATTLE, ip=HOME_IP, autonomous_system_number=14061)
-    detect([odd, _change(lee, T0 + timedelta(hours=2, minutes=5))])
+    vps = signin(lee, T0 + timedelta(hours=2), SEATTLE, ip=HOME_IP, autonomous_system_number=14061)
+    detect([vps, _change(lee, T0 + timedelta(hours=2, minutes=5))])
     [alert] = alerts_of("mfa_method_changed")
-    assert "the network (AS14061) was new for this user" in alert.description
+    assert "the network (AS14061, a hosting provider) was new for this user" in alert.description
 
 
 def test_impossible_travel_from_the_sign_in_before_is_anomalous():
