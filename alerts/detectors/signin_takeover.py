@@ -95,7 +95,7 @@ def session_replayed(ctx: DetectionContext, event: Event, min_km: float) -> Sign
             continue
         if ip_range(other.ip) == ip_range(event.ip):
             continue
-        apart = _apart(other, event, min_km)
+        apart = far_apart(other, event, min_km)
         if apart is None:
             continue
         first, second = sorted((other, event), key=lambda e: (e.occurred_at, e.pk))
@@ -110,7 +110,7 @@ def session_replayed(ctx: DetectionContext, event: Event, min_km: float) -> Sign
     return None
 
 
-def _apart(a: Event, b: Event, min_km: float) -> str | None:
+def far_apart(a: Event, b: Event, min_km: float) -> str | None:
     """How far apart two sign-ins were, when far enough: by coordinates, else by country."""
     if None not in (a.latitude, a.longitude, b.latitude, b.longitude):
         km = distance_km(a, b)
