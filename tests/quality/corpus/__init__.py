@@ -6,7 +6,7 @@ Seeded and deterministic: the same seed gives the same records, byte for byte.
 from dataclasses import dataclass
 from random import Random
 
-from tests.quality.corpus import attacks, attacks_admin, odd
+from tests.quality.corpus import attacks, attacks_admin, attacks_signin, odd
 from tests.quality.corpus.background import generate_background
 from tests.quality.corpus.emit import Emitter, Record
 from tests.quality.corpus.labels import BENIGN, COMPROMISED, IMPACTED, ODD, Label
@@ -29,6 +29,7 @@ STORIES = (
     ("microsoft_confirmed", attacks.microsoft_confirmed),
     ("admin_confirmed", attacks.admin_confirmed),
     ("late_signin_mfa", attacks.late_signin_mfa),
+    *(("mfa_fatigue", attacks_signin.mfa_fatigue), ("quiet_session_replay", attacks_signin.quiet_session_replay)),
 )
 ODD_STORIES = (
     ("odd_new_country", odd.weekend_in_dublin),
