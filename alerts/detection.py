@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
-from alerts.activity.signins import DEVICE_CODE, is_device_code, session_of
-from alerts.baselines import baselines_update
+from alerts.activity.signins import DEVICE_CODE, is_device_code, session_of, unfamiliar_network
+from alerts.baselines import asn_key, baselines_update
 from alerts.detectors.base import Detection, DetectionContext, Detector
 from alerts.detectors.registry import DETECTORS, effective_parameters
 from alerts.domains import TenantDomains, tenant_domains
@@ -227,14 +227,16 @@ def _load_spray_ips(ctx: DetectionContext, events: list[Event], params: dict, st
 
 
 def _load_sessions(ctx: DetectionContext, events: list[Event], span: timedelta) -> None:
-    """The stored sign-ins, within ``span``, of the sessions the batch's sign-ins belong to."""
+    """The stored sign-ins, within ``span``, of the sessions of the batch's sign-ins from a network
+    (range and autonomous system) new for the user: a replayed token comes from the intruder's
+    network, so sessions continued where the user always works are not read."""
     by_identity: dict[int, set[str]] = defaultdict(set)
     for event in events:
-        if event.kind == Event.Kind.SIGNIN and session_of(event):
+        if event.kind == Event.Kind.SIGNIN and session_of(event) and _new_network(ctx, event):
             by_identity[event.identity_id].add(str(event.attributes["session_id"]))  # as stored
     if not by_identity:
         return
-    located = [e.occurred_at for e in events if e.kind == Event.Kind.SIGNIN and session_of(e)]
+    located = [e.occurred_at for e in events if e.identity_id in by_identity and e.kind == Event.Kind.SIGNIN]
     sessions = sorted(set().union(*by_identity.values()))
     step = max(1, (connection.features.max_query_params or len(sessions)) - len(by_identity) - 4)
     for start in range(0, len(sessions), step):
@@ -247,6 +249,11 @@ def _load_sessions(ctx: DetectionContext, events: list[Event], span: timedelta) 
         ).defer("raw")
         for event in rows.order_by("occurred_at", "pk"):
             ctx.signins_by_session.setdefault(session_of(event), []).append(event)
+
+
+def _new_network(ctx: DetectionContext, event: Event) -> bool:
+    baseline = ctx.baselines.get(event.identity_id)
+    return unfamiliar_network(event.ip, asn_key(event), baseline, before=event.occurred_at, min_history_days=0)
 
 
 def _load_device_codes(ctx: DetectionContext, events: list[Event], habit: timedelta, end) -> None:

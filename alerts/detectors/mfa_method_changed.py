@@ -10,9 +10,9 @@ phone); it becomes an alert when
 - it was made from a network the user never signed in from before the window (alone, medium);
 - or it switched MFA off: every strong method removed, or per-user MFA disabled.
 
-Either record may arrive first: a change is judged against the sign-ins stored before it, and an
-anomalous sign-in against the changes stored after it, so a sign-in log that lags the audit log
-still pairs them. A change an administrator made on the user (a helpdesk reset) is not the
+Either record may arrive first: a change is judged against the sign-ins stored before it, and a
+sign-in against the changes stored after it, so a sign-in log that lags the audit log still pairs
+them. A change an administrator made on the user (a helpdesk reset) is not the
 user's registration and raises nothing.
 """
 
@@ -103,12 +103,13 @@ class MfaMethodChanged(Detector):
         return timedelta(hours=params["window_hours"])
 
     def context_needs(self, baseline, triggers, params):
-        """Changes need the sign-ins before them; an anomalous sign-in needs the changes after it
-        (only those: an ordinary sign-in loads nothing)."""
+        """Changes need the sign-ins before them; sign-ins the changes after them. Changes are
+        rare, so loading them costs an index probe that finds nothing, far less than judging
+        every sign-in's anomaly up front: that is only done for a sign-in a change follows."""
         kinds = set()
         if any(event.kind == CHANGE for event in triggers):
             kinds.add(SIGNIN)
-        if any(is_successful_signin(e) and self.anomaly(e, baseline, params) for e in triggers):
+        if any(is_successful_signin(event) for event in triggers):
             kinds.add(CHANGE)
         return frozenset(kinds)
 

@@ -136,12 +136,12 @@ def test_per_user_mfa_switched_off_is_a_removal():
     assert (_codes(alert), alert.title) == ({"removed"}, "MFA removed")
 
 
-def test_an_ordinary_sign_in_loads_no_mfa_changes_and_an_anomalous_one_does():
+def test_sign_ins_load_the_changes_after_them_and_changes_the_sign_ins_before_them():
     lee = identity("lee.gu")
     signin_history(lee)
     params = effective_parameters(DETECTOR, {})
     baseline = IdentityBaseline.objects.get(identity=lee)
-    ordinary, risky = signin(lee, T0, SEATTLE, ip=HOME_IP), _risky_signin(lee)
-    assert DETECTOR.context_needs(baseline, [ordinary], params) == frozenset()
-    assert DETECTOR.context_needs(baseline, [risky], params) == {Event.Kind.MFA_METHOD_CHANGED}
+    failed = signin(lee, T0, SEATTLE, ip=HOME_IP, succeeded=False)
+    assert DETECTOR.context_needs(baseline, [failed], params) == frozenset()
+    assert DETECTOR.context_needs(baseline, [_risky_signin(lee)], params) == {Event.Kind.MFA_METHOD_CHANGED}
     assert DETECTOR.context_needs(baseline, [_change(lee, T0)], params) == {Event.Kind.SIGNIN}
