@@ -238,7 +238,8 @@ def _load_sessions(ctx: DetectionContext, events: list[Event], span: timedelta) 
         return
     located = [e.occurred_at for e in events if e.identity_id in by_identity and e.kind == Event.Kind.SIGNIN]
     sessions = sorted(set().union(*by_identity.values()))
-    step = max(1, (connection.features.max_query_params or len(sessions)) - len(by_identity) - 4)
+    limit = connection.features.max_query_params  # None on PostgreSQL: one query
+    step = len(sessions) if limit is None else max(1, limit - len(by_identity) - 4)
     for start in range(0, len(sessions), step):
         rows = Event.objects.filter(
             identity_id__in=sorted(by_identity),

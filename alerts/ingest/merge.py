@@ -74,7 +74,8 @@ def _stored_for(copies: list[NormalisedEvent]) -> dict[str, list[Event]]:
     first = min(copy.occurred_at for copy in copies) - DEDUP_WINDOW
     last = max(copy.occurred_at for copy in copies) + DEDUP_WINDOW
     keys = sorted({copy.dedup_key for copy in copies})
-    step = max(1, (connection.features.max_query_params or len(keys)) - 2)
+    limit = connection.features.max_query_params  # None on PostgreSQL: one query
+    step = len(keys) if limit is None else max(1, limit - 2)
     found: dict[str, list[Event]] = {}
     for start in range(0, len(keys), step):
         rows = (
