@@ -128,6 +128,8 @@ class MfaMethodChanged(Detector):
             # An administrator's change on the user (a helpdesk reset) is not the user's own registration.
             if str(attr(change, "actor", default="") or upn).lower() == upn
         ]
+        if not changes:
+            return []  # a batch of sign-ins with no change after them: the common case
         signins = [e for e in _distinct([*triggers, *ctx.events_of(identity_id, {SIGNIN})]) if is_successful_signin(e)]
         reasons: dict[str, str] = {}
         evidence: dict = {"window_hours": params["window_hours"], "risky_signins": []}
