@@ -3,7 +3,9 @@
 Entra ID reports risk on each sign-in (``riskLevelDuringSignIn``, ``riskLevelAggregated``,
 ``riskState``, ``riskEventTypes_v2``); the adapters keep them as ``attributes["risk_level"]``,
 ``risk_level_aggregated``, ``risk_state`` and ``risk_event_types``. A risk an admin dismissed or
-remediated no longer counts.
+remediated no longer counts. Also how a sign-in was made (``authentication_protocol`` deviceCode,
+``session_id``, the error of an MFA-stage failure, an HTTP library's user agent) and whether its
+network (IP range, autonomous system) is one the user signed in from before.
 """
 
 import math
