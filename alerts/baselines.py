@@ -103,6 +103,8 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
                 changed.add(baseline.pk)
             if _remember(baseline.ip_ranges, ip_range(event.ip), event.occurred_at):
                 changed.add(baseline.pk)
+            if _remember(baseline.ip_ranges, asn_key(event), event.occurred_at):
+                changed.add(baseline.pk)
             if event.latitude is not None and event.longitude is not None:
                 recent.setdefault(event.identity_id, []).append(event)
         elif event.kind == MAIL_KIND:
@@ -338,6 +340,14 @@ def _save(baselines: list[IdentityBaseline]) -> None:
 
 
 # --- judging an event against the baseline -------------------------------------------------------
+
+
+def asn_key(event: Event) -> str | None:
+    """``"AS8075"``: the autonomous system a sign-in came from (Graph's ``autonomousSystemNumber``),
+    remembered among ``ip_ranges``: a mobile user changes addresses every day, not carriers."""
+    attributes = event.attributes if isinstance(event.attributes, dict) else {}
+    number = attributes.get("autonomous_system_number")
+    return f"AS{number}" if isinstance(number, int) and number > 0 else None
 
 
 def known_before(entries: dict, value: str | None, at: datetime) -> bool:

@@ -14,14 +14,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.changes import is_failed_change
 from alerts.activity.fields import attr
-from alerts.baselines import baselines_update
+from alerts.activity.signins import DEVICE_CODE, is_device_code, session_of, unfamiliar_network
+from alerts.baselines import asn_key, baselines_update
 from alerts.detectors.base import Detection, DetectionContext, Detector
 from alerts.detectors.registry import DETECTORS, effective_parameters
 from alerts.domains import TenantDomains, tenant_domains
@@ -145,9 +146,7 @@ def context_load(
             continue
         span = active.detector.context_span(active.params)
         for identity_id, triggers in _triggers(active.detector, events).items():
-            if not active.detector.wants_context(baselines.get(identity_id), triggers, active.params):
-                continue
-            for kind in active.detector.context_kinds:
+            for kind in active.detector.context_needs(baselines.get(identity_id), triggers, active.params):
                 ids, widest = needs.get(kind, (set(), timedelta(0)))
                 ids.add(identity_id)
                 needs[kind] = (ids, max(widest, span))
@@ -171,11 +170,15 @@ def context_load(
         domains_configured=domains.configured,
     )
     _load_actors(ctx, events)
-    spray = next(
-        (a for a in policies if a.detector.key == "suspicious_signin" and a.params["check_password_spray"]), None
-    )
-    if spray is not None:
-        _load_spray_ips(ctx, events, spray.params, start, end)
+    signin_policy = next((a for a in policies if a.detector.key == "suspicious_signin"), None)
+    if signin_policy is not None:
+        params = signin_policy.params
+        if params["check_password_spray"]:
+            _load_spray_ips(ctx, events, params, start, end)
+        if params["check_token_replay"]:
+            _load_sessions(ctx, events, signin_policy.detector.context_span(params))
+        if params["check_device_code"]:
+            _load_device_codes(ctx, events, timedelta(days=params["device_code_habit_days"]), end)
     return ctx
 
 
@@ -222,6 +225,58 @@ def _load_spray_ips(ctx: DetectionContext, events: list[Event], params: dict, st
     missing = succeeded - set(ctx.baselines)
     for baseline in IdentityBaseline.objects.filter(identity_id__in=sorted(missing)):
         ctx.baselines[baseline.identity_id] = baseline
+
+
+def _load_sessions(ctx: DetectionContext, events: list[Event], span: timedelta) -> None:
+    """The stored sign-ins, within ``span``, of the sessions of the batch's sign-ins from a network
+    (range and autonomous system) new for the user: a replayed token comes from the intruder's
+    network, so sessions continued where the user always works are not read."""
+    by_identity: dict[int, set[str]] = defaultdict(set)
+    for event in events:
+        if event.kind == Event.Kind.SIGNIN and session_of(event) and _new_network(ctx, event):
+            by_identity[event.identity_id].add(str(event.attributes["session_id"]))  # as stored
+    if not by_identity:
+        return
+    located = [e.occurred_at for e in events if e.identity_id in by_identity and e.kind == Event.Kind.SIGNIN]
+    sessions = sorted(set().union(*by_identity.values()))
+    limit = connection.features.max_query_params  # None on PostgreSQL: one query
+    step = len(sessions) if limit is None else max(1, limit - len(by_identity) - 4)
+    for start in range(0, len(sessions), step):
+        rows = Event.objects.filter(
+            identity_id__in=sorted(by_identity),
+            kind=Event.Kind.SIGNIN,
+            occurred_at__gte=min(located) - span,
+            occurred_at__lte=max(located) + span,
+            attributes__session_id__in=sessions[start : start + step],
+        ).defer("raw")
+        for event in rows.order_by("occurred_at", "pk"):
+            ctx.signins_by_session.setdefault(session_of(event), []).append(event)
+
+
+def _new_network(ctx: DetectionContext, event: Event) -> bool:
+    baseline = ctx.baselines.get(event.identity_id)
+    return unfamiliar_network(event.ip, asn_key(event), baseline, before=event.occurred_at, min_history_days=0)
+
+
+def _load_device_codes(ctx: DetectionContext, events: list[Event], habit: timedelta, end) -> None:
+    """When the identities with a device-code sign-in in the batch used the device code before."""
+    ids = sorted({event.identity_id for event in events if event.kind == Event.Kind.SIGNIN and is_device_code(event)})
+    if not ids:
+        return
+    first = min(event.occurred_at for event in events if event.identity_id in ids)
+    rows = (
+        Event.objects.filter(
+            identity_id__in=ids,
+            kind=Event.Kind.SIGNIN,
+            occurred_at__gte=first - habit,
+            occurred_at__lte=end,
+            attributes__authentication_protocol__iexact=DEVICE_CODE,
+        )
+        .exclude(succeeded=False)
+        .values_list("identity_id", "occurred_at", "pk")
+    )
+    for identity_id, occurred_at, pk in rows:
+        ctx.device_code_signins.setdefault(identity_id, []).append((occurred_at, pk))
 
 
 # --- suppressions ------------------------------------------------------------------------------------

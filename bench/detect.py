@@ -68,6 +68,8 @@ class Load:
                     "userDisplayName": user.split("@")[0],
                     "appDisplayName": "Office 365 Exchange Online",
                     "ipAddress": self.ips[user],
+                    "autonomousSystemNumber": 8075,
+                    "sessionId": f"{user}-{now:%Y%m%d}",  # one session a user a day, as Entra writes it
                     "clientAppUsed": "Browser",
                     "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/129.0",
                     "riskLevelDuringSignIn": "none",

@@ -3,14 +3,17 @@
 Entra ID reports risk on each sign-in (``riskLevelDuringSignIn``, ``riskLevelAggregated``,
 ``riskState``, ``riskEventTypes_v2``); the adapters keep them as ``attributes["risk_level"]``,
 ``risk_level_aggregated``, ``risk_state`` and ``risk_event_types``. A risk an admin dismissed or
-remediated no longer counts.
+remediated no longer counts. Also how a sign-in was made (``authentication_protocol`` deviceCode,
+``session_id``, the error of an MFA-stage failure, an HTTP library's user agent) and whether its
+network (IP range, autonomous system) is one the user signed in from before.
 """
 
 import math
 from datetime import datetime, timedelta
 
+from alerts.activity.addresses import ip_range
 from alerts.activity.fields import attr, attribute_list
-from alerts.baselines import known_before, signin_history_start
+from alerts.baselines import asn_key, known_before, signin_history_start
 from alerts.models import Event, IdentityBaseline
 
 CLOSED_RISK_STATES = {"dismissed", "remediated", "confirmedsafe"}
@@ -31,6 +34,49 @@ EARTH_RADIUS_KM = 6371.0
 # MFA interrupts and prompts (50074, 50076, 50140, 500121, 50097, 50125…) are not: the password
 # was right, or the user is being asked for more.
 PASSWORD_FAILURE_CODES = frozenset({50126, 50053, 50055, 50056, 50034, 50057, 50064, 50144})
+# Every detection Identity Protection can attach to a sign-in that says "not the usual user":
+# what may pair a sign-in with an MFA registration right after it, whatever the level.
+ANOMALY_RISK_EVENT_TYPES = [
+    *DEFAULT_RISK_EVENT_TYPES,
+    "unfamiliarFeatures",
+    "unlikelyTravel",
+    "impossibleTravel",
+    "newCountry",
+    "suspiciousBrowser",
+    "suspiciousAPITraffic",
+    "adminConfirmedUserCompromised",
+]
+# User agents of HTTP libraries, not browsers: what adversary-in-the-middle kits and token scripts
+# present when they sign in with (or replay) a user's credentials. Matched as lower-case prefixes.
+SCRIPTED_AGENTS = (
+    "axios/",
+    "node-fetch",
+    "undici",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "curl/",
+    "wget/",
+    "okhttp",
+    "postmanruntime",
+)
+# Autonomous systems of hosting and VPS providers (DigitalOcean, Vultr, Linode, OVH, Hetzner,
+# AWS, Google Cloud, M247, Contabo, Scaleway, Leaseweb, Hostinger, DataCamp, Tencent, Alibaba,
+# Oracle, AlexHost, Clouvider, FranTech, ColoCrossing, QuadraNet, Interserver): people do not
+# sign in from a datacenter, the phishing kits and proxies that replay their sessions do.
+# Microsoft's own (8075) is left out: cloud PCs and Azure Virtual Desktop sign in from it.
+HOSTING_ASNS = [
+    "14061", "20473", "63949", "16276", "24940", "16509", "14618", "15169", "396982", "9009", "51167",
+    "12876", "60781", "28753", "47583", "60068", "212238", "132203", "45102", "31898", "200019",
+    "62240", "53667", "36352", "8100", "19318",
+]  # fmt: skip
+# Failures after the password was accepted: MFA required and never satisfied (50074 with no
+# success after it), or MFA itself failed or was denied (500121). From a stranger's network,
+# someone else holds the password.
+MFA_STAGE_FAILURE_CODES = frozenset({50074, 500121})
+DEVICE_CODE = "devicecode"
 # Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
 # Private Relay or a VPN user is not compromised).
 WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
@@ -42,12 +88,64 @@ def is_successful_signin(event: Event) -> bool:
 
 def is_password_failure(event: Event) -> bool:
     """A failed sign-in with a wrong-credential error (not an MFA interrupt or a policy block)."""
-    if event.kind != Event.Kind.SIGNIN_FAILED:
-        return False
+    return event.kind == Event.Kind.SIGNIN_FAILED and error_code(event) in PASSWORD_FAILURE_CODES
+
+
+def scripted_agent(user_agent: str | None) -> str:
+    """The HTTP library a user agent names (``axios/1.6.8``), or "" for browsers and apps."""
+    agent = (user_agent or "").strip().lower()
+    return (user_agent or "").strip()[:60] if agent.startswith(SCRIPTED_AGENTS) else ""
+
+
+def error_code(event: Event) -> int | None:
     try:
-        return int(attr(event, "error_code", default=0) or 0) in PASSWORD_FAILURE_CODES
+        return int(attr(event, "error_code", default=None))
     except (TypeError, ValueError):
+        return None
+
+
+def is_mfa_stage_failure(event: Event) -> bool:
+    """A failed sign-in whose password was right: it failed at the MFA step."""
+    return event.kind == Event.Kind.SIGNIN_FAILED and error_code(event) in MFA_STAGE_FAILURE_CODES
+
+
+def is_device_code(event: Event) -> bool:
+    """Signed in with the device code flow (``authenticationProtocol`` ``deviceCode``)."""
+    return str(attr(event, "authentication_protocol", default="")).lower() == DEVICE_CODE
+
+
+def session_of(event: Event) -> str:
+    """The Entra session id a sign-in belongs to ("" when the source gave none)."""
+    return str(attr(event, "session_id", default="") or "").lower()
+
+
+def unfamiliar_network(
+    ip: str | None, asn: str | None, baseline: IdentityBaseline | None, *, before: datetime, min_history_days: int
+) -> bool:
+    """True when neither the address's range nor its autonomous system had a successful sign-in
+    of the user before ``before``, and the user has ``min_history_days`` of sign-ins to judge by."""
+    start = signin_history_start(baseline)
+    if not ip or start is None or before - start < timedelta(days=min_history_days):
         return False
+    return not known_before(baseline.ip_ranges, ip_range(ip), before) and not known_before(
+        baseline.ip_ranges, asn, before
+    )
+
+
+def new_hosting_network(
+    event: Event, baseline: IdentityBaseline | None, *, hosting: set[int], min_history_days: int
+) -> str:
+    """``"AS14061"`` when the sign-in came from a hosting provider's autonomous system (one of
+    ``hosting``) the user never signed in from before, and the user has ``min_history_days`` of
+    remembered networks to judge by; else "". A new home or mobile carrier is ordinary."""
+    key = asn_key(event)
+    if key is None or int(key[2:]) not in hosting or baseline is None:
+        return ""
+    if known_before(baseline.ip_ranges, key, event.occurred_at):
+        return ""
+    since = event.occurred_at.timestamp() - min_history_days * 86400
+    history = any(name.startswith("AS") and first <= since for name, (first, _) in baseline.ip_ranges.items())
+    return key if history else ""
 
 
 def risk_is_weak(risk: dict) -> bool:

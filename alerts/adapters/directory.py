@@ -89,6 +89,9 @@ def mfa_attributes(changes: dict[str, tuple[Any, Any]], *, result_reason: str = 
     if old is not None or new is not None:
         before, after = _method_types(old), _method_types(new)
         attributes.update(methods_before=before, methods_after=after, methods_removed=sorted(set(before) - set(after)))
+    old, new = changes.get("strongauthenticationrequirement", (None, None))
+    if old is not None or new is not None:
+        attributes.update(mfa_required_before=_required(old), mfa_required_after=_required(new))
     if result_reason:
         attributes["detail"] = result_reason
     return attributes
@@ -118,6 +121,20 @@ def _method_types(value: Any) -> list[int]:
         if method is not None and method not in types:
             types.append(method)
     return sorted(types)
+
+
+def _required(value: Any) -> bool | None:
+    """Whether per-user MFA is on in a ``StrongAuthenticationRequirement`` value:
+    ``'[{"RelyingParty": "*", "State": 1, …}]'`` is on, ``[]`` or ``State`` 0 is off."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            return None
+    if not isinstance(value, list):
+        return None
+    states = [parse_int(lower_keys(item).get("state")) for item in value]
+    return any(state for state in states if state is not None)
 
 
 def _value_text(value: Any) -> str:

@@ -61,6 +61,10 @@ class DetectionContext:
     successful) of any identity from the IPs the batch signed in from, since password spray is
     a cross-account pattern; ``identity_ids_by_upn`` resolves the actors the batch names
     (``attributes["actor"]``) for detectors that alert on who did something.
+    ``signins_by_session`` holds the stored sign-ins sharing a session id with a sign-in of the
+    batch (a replayed session token); ``device_code_signins`` per identity the (time, id) of its
+    device-code sign-ins in the habit period before the batch (only for identities whose batch
+    has one).
     ``domains_configured`` is False when the accepted domains were learnt from the identities
     seen so far (the admin listed none), so they may still miss one of the tenant's domains.
     """
@@ -72,6 +76,8 @@ class DetectionContext:
     domains_configured: bool = False
     identity_ids_by_upn: dict[str, int] = field(default_factory=dict)
     signins_by_ip: dict[str, list[Event]] = field(default_factory=dict)
+    signins_by_session: dict[str, list[Event]] = field(default_factory=dict)
+    device_code_signins: dict[int, list[tuple[datetime, int]]] = field(default_factory=dict)
     _internal: dict[str, bool] = field(default_factory=dict, repr=False)  # is_internal, per address
 
     def events_of(self, identity_id: int, kinds: Iterable[str]) -> list[Event]:
@@ -113,6 +119,13 @@ class Detector:
     def wants_context(self, baseline: IdentityBaseline | None, triggers: list[Event], params: dict[str, Any]) -> bool:
         """False when the baseline alone shows these triggers cannot fire, so no history is loaded."""
         return True
+
+    def context_needs(
+        self, baseline: IdentityBaseline | None, triggers: list[Event], params: dict[str, Any]
+    ) -> frozenset[str]:
+        """Which of ``context_kinds`` these triggers need loaded; a detector whose triggers of one
+        kind need one context and of another kind another overrides it."""
+        return self.context_kinds if self.wants_context(baseline, triggers, params) else frozenset()
 
     def detect(
         self, ctx: DetectionContext, identity_id: int, triggers: list[Event], params: dict[str, Any]

@@ -1,5 +1,6 @@
 """Suspicious sign-in: impossible travel, a new country, the source's risk verdict, password spray
-followed by a success, and legacy protocols.
+followed by a success, legacy protocols, and the MFA-bypassing takeovers of ``signin_takeover``
+(device code, phishing-kit clients, session replay, MFA failed from a stranger's network).
 
 Each signal can be switched off. The signals for one identity fold into one alert, whose
 reasons list every signal that fired. Impossible travel compares consecutive successful
@@ -30,6 +31,14 @@ from alerts.activity.signins import (
 from alerts.baselines import known_before, recent_signins, recent_signins_cover
 from alerts.detectors.base import Detection, Detector
 from alerts.detectors.params import Param, ParamSchema
+from alerts.detectors.signin_takeover import (
+    KIT_APPS,
+    device_code_outside_habit,
+    from_stranger,
+    mfa_failed_from_stranger,
+    scripted_kit_client,
+    session_replayed,
+)
 from alerts.models import Event, Severity
 
 LEGACY_CLIENTS = [
@@ -51,6 +60,10 @@ EARTH_HALF_CIRCUMFERENCE_KM = 20_040
 # Signals that say where the user signed in from, not that someone else did: alone, a low alert.
 WEAK_SIGNALS = frozenset({"new_country", "legacy", "weak_risk"})
 SIGNAL_LABELS = {
+    "token_replay": "session token replayed",
+    "kit_client": "phishing-kit client",
+    "device_code": "device-code sign-in",
+    "mfa_failed": "password right, MFA failed",
     "spray": "password spray then success",
     "impossible_travel": "impossible travel",
     "source_risk": "risky sign-in",
@@ -69,7 +82,9 @@ class SuspiciousSignin(Detector):
     name = "Suspicious sign-in"
     description = (
         "Impossible travel, a country never seen for the user, anonymiser or risky sign-ins as the source "
-        "reports them, password spray followed by a success, legacy protocols."
+        "reports them, password spray followed by a success, legacy protocols, device-code sign-ins outside the "
+        "user's habit, phishing-kit clients, a session used from two networks far apart, and MFA failed after the "
+        "right password from an unfamiliar network."
     )
     severity = Severity.MEDIUM
     schema = ParamSchema(
@@ -109,6 +124,21 @@ class SuspiciousSignin(Detector):
             _on("check_legacy_protocols", "Legacy protocols"),
             Param("legacy_clients", "list", LEGACY_CLIENTS, "Legacy clients", "Entra clientAppUsed values."),
             Param("legacy_user_agents", "list", ["BAV2ROPC"], "Legacy user agents", "Substrings of the user agent."),
+            _on("check_device_code", "Device-code sign-in outside the user's habit"),
+            Param(
+                "device_code_habit_days",
+                "int",
+                30,
+                "Device code: habit period (days)",
+                "A device-code sign-in within this period before makes one usual.",
+                1,
+                365,
+            ),
+            _on("check_kit_clients", "Phishing-kit client (HTTP library) on Office sign-ins"),
+            Param("kit_apps", "list", KIT_APPS, "Kit client: apps", "App names or ids the kits proxy."),
+            _on("check_token_replay", "One session from two networks far apart"),
+            Param("session_min_km", "float", 500, "Session: minimum distance (km)", "", 1, 20_000),
+            _on("check_mfa_failures", "Password right, MFA failed, from an unfamiliar network"),
         )
     )
     trigger_kinds = frozenset({Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED})
@@ -116,6 +146,15 @@ class SuspiciousSignin(Detector):
 
     def context_span(self, params):
         return timedelta(hours=EARTH_HALF_CIRCUMFERENCE_KM / params["travel_max_kmh"])
+
+    def context_needs(self, baseline, triggers, params):
+        """Travel's neighbours, or the sign-ins around an MFA failure from a stranger's network."""
+        if super().context_needs(baseline, triggers, params):
+            return self.context_kinds
+        days = params["new_country_min_history_days"]
+        if params["check_mfa_failures"] and any(from_stranger(baseline, e, days) for e in triggers):
+            return self.context_kinds
+        return frozenset()
 
     def wants_context(self, baseline, triggers, params):
         """Travel needs the neighbouring sign-ins: the baseline remembers the recent ones; older
@@ -150,6 +189,10 @@ class SuspiciousSignin(Detector):
                 events.append(event)
             if params["check_legacy_protocols"]:
                 self._legacy(event, params, reasons, evidence, events)
+        for signal in self._takeover_signals(ctx, triggers, params):
+            reasons[signal.code] = signal.sentence
+            evidence.setdefault(signal.code.split(":")[0], []).append(signal.evidence)
+            events.extend(signal.events)
         if params["check_source_risk"]:
             for event in triggers if params["risk_include_failed"] else successes:
                 risk = source_risk(event, levels=params["risk_levels"], event_types=params["risk_event_types"])
@@ -167,6 +210,17 @@ class SuspiciousSignin(Detector):
         if all(code.split(":")[0] in WEAK_SIGNALS for code in reasons):
             finding.severity = Severity.LOW  # where the user was, not who it was: travellers, VPNs, relays
         return [finding]
+
+    def _takeover_signals(self, ctx, triggers, params):
+        for event in triggers:
+            found = [
+                params["check_device_code"] and device_code_outside_habit(ctx, event),
+                params["check_kit_clients"] and scripted_kit_client(event, params["kit_apps"]),
+                params["check_token_replay"] and session_replayed(ctx, event, params["session_min_km"]),
+                params["check_mfa_failures"]
+                and mfa_failed_from_stranger(ctx, event, params["new_country_min_history_days"]),
+            ]
+            yield from (signal for signal in found if signal)
 
     def title_for(self, reasons):
         codes = {code.split(":")[0] for code in reasons}

@@ -12,6 +12,7 @@ from alerts import pipeline
 from alerts.adapters import ADAPTERS, SOURCES, AdapterContext, RecordError
 from alerts.adapters.base import RecordSkipped
 from alerts.domains import accepted_domains
+from alerts.ingest.merge import signin_copies_merge
 from alerts.ingest.prepare import PreparedEvent, prepare
 from alerts.ingest.store import identities_resolve
 from alerts.ingest.writer import EventWriter
@@ -55,7 +56,9 @@ def ingest_records(*, source: str, records: Iterable[Any]) -> IngestResult:
     Each batch is committed on its own (savepoints inside a caller's transaction) together with
     its entries in the detection ledger (``alerts.pipeline``), so no stored event is ever left
     unjudged; detection is queued after commit. A repost of records already stored queues again
-    the detection of any stored events still waiting for it. A bad record is reported
+    the detection of any stored events still waiting for it. The second copy of a sign-in (the
+    audit log's and Graph's) is merged into the stored event, which is judged again when the
+    merge changed what detection reads (``alerts.ingest.merge``). A bad record is reported
     with its index and never stops the others; storing the same record twice creates nothing.
     Errors of the stream itself (an unreadable body) propagate to the caller.
     """
@@ -100,9 +103,10 @@ def _store(batch: list[tuple[int, PreparedEvent]], writer: EventWriter, result: 
     with transaction.atomic():
         identity_ids = identities_resolve(prepared)
         written = writer.insert(prepared, identity_ids)
+        new_record_ids = {record_id for _, record_id in written}
         event_ids = sorted(event_id for event_id, _ in written)
-        pipeline.events_ingested(event_ids=event_ids)
-    new_record_ids = {record_id for _, record_id in written}
+        merged_ids = signin_copies_merge(prepared=prepared, written=new_record_ids, source=writer.source)
+        pipeline.events_ingested(event_ids=sorted({*event_ids, *merged_ids}))
     created: set[int] = set()
     claimed: set[str] = set()
     for index, item in batch:

@@ -18,7 +18,8 @@ class IdentityBaseline(models.Model):
     UTC day (``{"2026-01-31": 42}``) over the last ``SENDING_KEEP_DAYS`` days of event time;
     a batch recounts only the days it touched, so re-running detection is idempotent.
     ``recent_signins`` keeps the located successful sign-ins of the two days before the newest
-    one, so impossible travel is judged without reading the events table.
+    one, so impossible travel is judged without reading the events table. ``ip_ranges`` also
+    remembers the autonomous systems sign-ins came from, keyed ``AS<number>``.
     """
 
     identity = models.OneToOneField(Identity, on_delete=models.CASCADE, primary_key=True, related_name="baseline")

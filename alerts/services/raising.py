@@ -86,9 +86,8 @@ def alert_raise(
         if alert is None:
             alert, created = _insert(policy, identity, finding, fold_window, severity)
         new_events = _attach_events(alert, finding)
-        if not created:
-            _fold(alert, finding, severity, new_events, retitle)
-        if created or new_events:
+        folded = not created and _fold(alert, finding, severity, new_events, retitle)
+        if created or folded:
             alert_raised.send(sender=Alert, alert=alert, created=created)
     return RaiseResult(alert=alert, created=created, new_events=new_events)
 
@@ -149,17 +148,22 @@ def _attach_events(alert: Alert, finding: Detection) -> int:
     return len(new)
 
 
-def _fold(alert: Alert, finding: Detection, severity: str, new_events: int, retitle) -> None:
-    if not new_events:
-        return
-    reasons = _merge_reasons(alert.evidence.get("reasons", {}), finding.reasons)
+def _fold(alert: Alert, finding: Detection, severity: str, new_events: int, retitle) -> bool:
+    """Fold the finding in; False when it brings nothing new. An event judged again (a sign-in
+    whose richer copy arrived late) may bring a new reason or a higher severity on events
+    already linked: that is news too."""
+    old_reasons = alert.evidence.get("reasons", {})
+    raises = SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(alert.severity, 0)
+    reasons = _merge_reasons(old_reasons, finding.reasons)
+    if not new_events and not raises and reasons.keys() == old_reasons.keys():
+        return False
     alert.evidence = {**merge_evidence(alert.evidence, finding.evidence), "reasons": reasons}
     alert.description = describe(reasons)
     alert.title = ((retitle(reasons) if retitle else None) or alert.title)[:300]
     alert.event_count += new_events
     alert.first_activity_at = min(alert.first_activity_at, finding.first_at)
     alert.last_activity_at = max(alert.last_activity_at, finding.last_at)
-    if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(alert.severity, 0):
+    if raises:
         alert.severity = severity
     alert.save(
         update_fields=[
@@ -173,3 +177,4 @@ def _fold(alert: Alert, finding: Detection, severity: str, new_events: int, reti
             "updated_at",
         ]
     )
+    return True

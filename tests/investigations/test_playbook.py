@@ -196,3 +196,58 @@ def test_rerun_updates_findings_in_place_and_never_proposes_twice(django_capture
     assert second.actions.count() == actions_before + 1  # only the new forwarding address is new
     assert second.actions.filter(kind="disable_mailbox_forwarding", target="other.drop@gmail.com").exists()
     assert second.alerts.count() == 2
+
+
+def _kit_signin(who, at, place, ip, agent="axios/1.6.8", **attributes):
+    event = signin(who, at, place, ip=ip, **attributes)
+    event.app, event.user_agent = "OfficeHome", agent
+    event.save(update_fields=["app", "user_agent"])
+    return event
+
+
+def _registration(who, at):
+    return Event.objects.create(
+        identity=who,
+        occurred_at=at,
+        kind=Event.Kind.MFA_METHOD_CHANGED,
+        operation="User registered security info.",
+        source="o365-audit",
+        source_record_id=f"mfa-{who.pk}-{at.timestamp()}",
+    )
+
+
+def test_an_aitm_kit_sign_in_then_a_new_authenticator_is_compromised(django_capture_on_commit_callbacks):
+    """No Identity Protection risk at all: the kit's HTTP library and the registration after it say it."""
+    lee = identity("lee.gu")
+    home_history(lee)
+    _kit_signin(lee, T0, SEATTLE, "167.99.10.79")
+    _registration(lee, T0 + timedelta(minutes=12))
+    investigation = investigate(lee, django_capture_on_commit_callbacks)
+
+    found = findings(investigation)
+    assert found["signins.mfa_bypass"].verdict == V.MALICIOUS
+    assert "a phishing kit's client (1 sign-in, first from 167.99.10.79" in found["signins.mfa_bypass"].explanation
+    assert found["mfa"].verdict == V.MALICIOUS
+    assert investigation.verdict == Investigation.Verdict.COMPROMISED
+
+
+def test_one_session_from_seattle_and_moscow_is_a_replayed_token(django_capture_on_commit_callbacks):
+    megan = identity()
+    home_history(megan)
+    signin(megan, T0, SEATTLE, session_id="9f1c")
+    signin(megan, T0 + timedelta(minutes=40), MOSCOW, ip="95.173.136.35", session_id="9f1c")
+    investigation = investigate(megan, django_capture_on_commit_callbacks)
+
+    bypass = findings(investigation)["signins.mfa_bypass"]
+    assert bypass.verdict == V.MALICIOUS
+    assert set(bypass.events.values_list("ip", flat=True)) == {"20.190.151.10", "95.173.136.35"}
+
+
+def test_a_browser_and_a_session_kept_on_one_network_are_no_bypass(django_capture_on_commit_callbacks):
+    megan = identity()
+    home_history(megan)
+    _kit_signin(megan, T0, SEATTLE, "20.190.151.10", agent="Mozilla/5.0 (Windows NT 10.0) Chrome/122.0", session_id="a")
+    signin(megan, T0 + timedelta(hours=2), SEATTLE, ip="20.190.151.77", session_id="a")
+    investigation = investigate(megan, django_capture_on_commit_callbacks)
+
+    assert findings(investigation)["signins.mfa_bypass"].verdict == V.CLEAN

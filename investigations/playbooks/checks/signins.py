@@ -1,13 +1,22 @@
 """Sign-in checks: new countries, impossible travel, risky or anonymiser IPs, spray then success,
-legacy protocols and single-factor sign-ins. Each flags the sign-ins it rests on in
+legacy protocols, single-factor sign-ins and sign-ins that got past MFA. Each flags the sign-ins it rests on in
 ``ctx.risky_signins`` (the suspicious IPs the pivots follow)."""
 
 import math
 from functools import lru_cache
 
 from alerts.activity.addresses import ip_range
-from alerts.activity.signins import CLOSED_RISK_STATES, PASSWORD_FAILURE_CODES, WEAK_RISK_TYPES
-from alerts.baselines import known_before
+from alerts.activity.signins import (
+    CLOSED_RISK_STATES,
+    DEVICE_CODE,
+    MFA_STAGE_FAILURE_CODES,
+    PASSWORD_FAILURE_CODES,
+    WEAK_RISK_TYPES,
+    scripted_agent,
+    unfamiliar_network,
+)
+from alerts.baselines import asn_key, known_before
+from alerts.detectors.signin_takeover import KIT_APPS, NETWORK_SETTLES, far_apart
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
@@ -264,4 +273,70 @@ def single_factor(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     return result
 
 
-CHECKS = [new_country, impossible_travel, risky_ip, spray_then_success, legacy_protocol, single_factor]
+@check("signins.mfa_bypass", "Sign-ins that got past MFA: kit relays, replayed sessions, device codes")
+def mfa_bypass(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    """What today's takeovers leave in the sign-in log (``alerts.detectors.signin_takeover``): a
+    phishing kit's HTTP library signing in to Office, one session used from two networks far
+    apart, a first device-code sign-in, the right password with MFA failing from a stranger's
+    network. The first two mean someone else holds the session."""
+    signed_in = successes(ctx)
+    kits = [e for e in signed_in if scripted_agent(e.user_agent) and _kit_app(e)]
+    replays: list[EventRow] = []
+    by_session: dict[str, list[EventRow]] = {}
+    for event in signed_in:
+        session = str(event.fact("session_id", default="")).lower()
+        if not session:
+            continue
+        for other in by_session.setdefault(session, []):
+            if network(other.ip) != network(event.ip) and far_apart(other, event, TRAVEL_MIN_KM):
+                replays.extend(e for e in (other, event) if e not in replays)
+        by_session[session].append(event)
+    codes = [e for e in signed_in if str(e.fact("authentication_protocol", default="")).lower() == DEVICE_CODE]
+    stranger = [e for e in ctx.of_kind(Event.Kind.SIGNIN_FAILED) if _mfa_failed_from_stranger(ctx, e, signed_in)]
+    found = {
+        "a phishing kit's client": kits,
+        "a session replayed from another network": replays,
+        "a device-code sign-in": codes[:1],
+        "the right password and MFA failing from a stranger's network": stranger,
+    }
+    found = {what: events for what, events in found.items() if events}
+    if not found:
+        result.explanation = "No sign-in came through a phishing kit, a replayed session, a device code or failed MFA."
+        return result
+    severe = bool(kits or replays)
+    result.verdict = V.MALICIOUS if severe else V.SUSPICIOUS
+    result.weight = 45 if severe else 30
+    result.events = [event for events in found.values() for event in events][:MAX_EVENTS]
+    first = result.events[0]
+    result.headline = f"was signed in to through {next(iter(found))} ({first.ip})"
+    parts = [
+        f"{what} ({plural(len(events), 'sign-in')}, first from {events[0].ip} {when(events[0].occurred_at)})"
+        for what, events in found.items()
+    ]
+    result.explanation = f"Signs of a sign-in that got past MFA: {'; '.join(parts)}."
+    result.data = {"ips": sorted({e.ip for e in result.events if e.ip}), "signals": sorted(found)}
+    _flag(ctx, [event for event in (*kits, *replays, *codes[:1])])
+    return result
+
+
+def _kit_app(event: EventRow) -> bool:
+    wanted = {app.lower() for app in KIT_APPS}
+    return bool({(event.app or "").lower(), str(event.fact("app_id", default="")).lower()} & wanted)
+
+
+def _mfa_failed_from_stranger(ctx: PlaybookContext, event: EventRow, signed_in: list[EventRow]) -> bool:
+    try:
+        code = int(event.fact("error_code", default=0) or 0)
+    except (TypeError, ValueError):
+        return False
+    if code not in MFA_STAGE_FAILURE_CODES:
+        return False
+    if not unfamiliar_network(event.ip, asn_key(event), ctx.baseline, before=event.occurred_at, min_history_days=3):
+        return False
+    return not any(
+        network(other.ip) == network(event.ip) and abs(other.occurred_at - event.occurred_at) <= NETWORK_SETTLES
+        for other in signed_in
+    )
+
+
+CHECKS = [new_country, impossible_travel, risky_ip, spray_then_success, legacy_protocol, single_factor, mfa_bypass]

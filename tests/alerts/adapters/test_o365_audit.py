@@ -140,6 +140,25 @@ def test_panther_mfa_method_removed_is_an_mfa_change_of_the_target_user():
     assert added.attributes["methods_after"] == [7]
 
 
+@pytest.mark.parametrize(
+    ("new_value", "required_after"),
+    [("[]", False), ('[{"RelyingParty":"*","State":0}]', False), ('[{"RelyingParty":"*","State":2}]', True)],
+)
+def test_per_user_mfa_requirement_changes_are_read_from_the_panther_record_shape(new_value, required_after):
+    """The panther "Update user." record, its modified property swapped for the per-user MFA one."""
+    record = [
+        case["log"] for case in dataset_lines("panther-analysis/tests_Microsoft365_Audit_AzureActiveDirectory.jsonl")
+    ][3]
+    old_value = '[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2025-11-03T09:12:44Z"}]'
+    record["ModifiedProperties"] = [
+        {"Name": "StrongAuthenticationRequirement", "NewValue": new_value, "OldValue": old_value},
+        {"Name": "Included Updated Properties", "NewValue": "StrongAuthenticationRequirement", "OldValue": ""},
+    ]
+    event = one("o365-audit", record)
+    assert event.kind == Event.Kind.MFA_METHOD_CHANGED
+    assert (event.attributes["mfa_required_before"], event.attributes["mfa_required_after"]) == (True, required_after)
+
+
 def test_wazuh_operations_route_to_their_kinds():
     routed = {}
     for case in dataset_lines("wazuh/office365_operation_rule_tests.jsonl"):

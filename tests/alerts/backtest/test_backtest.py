@@ -159,7 +159,12 @@ def test_mfa_backtest_matches_the_hand_count():
     detect([signin(lee, _at(2, 9), SEATTLE, risk_level="high", risk_state="atRisk")])
     for day, hour, attributes in [(2, 10, {}), (4, 10, {}), (6, 10, {"methods_before": [6], "methods_after": []})]:
         change = EventFactory(
-            identity=lee, occurred_at=_at(day, hour), kind=mfa, source="o365-audit", attributes=attributes
+            identity=lee,
+            occurred_at=_at(day, hour),
+            kind=mfa,
+            source="o365-audit",
+            ip="20.190.151.10",  # the user's own network
+            attributes=attributes,
         )
         detect([change])
     # Current: day 2 (an hour after a high-risk sign-in), day 6 (every method removed); day 4 quiet.

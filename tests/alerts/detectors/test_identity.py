@@ -68,10 +68,12 @@ def test_rights_not_listed_in_the_policy_stay_quiet():
     assert alerts_of("mailbox_permission_added") == []
 
 
-def _mfa_change(who, at, **attributes):
+def _mfa_change(who, at, *, ip="20.190.151.10", **attributes):
+    """A registration, by default from the network ``signin_history`` signs in from."""
     return EventFactory(
         identity=who,
         occurred_at=at,
+        ip=ip,
         kind=Event.Kind.MFA_METHOD_CHANGED,
         source="o365-audit",
         operation="User registered security info.",

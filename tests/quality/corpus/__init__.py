@@ -6,7 +6,7 @@ Seeded and deterministic: the same seed gives the same records, byte for byte.
 from dataclasses import dataclass
 from random import Random
 
-from tests.quality.corpus import attacks, attacks_admin, attacks_shapes, odd
+from tests.quality.corpus import attacks, attacks_admin, attacks_shapes, attacks_signin, odd
 from tests.quality.corpus.background import generate_background
 from tests.quality.corpus.emit import Emitter, Record
 from tests.quality.corpus.labels import BENIGN, COMPROMISED, IMPACTED, ODD, Label
@@ -32,6 +32,8 @@ STORIES = (
     ("folder_share_outsider", attacks_shapes.folder_share_outsider),
     ("transport_rule_redirect", attacks_shapes.transport_rule_redirect),
     ("sendas_delegation", attacks_shapes.sendas_delegation),
+    ("mfa_fatigue", attacks_signin.mfa_fatigue),
+    ("quiet_session_replay", attacks_signin.quiet_session_replay),
 )
 ODD_STORIES = (
     ("odd_new_country", odd.weekend_in_dublin),

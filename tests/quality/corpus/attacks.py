@@ -72,6 +72,7 @@ def aitm(em: Emitter, tenant: Tenant, victim: Person) -> None:
         risk=risky("none", state="none"),
         agent=PHISHKIT_AGENT,
         requirement="multiFactorAuthentication",
+        delay=timedelta(hours=3),  # the sign-in log after the audit log's copy: the copies merge audit-first
     )
     security_info(em, victim, at(6, 9.2), "User registered security info.", ip=ip, agent=PHISHKIT_AGENT)
     new_inbox_rule(
