@@ -13,7 +13,7 @@ from airportal.errors import Conflict, NotAllowed
 from airportal.models import PortalSettings
 from airportal.roles import Role
 
-DEFAULT_FOUR_EYES_KINDS = ["disable_account", "reset_password"]
+DEFAULT_FOUR_EYES_KINDS = ["disable_account", "reset_password", "remove_mfa_method"]
 
 
 @transaction.atomic

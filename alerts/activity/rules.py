@@ -56,8 +56,13 @@ class InboxRule:
 
 
 def inbox_rule(event: Event) -> InboxRule:
-    params = normalised(attr(event, "rule") or event.attributes)
-    name = str(params.get("name") or event.target or "").strip()
+    return inbox_rule_of(attr(event, "rule") or event.attributes, name=event.target or "")
+
+
+def inbox_rule_of(settings: dict, *, name: str = "") -> InboxRule:
+    """A rule from its settings in any spelling (an audit record's, ``Get-InboxRule``'s)."""
+    params = normalised(settings)
+    name = str(params.get("name") or name or "").strip()
     forwards = {key: recipients(params.get(key.lower())) for key in FORWARD_KEYS}
     keywords = [word for key in KEYWORD_KEYS for word in attribute_list(params.get(key.lower()))]
     return InboxRule(

@@ -134,3 +134,8 @@ class FakeServers:
 
 def now() -> float:
     return time.time()
+
+
+def iso_now() -> str:
+    """Now as Graph writes a dateTimeOffset (``2026-12-05T17:20:00Z``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
