@@ -187,8 +187,9 @@ def _messages(fake, request, roles, user, rest) -> Response:
 
 
 def _message_page(fake, request, rows: list[dict]) -> Response:
-    """One page of messages: ``fake.message_page_size`` (10) by default, ``$top`` up to 1000."""
-    size = min(int(request.query.get("$top", fake.message_page_size)), 1000)
+    """One page of messages: ``fake.message_page_size`` (10) by default, ``$top`` up to
+    ``fake.message_top_limit`` (1000; a server may always give fewer than asked, and a nextLink)."""
+    size = min(int(request.query.get("$top", fake.message_page_size)), fake.message_top_limit)
     skip = int(request.query.get("$skip", 0))
     selected = request.query.get("$select")
     keep = set(selected.split(",")) | {"id"} if selected else None

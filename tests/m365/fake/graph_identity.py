@@ -30,6 +30,14 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
     parts = path.split("/")
     if parts[0] == "oauth2PermissionGrants":
         return _grants(fake, request, roles, parts[1] if len(parts) > 1 else "")
+    if parts == ["servicePrincipals"] and request.method == "GET":
+        if not roles & (GRANTS_READ | {"Application.Read.All"}):
+            return error(403, *graph.DENIED)
+        try:
+            rows = [sp for sp in fake.service_principals if graph.matches(sp, request.query.get("$filter", ""))]
+        except ValueError as exc:
+            return error(400, "BadRequest", f"Invalid filter clause: {exc}")
+        return Response(200, {"value": rows})
     if parts[0] != "users" or len(parts) < 3 or parts[2] not in (
         "oauth2PermissionGrants", "appRoleAssignments", "authentication", "registeredDevices"
     ):  # fmt: skip

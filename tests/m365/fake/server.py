@@ -44,6 +44,7 @@ class Fault:
     response: Response
     remaining: int
     after: int = 0  # matching requests to let through first
+    applied: bool = False  # the request takes effect and only its reply is this (a reply lost on the way)
 
 
 def error(status: int, code: str, message: str, **extra) -> Response:

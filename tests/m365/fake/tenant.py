@@ -64,13 +64,15 @@ class FakeMicrosoft:
     # Graph's messageRules shows the same rules, hidden ones excepted.
     rules: dict[str, dict[str, dict]] = field(default_factory=dict)
     messages: dict[str, dict[str, dict]] = field(default_factory=dict)  # upn -> message id -> message
-    message_page_size: int = 10  # Graph's default page of /messages; $top asks for up to 1000
+    message_page_size: int = 10  # Graph's default page of /messages; $top asks for more
+    message_top_limit: int = 1000  # the most one page holds, whatever $top asks
     mailboxes: dict[str, dict] = field(default_factory=dict)  # upn -> Get-Mailbox properties
     mailbox_permissions: list[dict] = field(default_factory=list)
     recipient_permissions: list[dict] = field(default_factory=list)
     folder_permissions: list[dict] = field(default_factory=list)  # Get-MailboxFolderPermission rows
     mobile_devices: list[dict] = field(default_factory=list)  # Get-MobileDevice rows (with ``mailbox``)
     transport_rules: dict[str, dict] = field(default_factory=dict)
+    service_principals: list[dict] = field(default_factory=list)  # servicePrincipal resources
     oauth2_grants: list[dict] = field(default_factory=list)  # oauth2PermissionGrant resources
     app_role_assignments: list[dict] = field(default_factory=list)  # appRoleAssignment resources
     auth_methods: dict[str, list[dict]] = field(default_factory=dict)  # user id -> authenticationMethod resources
@@ -79,6 +81,7 @@ class FakeMicrosoft:
     ignored_writes: set[tuple[str, str]] = field(default_factory=set)
     # Observations
     requests: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    exchange_bodies: list[dict] = field(default_factory=list)  # each InvokeCommand body, in order
     token_requests: list[dict] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -89,10 +92,11 @@ class FakeMicrosoft:
     def url(self, service: str) -> str:
         return self.servers.url(service)
 
-    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1, after=0):
-        """After ``after`` matching requests, the next ``times`` get this answer instead."""
+    def fail(self, service, method, path_contains, status, *, body=None, headers=None, times=1, after=0, applied=False):
+        """After ``after`` matching requests, the next ``times`` get this answer instead; with ``applied``
+        they take effect first (the change is made, the reply is lost)."""
         response = Response(status, body, headers or {})
-        self.faults.append(Fault(service, method, path_contains, response, times, after))
+        self.faults.append(Fault(service, method, path_contains, response, times, after, applied))
 
     def add_user(self, upn: str, **properties) -> dict:
         user = {"id": str(uuid.uuid4()), "userPrincipalName": upn, "accountEnabled": True, **properties}
@@ -175,18 +179,28 @@ class FakeMicrosoft:
     def dispatch(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.service, request.method, request.path, dict(request.query)))
+            where = request.path  # what a fault's ``path_contains`` looks in: the path, and the cmdlet's name
+            if request.service == "exchange" and request.body:
+                self.exchange_bodies.append(request.json())
+                where += " " + str((request.json().get("CmdletInput") or {}).get("CmdletName"))
             for fault in self.faults:
                 if (
                     fault.remaining > 0
                     and fault.service == request.service
                     and fault.method == request.method
-                    and fault.path_contains in request.path
+                    and fault.path_contains in where
                 ):
                     if fault.after > 0:
                         fault.after -= 1
                         continue
                     fault.remaining -= 1
+                    if fault.applied:
+                        self.handle(request)
                     return fault.response
+            return self.handle(request)
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
             if request.service == "login":
                 return login.handle(self, request)
             claims = self.authenticate(request)
