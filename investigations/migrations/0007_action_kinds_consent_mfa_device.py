@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('investigations', '0006_simulated_tenant_to_demo'),
+        ("investigations", "0006_simulated_tenant_to_demo"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='action',
-            name='kind',
-            field=models.CharField(choices=[('revoke_sessions', 'Revoke sessions'), ('reset_password', 'Reset password'), ('disable_account', 'Disable account'), ('remove_inbox_rule', 'Remove inbox rule'), ('disable_mailbox_forwarding', 'Disable mailbox forwarding'), ('remove_mailbox_permission', 'Remove mailbox permission'), ('restrict_sending', 'Restrict sending'), ('soft_delete_messages', 'Soft-delete messages'), ('revoke_app_consent', 'Revoke app consent'), ('remove_mfa_method', 'Remove MFA method'), ('remove_mobile_device', 'Remove mobile device')], max_length=32),
+            model_name="action",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("revoke_sessions", "Revoke sessions"),
+                    ("reset_password", "Reset password"),
+                    ("disable_account", "Disable account"),
+                    ("remove_inbox_rule", "Remove inbox rule"),
+                    ("disable_mailbox_forwarding", "Disable mailbox forwarding"),
+                    ("remove_mailbox_permission", "Remove mailbox permission"),
+                    ("restrict_sending", "Restrict sending"),
+                    ("soft_delete_messages", "Soft-delete messages"),
+                    ("revoke_app_consent", "Revoke app consent"),
+                    ("remove_mfa_method", "Remove MFA method"),
+                    ("remove_mobile_device", "Remove mobile device"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
