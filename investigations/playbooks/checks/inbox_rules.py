@@ -99,13 +99,14 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         "rules": [{"name": n, "verdict": v, "reasons": r, "event_id": e.id} for n, e, v, r in bad],
         "forward_to": sorted({a for _, e, _, _ in bad for v in inbox_rule(e).forwards.values() for a in v}),
     }
-    for name, _, _, reasons in bad:
+    for name, event, _, reasons in bad:
         result.proposals.append(
             Proposal(
                 kind=Action.Kind.REMOVE_INBOX_RULE,
                 target=name,
                 reason=f"Inbox rule {quote(name, 40)} {' and '.join(reasons)}.",
-                parameters={"mailbox": ctx.upn, "rule": name},
+                # What the rule does finds it when Exchange shows it under another (or a hidden) name.
+                parameters={"mailbox": ctx.upn, "rule": name, "rule_settings": event.fact("rule") or {}},
             )
         )
     return result
