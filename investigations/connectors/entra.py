@@ -35,14 +35,6 @@ METHOD_COLLECTIONS = {
 Keep = Callable[[dict], dict]
 
 
-def _user_path(user: str) -> str:
-    return f"users/{quote(user, safe='@')}"
-
-
-def _odata_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 # --- app consent ---------------------------------------------------------------------------------
 
 
@@ -52,7 +44,7 @@ def consented_app_ids(client: M365Client, *, client_id: str, app_name: str) -> s
         return {client_id.lower()}
     if not app_name:
         raise PermanentError("revoke_app_consent needs the app's client_id (service principal id) or its name.")
-    params = {"$filter": f"displayName eq {_odata_string(app_name)}", "$select": "id,appId,displayName"}
+    params = {"$filter": f"displayName eq {reads.odata_string(app_name)}", "$select": "id,appId,displayName"}
     rows = client.graph("GET", "servicePrincipals", permission=CONSENT, params=params).json().get("value", [])
     return {row["id"].lower() for row in rows}
 
@@ -88,7 +80,7 @@ def consent_revoke(client: M365Client, user: str, *, client_id: str, app_name: s
     for grant in grants:
         _delete(client, f"oauth2PermissionGrants/{quote(grant.key)}")
     for assignment in assignments:
-        _delete(client, f"{_user_path(user)}/appRoleAssignments/{quote(assignment.key)}")
+        _delete(client, f"{reads.user_path(user)}/appRoleAssignments/{quote(assignment.key)}")
     left_grants, left_assignments = _consent_items(client, user, app_ids)
     seen = {"grants_left": [g.key for g in left_grants], "assignments_left": [a.key for a in left_assignments]}
     if left_grants or left_assignments:
@@ -123,7 +115,7 @@ def consent_restore(client: M365Client, state: dict) -> ConnectorResult:
             client.graph("POST", "oauth2PermissionGrants", permission=CONSENT, json=grant)
     for assignment in assignments:
         if (assignment["resourceId"], assignment["appRoleId"]) not in assignment_keys:
-            client.graph("POST", f"{_user_path(user)}/appRoleAssignments", permission=CONSENT, json=assignment)
+            client.graph("POST", f"{reads.user_path(user)}/appRoleAssignments", permission=CONSENT, json=assignment)
     have_grants, have_assignments = _consent_items(client, user, app_ids)
     seen = {"grants": len(have_grants), "assignments": len(have_assignments)}
     if len(have_grants) < len(grants) or len(have_assignments) < len(assignments):
@@ -180,7 +172,7 @@ def mfa_method_remove(
             raise PermanentError(f"Graph cannot delete a {method.details.get('type')} method; remove it by hand.")
         with suppress(NotFound):  # the read-back decides
             client.graph(
-                "DELETE", f"{_user_path(user)}/authentication/{collection}/{quote(method.key)}", permission=MFA
+                "DELETE", f"{reads.user_path(user)}/authentication/{collection}/{quote(method.key)}", permission=MFA
             )
     after = reads.auth_methods(client, user)
     left = [m.name for m in after if m.key in {x.key for x in matching}]

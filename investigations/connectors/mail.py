@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
+from investigations.connectors import reads
 from investigations.connectors.base import ConnectorResult, PermanentError, VerificationFailed
 from m365 import permissions, times
 from m365.client import M365Client, NotFound
@@ -26,10 +27,6 @@ RECOVERABLE_ITEMS = "recoverableitemsdeletions"
 PAGE = "1000"  # the most Graph gives in one page of messages
 TRACE_LOOKBACK = timedelta(days=10)  # the longest interval one message trace query may span
 SELECT = "id,parentFolderId,internetMessageId,from,subject"
-
-
-def _odata_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class Mailboxes:
@@ -45,8 +42,8 @@ class Mailboxes:
 
     def _filters(self) -> list[str]:
         if self.message_ids:
-            return [f"internetMessageId eq {_odata_string(message_id)}" for message_id in self.message_ids]
-        return [f"subject eq {_odata_string(self.subject)}"]
+            return [f"internetMessageId eq {reads.odata_string(message_id)}" for message_id in self.message_ids]
+        return [f"subject eq {reads.odata_string(self.subject)}"]
 
     def find(self, mailbox: str, *, folder: str | None = None) -> list[dict]:
         """Every copy in ``mailbox`` (its visible folders, or ``folder``), all pages read."""
@@ -75,7 +72,7 @@ class Mailboxes:
         now = timezone.now()
         odata_filter = (
             f"receivedDateTime ge {times.iso_z(now - TRACE_LOOKBACK)} and receivedDateTime le {times.iso_z(now)} "
-            f"and senderAddress eq {_odata_string(self.sender)}"
+            f"and senderAddress eq {reads.odata_string(self.sender)}"
         )
         wanted, recipients = set(self.message_ids), set()
         pages = self.client.graph_pages(

@@ -52,8 +52,14 @@ def _date(value) -> datetime | None:
         return None
 
 
-def _user_path(user: str) -> str:
+def user_path(user: str) -> str:
+    """The Graph path of a user (its object id or UPN)."""
     return f"users/{quote(user, safe='@')}"
+
+
+def odata_string(value: str) -> str:
+    """A string literal for an OData ``$filter`` (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 # --- Entra ID ------------------------------------------------------------------------------------
@@ -63,7 +69,7 @@ def account(client: M365Client, user: str) -> AccountState:
     """Enabled or not, the last password change and the sign-in sessions' revocation time."""
     select = "accountEnabled,lastPasswordChangeDateTime,signInSessionsValidFromDateTime"
     row = client.graph(
-        "GET", _user_path(user), permission=permissions.for_action("disable_account"), params={"$select": select}
+        "GET", user_path(user), permission=permissions.for_action("disable_account"), params={"$select": select}
     ).json()
     return AccountState(
         enabled=row.get("accountEnabled"),
@@ -78,9 +84,7 @@ def _graph_all(client: M365Client, path: str, permission: str) -> list[dict]:
 
 def oauth_grants(client: M365Client, user: str) -> list[StateItem]:
     """The delegated permission grants the user consented to (one per client app and resource)."""
-    rows = _graph_all(
-        client, f"{_user_path(user)}/oauth2PermissionGrants", permissions.for_action("revoke_app_consent")
-    )
+    rows = _graph_all(client, f"{user_path(user)}/oauth2PermissionGrants", permissions.for_action("revoke_app_consent"))
     return [
         StateItem(
             kind=StateKind.OAUTH_GRANT,
@@ -93,7 +97,7 @@ def oauth_grants(client: M365Client, user: str) -> list[StateItem]:
 
 
 def app_role_assignments(client: M365Client, user: str) -> list[StateItem]:
-    rows = _graph_all(client, f"{_user_path(user)}/appRoleAssignments", permissions.for_action("revoke_app_consent"))
+    rows = _graph_all(client, f"{user_path(user)}/appRoleAssignments", permissions.for_action("revoke_app_consent"))
     return [
         StateItem(
             kind=StateKind.APP_ROLE_ASSIGNMENT,
@@ -108,7 +112,7 @@ def app_role_assignments(client: M365Client, user: str) -> list[StateItem]:
 
 def auth_methods(client: M365Client, user: str) -> list[StateItem]:
     """Every registered authentication method but the password (which cannot be removed)."""
-    path = f"{_user_path(user)}/authentication/methods"
+    path = f"{user_path(user)}/authentication/methods"
     rows = _graph_all(client, path, permissions.for_action("remove_mfa_method"))
     items = []
     for row in rows:
@@ -129,7 +133,7 @@ def auth_methods(client: M365Client, user: str) -> list[StateItem]:
 
 
 def registered_devices(client: M365Client, user: str) -> list[StateItem]:
-    path = f"{_user_path(user)}/registeredDevices"
+    path = f"{user_path(user)}/registeredDevices"
     rows = _graph_all(client, path, permissions.for_permission("Device.Read.All"))
     return [
         StateItem(
