@@ -19,7 +19,6 @@ import string
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -107,8 +106,8 @@ class MsGraphConnector(Connector):
 
     @staticmethod
     def _user(action) -> str:
-        """The Graph key of the action's user: the Entra object id when known, else the UPN."""
-        return quote(action.identity.external_id or action.identity.upn, safe="@")
+        """The Graph key of the action's user: the Entra object id when known, else the UPN (unquoted)."""
+        return action.identity.external_id or action.identity.upn
 
     def run(self, action) -> ConnectorResult:
         with _translated(action.kind):
@@ -178,7 +177,7 @@ class MsGraphConnector(Connector):
     def revoke_sessions(self, action) -> ConnectorResult:
         asked = timezone.now()
         try:
-            self._graph("POST", f"users/{self._user(action)}/revokeSignInSessions", kind=action.kind)
+            self._graph("POST", f"{reads.user_path(self._user(action))}/revokeSignInSessions", kind=action.kind)
             after = self._account(action)
         except NotFound:
             return self._gone(action)
@@ -199,14 +198,14 @@ class MsGraphConnector(Connector):
         )
 
     def disable_account(self, action) -> ConnectorResult:
-        user = self._user(action)
+        user = reads.user_path(self._user(action))
         try:
             current = self._account(action)
         except NotFound:
             return self._gone(action)
         undo_state = self.keep_undo_state(action, {"accountEnabled": current.enabled is not False})
         if current.enabled is not False:
-            self._graph("PATCH", f"users/{user}", kind=action.kind, json={"accountEnabled": False})
+            self._graph("PATCH", user, kind=action.kind, json={"accountEnabled": False})
         after = self._account(action)
         if after.enabled is not False:
             raise VerificationFailed(f"Graph accepted the change, but {action.identity.upn} can still sign in.",
@@ -222,7 +221,7 @@ class MsGraphConnector(Connector):
 
     def undo_disable_account(self, action, state: dict) -> ConnectorResult:
         enabled = state.get("accountEnabled", True)
-        self._graph("PATCH", f"users/{self._user(action)}", kind=action.kind, json={"accountEnabled": enabled})
+        self._graph("PATCH", reads.user_path(self._user(action)), kind=action.kind, json={"accountEnabled": enabled})
         after = self._account(action)
         if after.enabled is not enabled:
             raise VerificationFailed(f"Graph accepted the change, but accountEnabled of {action.identity.upn} is "
@@ -236,7 +235,9 @@ class MsGraphConnector(Connector):
         profile = {"forceChangePasswordNextSignIn": True, "password": random_password()}
         asked = timezone.now()
         try:
-            self._graph("PATCH", f"users/{self._user(action)}", kind=action.kind, json={"passwordProfile": profile})
+            self._graph(
+                "PATCH", reads.user_path(self._user(action)), kind=action.kind, json={"passwordProfile": profile}
+            )
             after = self._account(action)
         except NotFound:
             return self._gone(action)

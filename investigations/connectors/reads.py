@@ -69,7 +69,7 @@ def account(client: M365Client, user: str) -> AccountState:
     """Enabled or not, the last password change and the sign-in sessions' revocation time."""
     select = "accountEnabled,lastPasswordChangeDateTime,signInSessionsValidFromDateTime"
     row = client.graph(
-        "GET", user_path(user), permission=permissions.for_action("disable_account"), params={"$select": select}
+        "GET", user_path(user), permission=permissions.for_permission("User.Read.All"), params={"$select": select}
     ).json()
     return AccountState(
         enabled=row.get("accountEnabled"),
@@ -84,7 +84,8 @@ def _graph_all(client: M365Client, path: str, permission: str) -> list[dict]:
 
 def oauth_grants(client: M365Client, user: str) -> list[StateItem]:
     """The delegated permission grants the user consented to (one per client app and resource)."""
-    rows = _graph_all(client, f"{user_path(user)}/oauth2PermissionGrants", permissions.for_action("revoke_app_consent"))
+    permission = permissions.for_permission("DelegatedPermissionGrant.ReadWrite.All")
+    rows = _graph_all(client, f"{user_path(user)}/oauth2PermissionGrants", permission)
     return [
         StateItem(
             kind=StateKind.OAUTH_GRANT,
@@ -97,7 +98,8 @@ def oauth_grants(client: M365Client, user: str) -> list[StateItem]:
 
 
 def app_role_assignments(client: M365Client, user: str) -> list[StateItem]:
-    rows = _graph_all(client, f"{user_path(user)}/appRoleAssignments", permissions.for_action("revoke_app_consent"))
+    permission = permissions.for_permission("AppRoleAssignment.ReadWrite.All")
+    rows = _graph_all(client, f"{user_path(user)}/appRoleAssignments", permission)
     return [
         StateItem(
             kind=StateKind.APP_ROLE_ASSIGNMENT,
