@@ -258,3 +258,20 @@ def test_a_missing_exchange_role_is_permanent_not_a_silent_success(megan, fake_m
 
     with pytest.raises(PermanentError, match="403"):
         MsGraphConnector().run(make_action(Action.Kind.REMOVE_INBOX_RULE, target="."))
+
+
+def test_the_remediation_task_retrying_after_a_lost_reply_records_the_first_snapshot(megan, fake_microsoft, settings):
+    settings.REMEDIATION_CONNECTOR = "msgraph"
+    fake_microsoft.add_rule(UPN, ".", hidden=True, ForwardTo=["attacker@evil.example"])
+    fake_microsoft.fail("exchange", "POST", "Remove-InboxRule", 503, body=LOST_REPLY, applied=True)
+    action = make_action(Action.Kind.REMOVE_INBOX_RULE, target=".")
+    Action.objects.filter(pk=action.pk).update(status=Action.Status.APPROVED)
+
+    assert action_execute(action_id=action.pk) is not None  # transient: retried later
+    action_execute(action_id=action.pk)
+
+    action.refresh_from_db()
+    assert (action.status, action.attempts) == (Action.Status.SUCCEEDED, 2)
+    assert action.result["already_done"] is True
+    [snapshot] = action.result["undo_state"]["rules"]
+    assert (snapshot["name"], snapshot["hidden"], snapshot["ForwardTo"]) == (".", True, ["attacker@evil.example"])
