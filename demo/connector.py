@@ -34,6 +34,7 @@ from investigations.connectors.base import (
     TransientError,
     VerificationFailed,
 )
+from investigations.connectors.reads import mailbox_and_folder
 from investigations.models import Action
 
 Mode = SimulatedFault.Mode
@@ -211,8 +212,9 @@ def _undo_expects(action: Action) -> bool:
 
 
 def _mailbox(action: Action) -> SimulatedAccount:
-    """The account whose mailbox the action changes: ``parameters["mailbox"]``, else the user's."""
-    return _account(action, action.parameters.get("mailbox"))
+    """The account whose mailbox the action changes: ``parameters["mailbox"]`` (a folder's identity
+    ``mailbox:\\folder`` names its mailbox), else the user's."""
+    return _account(action, mailbox_and_folder(action.parameters.get("mailbox") or "")[0])
 
 
 def _account(action: Action, upn: str | None = None) -> SimulatedAccount:

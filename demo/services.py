@@ -38,6 +38,7 @@ from demo.models import (
     SimulatedMobileDevice,
     SimulatedSession,
 )
+from investigations.connectors.reads import mailbox_and_folder
 from investigations.models import Action
 from m365 import times
 
@@ -149,6 +150,7 @@ def _apply_config(account: SimulatedAccount, event: Event) -> None:
         keep_copy = attr(event, "deliver_to_mailbox_and_forward")
         account.deliver_to_mailbox_and_forward = keep_copy is not False
     elif event.kind in (K.MAILBOX_PERMISSION_ADDED, K.SEND_AS_PERMISSION_ADDED):
+        folder = mailbox_and_folder(str(attr(event, "mailbox") or ""))[1]
         delegate = str(attr(event, "delegate") or "").lower()
         rights = attr(event, "access_rights") or [
             "SendAs" if event.kind == K.SEND_AS_PERMISSION_ADDED else "FullAccess"
@@ -159,6 +161,7 @@ def _apply_config(account: SimulatedAccount, event: Event) -> None:
                     account=account,
                     delegate=delegate[:320],
                     access_rights=str(right)[:64],
+                    folder=folder[:256],
                     defaults={"granted_at": event.occurred_at},
                 )
     elif event.kind == K.PASSWORD_CHANGED:
@@ -253,8 +256,9 @@ def simulated_remaining(action: Action, mailbox: SimulatedAccount, *, since: dat
         permissions = mailbox.permissions.filter(delegate=str(params.get("delegate", "")).lower())
         if params.get("access_rights"):
             permissions = permissions.filter(access_rights__in=params["access_rights"])
-        if params.get("folder"):
-            permissions = permissions.filter(folder=params["folder"])
+        folder = params.get("folder") or mailbox_and_folder(str(params.get("mailbox") or ""))[1]
+        if folder:
+            permissions = permissions.filter(folder__iexact=folder)
         return permissions
     if kind == K_.SOFT_DELETE_MESSAGES:
         messages = SimulatedMessage.objects.filter(

@@ -321,12 +321,13 @@ class MsGraphConnector(Connector):
         rights = params.get("access_rights") or None  # none given: every right the delegate holds
         if isinstance(rights, str):
             rights = [rights]
+        mailbox, folder = reads.mailbox_and_folder(self._mailbox(action))  # a folder grant names "mailbox:\\folder"
         return exchange.permission_remove(
             self.exchange,
-            self._mailbox(action),
+            mailbox,
             params.get("delegate") or action.target,
             rights,
-            folder=params.get("folder") or None,
+            folder=params.get("folder") or folder or None,
             keep=self._keep(action),
         )
 

@@ -57,6 +57,13 @@ def user_path(user: str) -> str:
     return f"users/{quote(user, safe='@')}"
 
 
+def mailbox_and_folder(identity: str) -> tuple[str, str]:
+    """``cfo@contoso.com:\\Inbox`` (a folder's identity, as ``Add-MailboxFolderPermission`` records
+    it) → ``("cfo@contoso.com", "Inbox")``; a plain mailbox → ``(mailbox, "")``."""
+    mailbox, _, folder = identity.partition(":\\")
+    return mailbox.strip(), folder.strip("\\ ")
+
+
 def odata_string(value: str) -> str:
     """A string literal for an OData ``$filter`` (quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"

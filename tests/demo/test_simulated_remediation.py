@@ -143,3 +143,23 @@ def test_an_undo_the_tenant_does_not_show_fails():
 
     with pytest.raises(VerificationFailed, match="undone"):
         connector.run(undo_of(action, result))
+
+
+def test_a_folder_grant_from_the_audit_log_is_removed_from_that_folder_only():
+    megan, cfo = identity(), identity("cfo")
+    simulated_tenant_sync()
+    EventFactory(
+        identity=cfo, kind="mailbox_permission_added", occurred_at=T0, operation="Add-MailboxFolderPermission",
+        attributes={"delegate": megan.upn, "access_rights": ["Reviewer"], "mailbox": f"{cfo.upn}:\\Inbox",
+                    "actor": megan.upn},
+    )  # fmt: skip
+    simulated_tenant_sync()
+    account = SimulatedAccount.objects.get(identity=cfo)
+    SimulatedMailboxPermission.objects.create(account=account, delegate=megan.upn, access_rights="Reviewer",
+                                              granted_at=T0)  # fmt: skip
+    # As the permissions check proposes it: the folder's identity as the mailbox, lower-cased.
+    params = {"mailbox": f"{cfo.upn}:\\inbox", "delegate": megan.upn, "access_rights": ["Reviewer"]}
+
+    SimulatedConnector().run(act(megan, K.REMOVE_MAILBOX_PERMISSION, parameters=params))
+
+    assert list(account.permissions.values_list("access_rights", "folder")) == [("Reviewer", "")]

@@ -240,3 +240,18 @@ def test_a_part_the_app_may_not_read_is_named_unread_never_empty(megan, fake_mic
 
     assert set(state.unread) == {StateKind.AUTH_METHOD, StateKind.REGISTERED_DEVICE}
     assert "UserAuthenticationMethod.ReadWrite.All" in state.unread[StateKind.AUTH_METHOD]
+
+
+def test_a_folder_grant_named_by_the_folders_identity_is_removed_from_that_folder(megan, fake_microsoft):
+    cfo = "cfo@contoso.com"
+    fake_microsoft.add_user(cfo)
+    fake_microsoft.folder_permissions.append(
+        {"Identity": f"{cfo}:\\Inbox", "FolderName": "Inbox", "User": UPN, "AccessRights": ["Reviewer"]}
+    )
+    fake_microsoft.mailbox_permissions.append({"Identity": cfo, "User": UPN, "AccessRights": ["FullAccess"]})
+    params = {"mailbox": f"{cfo}:\\inbox", "delegate": UPN, "access_rights": ["Reviewer"]}
+
+    result = MsGraphConnector().run(make_action(Action.Kind.REMOVE_MAILBOX_PERMISSION, parameters=params))
+
+    assert fake_microsoft.folder_permissions == [] and len(fake_microsoft.mailbox_permissions) == 1
+    assert result.undo_state["folder_rights"] == ["Reviewer"] and result.undo_state["mailbox"] == cfo
