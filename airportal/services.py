@@ -16,7 +16,7 @@ from airportal.models import PortalSettings
 from airportal.roles import Role
 
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-DEFAULT_FOUR_EYES_KINDS = ["disable_account", "reset_password"]
+DEFAULT_FOUR_EYES_KINDS = ["disable_account", "reset_password", "remove_mfa_method"]
 
 
 @transaction.atomic

@@ -3,8 +3,11 @@
 It behaves like a careful Graph client: every call is recorded under the action's
 idempotency key (``SimulatedOperation``), the change is applied at most once per key, and a
 repeated call answers the stored result with ``already_done``. ``SimulatedFault`` rows make
-it answer 429 with Retry-After, 503, a permanent 403, or slowly, so tests and demos exercise
-the real retry and failure paths of ``investigations.services.remediation``.
+it answer 429 with Retry-After, 503, a permanent 403, slowly, or "done" without doing it, so
+tests and demos exercise the real retry and failure paths of ``investigations.services.remediation``.
+
+Like the msgraph connector it reads back what it changed (``demo.services.simulated_remaining``)
+and raises ``VerificationFailed`` when the tenant does not show the change.
 """
 
 import time
@@ -16,14 +19,22 @@ from django.utils import timezone
 from alerts.models import Identity
 from demo.models import (
     SimulatedAccount,
+    SimulatedAppConsent,
     SimulatedFault,
     SimulatedInboxRule,
     SimulatedMailboxPermission,
     SimulatedMessage,
     SimulatedOperation,
 )
-from demo.services import simulated_account_locked, simulated_tenant_sync
-from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from demo.services import simulated_account_locked, simulated_remaining, simulated_tenant_sync
+from investigations.connectors.base import (
+    Connector,
+    ConnectorResult,
+    PermanentError,
+    TransientError,
+    VerificationFailed,
+)
+from investigations.connectors.reads import mailbox_and_folder
 from investigations.models import Action
 
 Mode = SimulatedFault.Mode
@@ -38,7 +49,7 @@ class SimulatedConnector(Connector):
         if stored is not None:
             return stored
         slow_after = _answer_fault(fault)
-        result = self._apply(action)
+        result = self._apply(action, ignore=fault is not None and fault.mode == Mode.IGNORE)
         if slow_after:
             time.sleep(slow_after)
         return result
@@ -71,13 +82,22 @@ class SimulatedConnector(Connector):
         return None, fault
 
     @transaction.atomic
-    def _apply(self, action: Action) -> ConnectorResult:
+    def _apply(self, action: Action, *, ignore: bool = False) -> ConnectorResult:
+        """Act, then read back; ``ignore`` (a fault) rolls the change back before the read-back."""
         operation = SimulatedOperation.objects.select_for_update().get(idempotency_key=action.idempotency_key)
         if operation.applied_at:  # a concurrent duplicate applied it while we waited for the lock
             return _stored(operation)
+        since = timezone.now()
+        savepoint = transaction.savepoint()
         result = super().run(action)  # the kind's method below, or undo
+        if ignore:
+            transaction.savepoint_rollback(savepoint)
+        else:
+            transaction.savepoint_commit(savepoint)
+        result.read_back = _read_back(action, since=since)
         operation.applied_at = timezone.now()
-        operation.result = {"detail": result.detail, "data": result.data, "undo_state": result.undo_state}
+        operation.result = {"detail": result.detail, "data": result.data, "undo_state": result.undo_state,
+                            "read_back": result.read_back}  # fmt: skip
         operation.last_error = ""
         operation.save()
         return result
@@ -107,6 +127,16 @@ class SimulatedConnector(Connector):
 
     def soft_delete_messages(self, action: Action) -> ConnectorResult:
         return _result(_soft_delete_messages(action, _account(action)))
+
+    def revoke_app_consent(self, action: Action) -> ConnectorResult:
+        return _result(_revoke_app_consent(action, _account(action)))
+
+    def remove_mfa_method(self, action: Action) -> ConnectorResult:
+        return _result(_remove_rows(action, _account(action), "MFA method(s)", "the user registers again"))
+
+    def remove_mobile_device(self, action: Action) -> ConnectorResult:
+        return _result(_remove_rows(action, _mailbox(action), "ActiveSync partnership(s)", "the phone must set up "
+                                    "the account again to sync"))  # fmt: skip
 
     def undo(self, action: Action) -> ConnectorResult:
         if action.kind not in _UNDO:
@@ -150,7 +180,41 @@ def _stored(operation: SimulatedOperation) -> ConnectorResult:
         data=result.get("data", {}),
         undo_state=result.get("undo_state", {}),
         already_done=True,
+        read_back=result.get("read_back", {}),
     )
+
+
+def _read_back(action: Action, *, since) -> dict:
+    """What the tenant shows now for ``action``; raises ``VerificationFailed`` if it is not done.
+
+    An undo is confirmed by the opposite: what the action removed is there again (when there was
+    something to put back).
+    """
+    original = action.undo_of if action.is_undo else action
+    mailbox = _mailbox(original)
+    remaining = [str(row) for row in simulated_remaining(original, mailbox, since=since)[:20]]
+    if not action.is_undo and remaining:
+        raise VerificationFailed(f"The simulated tenant still shows what {action} should have changed.",
+                                 {"still_there": remaining})  # fmt: skip
+    if action.is_undo and _undo_expects(action) and not remaining:
+        raise VerificationFailed(f"The simulated tenant does not show {original} undone.", {"found": []})
+    return {"found": remaining} if action.is_undo else {"still_there": []}
+
+
+def _undo_expects(action: Action) -> bool:
+    """Whether undoing ``action.undo_of`` puts something back (a disabled account stays disabled)."""
+    state = _state(action)
+    if action.kind == K.DISABLE_ACCOUNT:
+        return state.get("enabled") is True
+    if action.kind == K.RESTRICT_SENDING:
+        return state.get("sending_restricted") is False
+    return any(state.get(key) for key in ("rule", "forwarding_address", "permissions", "message_ids", "consents"))
+
+
+def _mailbox(action: Action) -> SimulatedAccount:
+    """The account whose mailbox the action changes: ``parameters["mailbox"]`` (a folder's identity
+    ``mailbox:\\folder`` names its mailbox), else the user's."""
+    return _account(action, mailbox_and_folder(action.parameters.get("mailbox") or "")[0])
 
 
 def _account(action: Action, upn: str | None = None) -> SimulatedAccount:
@@ -196,7 +260,7 @@ def _disable_account(action, account):
 
 
 def _remove_inbox_rule(action, account):
-    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    mailbox = _mailbox(action)
     name = action.parameters.get("rule", action.target)
     rule = mailbox.inbox_rules.filter(name=name).first()
     if rule is None:
@@ -213,7 +277,7 @@ def _remove_inbox_rule(action, account):
 
 
 def _disable_mailbox_forwarding(action, account):
-    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    mailbox = _mailbox(action)
     previous = {
         "forwarding_address": mailbox.forwarding_address,
         "deliver_to_mailbox_and_forward": mailbox.deliver_to_mailbox_and_forward,
@@ -230,19 +294,17 @@ def _disable_mailbox_forwarding(action, account):
 
 def _remove_mailbox_permission(action, account):
     params = action.parameters
-    mailbox = _account(action, params.get("mailbox")) if params.get("mailbox") else account
-    rights = params.get("access_rights") or []
-    permissions = mailbox.permissions.filter(delegate=str(params.get("delegate", "")).lower())
-    if rights:
-        permissions = permissions.filter(access_rights__in=rights)
+    mailbox = _mailbox(action)
+    permissions = simulated_remaining(action, mailbox, since=timezone.now())
     removed = [
-        {"delegate": p.delegate, "access_rights": p.access_rights, "granted_at": p.granted_at.isoformat()}
+        {"delegate": p.delegate, "access_rights": p.access_rights, "folder": p.folder,
+         "granted_at": p.granted_at.isoformat()}
         for p in permissions
-    ]
+    ]  # fmt: skip
     permissions.delete()
     if not removed:
         return f"{params.get('delegate')} has no such right on {mailbox.identity.upn} any more.", {}, {}
-    names = ", ".join(sorted({p["access_rights"] for p in removed}))
+    names = ", ".join(sorted({p["access_rights"] + (f" on {p['folder']}" if p["folder"] else "") for p in removed}))
     detail = f"Removed {names} of {params.get('delegate')} on {mailbox.identity.upn}'s mailbox."
     return detail, {"removed": removed}, {"mailbox": mailbox.identity.upn, "permissions": removed}
 
@@ -254,17 +316,43 @@ def _restrict_sending(action, account):
 
 
 def _soft_delete_messages(action, account):
-    params = action.parameters
-    messages = SimulatedMessage.objects.filter(sender=params.get("sender", account.identity.upn), soft_deleted_at=None)
-    if params.get("internet_message_ids"):
-        messages = messages.filter(internet_message_id__in=params["internet_message_ids"])
-    else:
-        messages = messages.filter(subject=params.get("subject", ""))
-    ids = list(messages.values_list("pk", flat=True))
+    ids = list(simulated_remaining(action, account, since=timezone.now()).values_list("pk", flat=True))
     SimulatedMessage.objects.filter(pk__in=ids).update(soft_deleted_at=timezone.now())
     mailboxes = SimulatedMessage.objects.filter(pk__in=ids).values("account").distinct().count()
     detail = f"Moved {len(ids)} message(s) to Recoverable Items in {mailboxes} mailbox(es)."
     return detail, {"messages": len(ids), "mailboxes": mailboxes}, {"message_ids": ids}
+
+
+def _revoke_app_consent(action, account):
+    consents = simulated_remaining(action, account, since=timezone.now())
+    removed = [
+        {"app_name": c.app_name, "client_id": c.client_id, "scopes": c.scopes, "granted_at": c.granted_at.isoformat()}
+        for c in consents
+    ]
+    consents.delete()
+    if not removed:
+        return (
+            f"{account.identity.upn} has no consent to {action.parameters.get('app') or action.target} any more.",
+            {},
+            {},
+        )
+    scopes = "; ".join(c["scopes"] for c in removed)
+    detail = f"Consent of {account.identity.upn} to {removed[0]['app_name']} revoked ({scopes})."
+    return detail, {"consents": len(removed)}, {"consents": removed}
+
+
+def _remove_rows(action, account, what: str, then: str):
+    """Remove what ``simulated_remaining`` finds (MFA methods, partnerships): no undo."""
+    rows = simulated_remaining(action, account, since=timezone.now())
+    names = [str(row) for row in rows]
+    rows.delete()
+    if not names:
+        return f"No {what} of {account.identity.upn} match any more: nothing to remove.", {}, {}
+    return (
+        f"Removed {len(names)} {what} of {account.identity.upn} ({', '.join(names)}); {then}.",
+        {"removed": names},
+        {},
+    )
 
 
 # --- undo ------------------------------------------------------------------------------------------
@@ -300,7 +388,7 @@ def _undo_disable_mailbox_forwarding(action, account):
     state = _state(action)
     if not state.get("forwarding_address"):
         return "There was no forwarding to restore.", {}, {}
-    mailbox = _account(action, action.parameters.get("mailbox")) if action.parameters.get("mailbox") else account
+    mailbox = _mailbox(action)
     _save(mailbox, **state)
     return f"Forwarding of {mailbox.identity.upn} to {state['forwarding_address']} restored.", {}, {}
 
@@ -315,6 +403,7 @@ def _undo_remove_mailbox_permission(action, account):
             account=mailbox,
             delegate=permission["delegate"],
             access_rights=permission["access_rights"],
+            folder=permission.get("folder", ""),
             defaults={"granted_at": permission["granted_at"]},
         )
     return f"Permissions on {mailbox.identity.upn}'s mailbox restored.", {}, {}
@@ -331,6 +420,21 @@ def _undo_soft_delete_messages(action, account):
     return f"Restored {restored} message(s) from Recoverable Items.", {"messages": restored}, {}
 
 
+def _undo_revoke_app_consent(action, account):
+    consents = _state(action).get("consents") or []
+    for consent in consents:
+        SimulatedAppConsent.objects.get_or_create(
+            account=account,
+            app_name=consent["app_name"],
+            defaults={
+                "client_id": consent["client_id"],
+                "scopes": consent["scopes"],
+                "granted_at": consent["granted_at"],
+            },
+        )
+    return f"Consent of {account.identity.upn} to {len(consents)} app(s) restored.", {}, {}
+
+
 K = Action.Kind
 _UNDO = {
     K.DISABLE_ACCOUNT: _undo_disable_account,
@@ -339,4 +443,5 @@ _UNDO = {
     K.REMOVE_MAILBOX_PERMISSION: _undo_remove_mailbox_permission,
     K.RESTRICT_SENDING: _undo_restrict_sending,
     K.SOFT_DELETE_MESSAGES: _undo_soft_delete_messages,
+    K.REVOKE_APP_CONSENT: _undo_revoke_app_consent,
 }

@@ -74,22 +74,89 @@ class SimulatedInboxRule(models.Model):
 
 
 class SimulatedMailboxPermission(models.Model):
-    """A delegate's right on a mailbox: FullAccess, SendAs or SendOnBehalf."""
+    """A delegate's right on a mailbox (FullAccess, SendAs, SendOnBehalf) or, with ``folder``, on one
+    of its folders (Reviewer, Editor… on the Inbox)."""
 
     account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="permissions")
     delegate = models.CharField(max_length=320)
     access_rights = models.CharField(max_length=64)
+    folder = models.CharField(max_length=256, blank=True, help_text="Blank: the whole mailbox.")
     granted_at = models.DateTimeField()
 
     class Meta:
         db_table = "investigations_simulatedmailboxpermission"  # created by the investigations app, kept
-        ordering = ["account_id", "delegate", "access_rights"]
+        ordering = ["account_id", "delegate", "folder", "access_rights"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "delegate", "access_rights"], name="simpermission_unique")
+            models.UniqueConstraint(
+                fields=["account", "delegate", "folder", "access_rights"], name="simpermission_unique_in_folder"
+            )
         ]
 
     def __str__(self):
-        return f"{self.access_rights} for {self.delegate}"
+        where = f" on {self.folder}" if self.folder else ""
+        return f"{self.access_rights} for {self.delegate}{where}"
+
+
+class SimulatedAppConsent(models.Model):
+    """A user's consent to an application: its delegated scopes (an oauth2PermissionGrant)."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="app_consents")
+    app_name = models.CharField(max_length=256)
+    client_id = models.CharField(max_length=64, blank=True, help_text="The app's service principal id.")
+    scopes = models.CharField(max_length=1024, blank=True)
+    granted_at = models.DateTimeField()
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        ordering = ["account_id", "app_name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "app_name"], name="simconsent_one_per_app")]
+
+    def __str__(self):
+        return f"{self.app_name}: {self.scopes}"
+
+
+class SimulatedAuthMethod(models.Model):
+    """An authentication method registered for the account (the authenticator app, a phone…)."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="auth_methods")
+    method_type = models.CharField(max_length=64, help_text="Graph's type, e.g. microsoftAuthenticator, phone.")
+    name = models.CharField(max_length=256, blank=True)
+    registered_at = models.DateTimeField()
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        ordering = ["account_id", "registered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "source_event"], condition=Q(source_event__isnull=False), name="simmethod_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.method_type} {self.name}".strip()
+
+
+class SimulatedMobileDevice(models.Model):
+    """An Exchange ActiveSync partnership of the mailbox (a phone syncing its mail)."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="mobile_devices")
+    device_id = models.CharField(max_length=128)
+    model = models.CharField(max_length=128, blank=True)
+    first_sync_at = models.DateTimeField()
+    source_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        ordering = ["account_id", "first_sync_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "device_id"], name="simdevice_unique")]
+
+    def __str__(self):
+        return f"{self.model or 'device'} {self.device_id}"
 
 
 class SimulatedMessage(models.Model):
@@ -158,6 +225,7 @@ class SimulatedFault(models.Model):
         REFUSE = "refuse", "403 Forbidden (permanent)"
         SLOW_BEFORE = "slow_before", "Answer slowly, before acting"
         SLOW_AFTER = "slow_after", "Act, then answer slowly"
+        IGNORE = "ignore", "Answer as if done, change nothing (the read-back must catch it)"
 
     kind = models.CharField(max_length=32, blank=True)
     mode = models.CharField(max_length=16, choices=Mode.choices)
@@ -172,7 +240,7 @@ class SimulatedFault(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(mode__in=["throttle", "unavailable", "refuse", "slow_before", "slow_after"]),
+                condition=Q(mode__in=["throttle", "unavailable", "refuse", "slow_before", "slow_after", "ignore"]),
                 name="simfault_mode_valid",
             )
         ]

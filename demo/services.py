@@ -8,28 +8,39 @@ per identity whatever the history, and running it twice changes nothing.
 
 It runs before every simulated remediation (so the connector acts on current state), when a
 playbook runs, and from ``loaddemo``. Remediation never re-reads events it already mirrored,
-so a removed rule stays removed.
+so a removed rule stays removed. App consents, MFA registrations and ActiveSync partnerships
+(``Add-MobileDevice``) are mirrored too.
+
+``simulated_remaining`` is the simulated tenant's read-back: the rows that show an action *not*
+done. The connector acts on those rows and, after acting, reads them again; anything left fails
+the action, as a read-back from Microsoft would.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q, QuerySet
 
 from airportal.errors import DomainError
-from alerts.activity.fields import attr
+from alerts.activity.fields import attr, attribute_list
 from alerts.activity.mail import messages_of
 from alerts.activity.rules import inbox_rule, mailbox_forwarding
 from alerts.models import Event, Identity
 from demo.models import (
     SimulatedAccount,
+    SimulatedAppConsent,
+    SimulatedAuthMethod,
     SimulatedFault,
     SimulatedInboxRule,
     SimulatedMailboxPermission,
     SimulatedMessage,
+    SimulatedMobileDevice,
     SimulatedSession,
 )
+from investigations.connectors.reads import mailbox_and_folder
 from investigations.models import Action
+from m365 import times
 
 K = Event.Kind
 CONFIG_KINDS = (
@@ -40,7 +51,11 @@ CONFIG_KINDS = (
     K.MAILBOX_PERMISSION_ADDED,
     K.SEND_AS_PERMISSION_ADDED,
     K.PASSWORD_CHANGED,
+    K.OAUTH_CONSENT,
+    K.MFA_METHOD_CHANGED,
 )
+# Audit operations that add an ActiveSync partnership (Exchange's cmdlet, lower-cased).
+DEVICE_OPERATIONS = ("add-mobiledevice",)
 
 
 def simulated_accounts_ensure(identity_ids: Iterable[int]) -> dict[int, SimulatedAccount]:
@@ -82,7 +97,8 @@ def _sync_identity(identity_id: int) -> int:
         return 0
     new = new.filter(id__lte=last_id)
     applied = _sync_sessions(account, new.filter(kind=K.SIGNIN).exclude(succeeded=False))
-    for event in new.filter(kind__in=CONFIG_KINDS).order_by("occurred_at", "id"):
+    config = new.filter(Q(kind__in=CONFIG_KINDS) | Q(kind=K.OTHER, operation__iregex=_DEVICE_REGEX))
+    for event in config.order_by("occurred_at", "id"):
         _apply_config(account, event)
         applied += 1
     applied += _sync_messages(account, list(new.filter(kind=K.MAIL_SENT).order_by("occurred_at", "id")))
@@ -134,6 +150,7 @@ def _apply_config(account: SimulatedAccount, event: Event) -> None:
         keep_copy = attr(event, "deliver_to_mailbox_and_forward")
         account.deliver_to_mailbox_and_forward = keep_copy is not False
     elif event.kind in (K.MAILBOX_PERMISSION_ADDED, K.SEND_AS_PERMISSION_ADDED):
+        folder = mailbox_and_folder(str(attr(event, "mailbox") or ""))[1]
         delegate = str(attr(event, "delegate") or "").lower()
         rights = attr(event, "access_rights") or [
             "SendAs" if event.kind == K.SEND_AS_PERMISSION_ADDED else "FullAccess"
@@ -144,10 +161,49 @@ def _apply_config(account: SimulatedAccount, event: Event) -> None:
                     account=account,
                     delegate=delegate[:320],
                     access_rights=str(right)[:64],
+                    folder=folder[:256],
                     defaults={"granted_at": event.occurred_at},
                 )
     elif event.kind == K.PASSWORD_CHANGED:
         account.password_changed_at = event.occurred_at
+    elif event.kind == K.OAUTH_CONSENT:
+        SimulatedAppConsent.objects.update_or_create(
+            account=account,
+            app_name=str(attr(event, "app_display_name") or event.target or "an application")[:256],
+            defaults={
+                "client_id": str(attr(event, "client_id") or "")[:64],
+                "scopes": " ".join(attribute_list(attr(event, "scopes")))[:1024],
+                "granted_at": event.occurred_at,
+                "source_event": event,
+            },
+        )
+    elif event.kind == K.MFA_METHOD_CHANGED and not _removes_a_method(event):
+        SimulatedAuthMethod.objects.get_or_create(
+            account=account,
+            source_event=event,
+            defaults={
+                "method_type": str(attr(event, "method_type") or "microsoftAuthenticator")[:64],
+                "name": str(attr(event, "detail") or event.operation)[:256],
+                "registered_at": event.occurred_at,
+            },
+        )
+    elif event.kind == K.OTHER:  # an ActiveSync partnership (DEVICE_OPERATIONS)
+        SimulatedMobileDevice.objects.get_or_create(
+            account=account,
+            device_id=str(attr(event, "device_id", "DeviceId") or event.target or event.pk)[:128],
+            defaults={
+                "model": str(attr(event, "device_model", "DeviceModel") or "")[:128],
+                "first_sync_at": event.occurred_at,
+                "source_event": event,
+            },
+        )
+
+
+_DEVICE_REGEX = "^(" + "|".join(DEVICE_OPERATIONS) + ")$"
+
+
+def _removes_a_method(event: Event) -> bool:
+    return "delete" in event.operation.lower() or bool(attr(event, "methods_removed"))
 
 
 def _sync_messages(account: SimulatedAccount, mail_events: list[Event]) -> int:
@@ -174,6 +230,68 @@ def _sync_messages(account: SimulatedAccount, mail_events: list[Event]) -> int:
                 )
     SimulatedMessage.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+# --- the read-back ---------------------------------------------------------------------------------
+
+
+def simulated_remaining(action: Action, mailbox: SimulatedAccount, *, since: datetime) -> QuerySet:
+    """The rows of ``mailbox`` that show ``action`` not done (yet): what it acts on, and what must be
+    gone once it has. ``since``: when the action started acting (a password changed before is old)."""
+    params, kind, K_ = action.parameters, action.kind, Action.Kind
+    accounts = SimulatedAccount.objects.filter(pk=mailbox.pk)
+    if kind == K_.REVOKE_SESSIONS:
+        return mailbox.sessions.filter(revoked_at__isnull=True)
+    if kind == K_.RESET_PASSWORD:
+        return accounts.filter(Q(password_changed_at__isnull=True) | Q(password_changed_at__lt=since))
+    if kind == K_.DISABLE_ACCOUNT:
+        return accounts.filter(enabled=True)
+    if kind == K_.RESTRICT_SENDING:
+        return accounts.filter(sending_restricted=False)
+    if kind == K_.DISABLE_MAILBOX_FORWARDING:
+        return accounts.exclude(forwarding_address="")
+    if kind == K_.REMOVE_INBOX_RULE:
+        return mailbox.inbox_rules.filter(name=params.get("rule", action.target))
+    if kind == K_.REMOVE_MAILBOX_PERMISSION:
+        permissions = mailbox.permissions.filter(delegate=str(params.get("delegate", "")).lower())
+        if params.get("access_rights"):
+            permissions = permissions.filter(access_rights__in=params["access_rights"])
+        folder = params.get("folder") or mailbox_and_folder(str(params.get("mailbox") or ""))[1]
+        if folder:
+            permissions = permissions.filter(folder__iexact=folder)
+        return permissions
+    if kind == K_.SOFT_DELETE_MESSAGES:
+        messages = SimulatedMessage.objects.filter(
+            sender=params.get("sender", mailbox.identity.upn), soft_deleted_at=None
+        )
+        if params.get("internet_message_ids"):
+            return messages.filter(internet_message_id__in=params["internet_message_ids"])
+        return messages.filter(subject=params.get("subject", ""))
+    if kind == K_.REVOKE_APP_CONSENT:
+        wanted = Q(app_name=params.get("app") or action.target)
+        if params.get("client_id"):
+            wanted |= Q(client_id=params["client_id"])
+        return mailbox.app_consents.filter(wanted)
+    if kind == K_.REMOVE_MFA_METHOD:
+        return _in_window(mailbox.auth_methods, "registered_at", params, "method_id", "pk", "registered")
+    if kind == K_.REMOVE_MOBILE_DEVICE:
+        return _in_window(mailbox.mobile_devices, "first_sync_at", params, "device_id", "device_id", "first_synced")
+    raise ValueError(f"No read-back for {kind!r}.")
+
+
+def _in_window(rows: QuerySet, at: str, params: dict, id_parameter: str, id_field: str, prefix: str) -> QuerySet:
+    """Rows named by id, or registered within ``{prefix}_after`` … ``{prefix}_before`` (of ``method_type``)."""
+    if params.get(id_parameter):
+        return rows.filter(**{id_field: params[id_parameter]})
+    after, before = params.get(f"{prefix}_after"), params.get(f"{prefix}_before")
+    if not after:
+        return rows.none()
+    rows = rows.filter(**{f"{at}__gte": times.parse(after)})
+    if before:
+        rows = rows.filter(**{f"{at}__lte": times.parse(before)})
+    if params.get("method_type"):
+        rows = rows.filter(method_type__istartswith=params["method_type"])
+    return rows
 
 
 # --- rehearsing failures ---------------------------------------------------------------------------

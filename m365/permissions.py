@@ -59,8 +59,8 @@ REQUIREMENTS = (
     Requirement(
         "graph",
         "User.Read.All",
-        "read an account's state before disabling it (for undo)",
-        actions=("disable_account",),
+        "read an account's state: before disabling it (for undo), and back after each account action",
+        actions=("disable_account", "revoke_sessions", "reset_password"),
         also_accepted=USER_WRITE | {"Directory.Read.All"},
     ),
     Requirement(
@@ -86,15 +86,47 @@ REQUIREMENTS = (
         also_accepted=USER_WRITE,
         role="User Administrator (Privileged Authentication Administrator to reset an admin's password)",
     ),
-    Requirement("graph", "MailboxSettings.ReadWrite", "remove and restore inbox rules", actions=("remove_inbox_rule",)),
     Requirement(
         "graph", "Mail.ReadWrite", "move phishing messages to Recoverable Items", actions=("soft_delete_messages",)
     ),
     Requirement(
+        "graph",
+        "DelegatedPermissionGrant.ReadWrite.All",
+        "revoke (and restore) the delegated permissions a user consented to",
+        actions=("revoke_app_consent",),
+        also_accepted=frozenset({"Directory.ReadWrite.All"}),
+    ),
+    Requirement(
+        "graph",
+        "AppRoleAssignment.ReadWrite.All",
+        "remove (and restore) a user's app role assignments to a consented app",
+        actions=("revoke_app_consent",),
+        also_accepted=frozenset({"Directory.ReadWrite.All"}),
+    ),
+    Requirement(
+        "graph",
+        "UserAuthenticationMethod.ReadWrite.All",
+        "read and remove the MFA methods an intruder registered",
+        actions=("remove_mfa_method",),
+    ),
+    Requirement(
+        "graph",
+        "Device.Read.All",
+        "read the user's registered devices (the account's live state)",
+        also_accepted=frozenset({"Directory.Read.All", "Directory.ReadWrite.All"}),
+    ),
+    Requirement(
         "exchange",
         "Exchange.ManageAsApp",
-        "disable forwarding, remove mailbox permissions, block sending",
-        actions=("disable_mailbox_forwarding", "remove_mailbox_permission", "restrict_sending"),
+        "read and remove inbox rules (hidden ones too), forwarding, mailbox and folder permissions and "
+        "mobile devices, block sending",
+        actions=(
+            "remove_inbox_rule",
+            "disable_mailbox_forwarding",
+            "remove_mailbox_permission",
+            "restrict_sending",
+            "remove_mobile_device",
+        ),
         role="Exchange Administrator",
     ),
 )
@@ -103,6 +135,11 @@ REQUIREMENTS = (
 def for_feed(feed: str) -> str:
     """What to grant for a feed, in words (also what its requests name when they are refused)."""
     return " and ".join(req.describe() for req in REQUIREMENTS if req.feed == feed)
+
+
+def for_permission(permission: str) -> str:
+    """One permission of the table, in words (for a read that no action or feed owns)."""
+    return next(req.describe() for req in REQUIREMENTS if req.permission == permission)
 
 
 def for_action(kind: str) -> str:

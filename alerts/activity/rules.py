@@ -120,14 +120,20 @@ def rule_key(event: Event) -> str:
 def inbox_rule(event: Event, known: dict | None = None) -> InboxRule:
     """The rule as ``event`` leaves it; ``known`` is the rule's earlier parameters (``rule_states``),
     which a ``Set-InboxRule`` naming only what it changes is laid over."""
-    params = {**(known or {}), **_present(normalised(attr(event, "rule") or event.attributes))}
-    name = str(params.get("name") or event.target or "").strip()
+    settings = {**(known or {}), **_present(normalised(attr(event, "rule") or event.attributes))}
+    return inbox_rule_of(settings, name=event.target or "", key=rule_key(event))
+
+
+def inbox_rule_of(settings: dict, *, name: str = "", key: str = "") -> InboxRule:
+    """A rule from its settings in any spelling (an audit record's, ``Get-InboxRule``'s)."""
+    params = normalised(settings)
+    name = str(params.get("name") or name or "").strip()
     forwards = {key: recipients(params.get(key.lower())) for key in FORWARD_KEYS}
     keywords = [word for key in KEYWORD_KEYS for word in attribute_list(params.get(key.lower()))]
     senders = recipients(params.get("from")) + attribute_list(params.get("fromaddresscontainswords"))
     return InboxRule(
         name=name,
-        key=rule_key(event),
+        key=key or f"name:{name.lower()}",
         forwards={key: value for key, value in forwards.items() if value},
         move_to_folder=str(params.get("movetofolder") or ""),
         deletes=any(truthy(params.get(key.lower())) for key in DELETE_KEYS),

@@ -4,6 +4,11 @@ A connector has one method per action kind plus ``undo``. Each method must be id
 for the action's ``idempotency_key`` (a retry after a crash must not act twice) and answers
 with a ``ConnectorResult`` or raises ``TransientError`` (retry with backoff, honouring
 ``retry_after``) or ``PermanentError`` (the action fails with that message shown).
+
+Truth before all: after changing the tenant a method reads the changed state back and puts what
+it saw in ``ConnectorResult.read_back``; when the read-back does not show the change it raises
+``VerificationFailed`` and the action fails. "Already gone" is an answer only when a read that
+sees everything (hidden inbox rules included) confirms it.
 """
 
 from dataclasses import dataclass, field
@@ -21,6 +26,8 @@ class ConnectorResult:
     already_done: bool = False
     # What ``undo`` needs to restore the previous state (a rule snapshot, the old forwarding address…).
     undo_state: dict[str, Any] = field(default_factory=dict)
+    # What reading the changed state back showed (stored as ``result["data"]["read_back"]``).
+    read_back: dict[str, Any] = field(default_factory=dict)
 
 
 class ConnectorError(Exception):
@@ -41,6 +48,17 @@ class PermanentError(ConnectorError):
     """A refusal that a retry will not change (403 missing permission, 400 bad request)."""
 
 
+class VerificationFailed(PermanentError):
+    """The change was sent, but reading the state back does not show it: the action did not work.
+
+    ``seen`` is what the read-back found, JSON-safe, for the analyst who takes over.
+    """
+
+    def __init__(self, message: str, seen: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.seen = seen or {}
+
+
 class Connector:
     name = "base"
 
@@ -51,6 +69,15 @@ class Connector:
         in ``LiveState.unread`` with the reason, never reported as empty.
         """
         raise NotImplementedError
+
+    @staticmethod
+    def keep_undo_state(action: "Action", undo_state: dict[str, Any]) -> dict[str, Any]:
+        """The undo snapshot of this action: an earlier attempt's if it took one, else ``undo_state``,
+        stored on the action *before* the tenant changes, so a retry after a lost reply (which finds
+        the change already made) still knows what to restore."""
+        from investigations.services.remediation import action_undo_state_keep
+
+        return action_undo_state_keep(action=action, undo_state=undo_state)
 
     def run(self, action: "Action") -> ConnectorResult:
         """Carry out ``action``: its kind's method, or ``undo`` when it is an undo action."""
@@ -87,4 +114,13 @@ class Connector:
         raise NotImplementedError
 
     def soft_delete_messages(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def revoke_app_consent(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def remove_mfa_method(self, action: "Action") -> ConnectorResult:
+        raise NotImplementedError
+
+    def remove_mobile_device(self, action: "Action") -> ConnectorResult:
         raise NotImplementedError

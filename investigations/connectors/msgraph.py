@@ -1,24 +1,37 @@
 """The ``msgraph`` connector: remediation on the real tenant, through Microsoft Graph and Exchange Online.
 
 Every method is idempotent without server-side idempotency keys, because each change is a
-state to reach rather than a step to repeat: PATCH a property, revoke (again), delete by id, create
-a rule with a fixed name. Something already gone (a 404, a rule no longer there) is success,
-recorded with ``already_done``. Throttling (429) and server errors (5xx) raise ``TransientError``
-with the service's Retry-After; a refusal (401/403) raises ``PermanentError`` naming the
-application permission to grant.
+state to reach rather than a step to repeat: PATCH a property, revoke (again), delete by identity,
+create a rule with a fixed name. Each reads the changed state back (``investigations.connectors.reads``,
+the same reads as ``read_state``) and succeeds only when it shows the change; something already
+gone is success (``already_done``) only when a complete read confirms it (inbox rules are read with
+``-IncludeHidden``). Throttling (429) and server errors (5xx) raise ``TransientError`` with the
+service's Retry-After; a refusal (401/403) raises ``PermanentError`` naming the application
+permission to grant.
+
+The work is split by service: ``exchange`` (mailbox settings), ``entra`` (consents, MFA methods),
+``mail`` (soft-delete); this module holds the account actions and wires the rest to action kinds.
 """
 
+import functools
 import secrets
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
-from urllib.parse import quote
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from investigations.connectors import exchange
-from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from investigations.connectors import entra, exchange, mail, reads
+from investigations.connectors.base import (
+    Connector,
+    ConnectorResult,
+    PermanentError,
+    TransientError,
+    VerificationFailed,
+)
+from investigations.connectors.state import LiveState, StateItem, StateKind
+from investigations.models import Action
 from m365 import permissions, times
 from m365.client import (
     AccessDenied,
@@ -30,15 +43,10 @@ from m365.client import (
     Unavailable,
 )
 from m365.config import ConfigError, config_get
-from m365.models import M365Feed
 
-PERMISSIONS = {kind: permissions.for_action(kind) for kind in (
-    "revoke_sessions", "disable_account", "reset_password", "remove_inbox_rule", "soft_delete_messages",
-    "disable_mailbox_forwarding", "remove_mailbox_permission", "restrict_sending",
-)}  # fmt: skip
-RULE_READ_ONLY = ("id", "hasError", "isReadOnly", "@odata.context", "@odata.etag")
-RECOVERABLE_ITEMS = "recoverableitemsdeletions"
-TRACE_LOOKBACK = timedelta(days=10)  # the longest interval one message trace query may span
+PERMISSIONS = {kind: permissions.for_action(kind) for kind in Action.Kind.values}
+# How far Microsoft's clock may trail ours when a timestamp read back must be "after we asked".
+CLOCK_SKEW = timedelta(seconds=30)
 
 
 @contextmanager
@@ -68,8 +76,9 @@ def random_password(length: int = 24) -> str:
             return password
 
 
-def _odata_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _moment(value) -> datetime | None:
+    """An action parameter holding a time (ISO 8601), or None."""
+    return times.parse(value) if value else None
 
 
 class MsGraphConnector(Connector):
@@ -97,8 +106,8 @@ class MsGraphConnector(Connector):
 
     @staticmethod
     def _user(action) -> str:
-        """The Graph key of the action's user: the Entra object id when known, else the UPN."""
-        return quote(action.identity.external_id or action.identity.upn, safe="@")
+        """The Graph key of the action's user: the Entra object id when known, else the UPN (unquoted)."""
+        return action.identity.external_id or action.identity.upn
 
     def run(self, action) -> ConnectorResult:
         with _translated(action.kind):
@@ -112,204 +121,215 @@ class MsGraphConnector(Connector):
         with _translated(action.kind):
             return handler(action, (action.undo_of.result or {}).get("undo_state") or {})
 
-    # --- Entra ID account ------------------------------------------------------------------------
-
-    def revoke_sessions(self, action) -> ConnectorResult:
-        try:
-            self._graph("POST", f"users/{self._user(action)}/revokeSignInSessions", kind=action.kind)
-        except NotFound:
-            return ConnectorResult(detail=f"{action.identity.upn} no longer exists in Entra ID.", already_done=True)
-        return ConnectorResult(
-            detail=f"Refresh tokens and session cookies of {action.identity.upn} revoked; apps must sign in again."
-        )
-
-    def disable_account(self, action) -> ConnectorResult:
-        user = self._user(action)
-        try:
-            current = self._graph("GET", f"users/{user}", kind=action.kind, params={"$select": "accountEnabled"}).json()
-        except NotFound:
-            return ConnectorResult(detail=f"{action.identity.upn} no longer exists in Entra ID.", already_done=True)
-        undo_state = {"accountEnabled": current.get("accountEnabled", True)}
-        if current.get("accountEnabled") is False:
-            return ConnectorResult(detail=f"{action.identity.upn} was already disabled.", already_done=True,
-                                   undo_state=undo_state)  # fmt: skip
-        self._graph("PATCH", f"users/{user}", kind=action.kind, json={"accountEnabled": False})
-        return ConnectorResult(detail=f"Sign-in blocked for {action.identity.upn}.", undo_state=undo_state)
-
-    def undo_disable_account(self, action, state: dict) -> ConnectorResult:
-        enabled = state.get("accountEnabled", True)
-        self._graph("PATCH", f"users/{self._user(action)}", kind=action.kind, json={"accountEnabled": enabled})
-        return ConnectorResult(detail=f"Sign-in of {action.identity.upn} {'allowed' if enabled else 'left blocked'}.")
-
-    def reset_password(self, action) -> ConnectorResult:
-        profile = {"forceChangePasswordNextSignIn": True, "password": random_password()}
-        try:
-            self._graph("PATCH", f"users/{self._user(action)}", kind=action.kind, json={"passwordProfile": profile})
-        except NotFound:
-            return ConnectorResult(detail=f"{action.identity.upn} no longer exists in Entra ID.", already_done=True)
-        return ConnectorResult(
-            detail=f"Password of {action.identity.upn} replaced by a random one (not kept); "
-            "the user must set a new one through self-service reset or the helpdesk."
-        )
-
-    # --- inbox rules -----------------------------------------------------------------------------
-
-    def _rules_path(self, action) -> str:
-        mailbox = action.parameters.get("mailbox")
-        user = quote(mailbox, safe="@") if mailbox else self._user(action)
-        return f"users/{user}/mailFolders/inbox/messageRules"
-
-    def _rule_id(self, action) -> str | None:
-        """The Graph id of the rule: given, or found by its name (what the audit log shows)."""
-        if action.parameters.get("rule_id"):
-            return action.parameters["rule_id"]
-        name = action.parameters.get("rule") or action.target
-        rules = self._graph("GET", self._rules_path(action), kind=action.kind).json().get("value", [])
-        return next((rule["id"] for rule in rules if rule.get("displayName") == name), None)
-
-    def remove_inbox_rule(self, action) -> ConnectorResult:
-        try:
-            rule_id = self._rule_id(action)
-            if rule_id is None:
-                raise NotFound("no rule of that name")
-            snapshot = self._graph("GET", f"{self._rules_path(action)}/{quote(rule_id)}", kind=action.kind).json()
-            self._graph("DELETE", f"{self._rules_path(action)}/{quote(rule_id)}", kind=action.kind)
-        except NotFound:
-            return ConnectorResult(detail=f"Inbox rule '{action.target}' is already gone.", already_done=True)
-        rule = {key: value for key, value in snapshot.items() if key not in RULE_READ_ONLY}
-        return ConnectorResult(
-            detail=f"Inbox rule '{snapshot.get('displayName')}' of {action.identity.upn} deleted.",
-            data={"rule_id": rule_id},
-            undo_state={"rule": rule},
-        )
-
-    def undo_remove_inbox_rule(self, action, state: dict) -> ConnectorResult:
-        rule = state.get("rule")
-        if not rule:
-            raise PermanentError("Nothing to restore: the rule was already gone when it was removed.")
-        existing = self._graph("GET", self._rules_path(action), kind=action.kind).json().get("value", [])
-        if any(r.get("displayName") == rule.get("displayName") for r in existing):
-            return ConnectorResult(detail=f"Inbox rule '{rule.get('displayName')}' exists already.", already_done=True)
-        created = self._graph("POST", self._rules_path(action), kind=action.kind, json=rule).json()
-        return ConnectorResult(
-            detail=f"Inbox rule '{rule.get('displayName')}' re-created from its snapshot.",
-            data={"rule_id": created.get("id")},
-        )
-
-    # --- messages --------------------------------------------------------------------------------
-
-    def _find_messages(self, action, mailbox: str, *, folder: str | None = None) -> list[dict]:
-        """The action's messages in ``mailbox`` (by Internet message id, else by sender and subject)."""
-        path = f"users/{quote(mailbox, safe='@')}/" + (f"mailFolders/{folder}/messages" if folder else "messages")
-        params = action.parameters
-        wanted = params.get("internet_message_ids") or []
-        sender = (params.get("sender") or action.identity.upn).lower()
-        if wanted:
-            filters = [f"internetMessageId eq {_odata_string(message_id)}" for message_id in wanted]
-        else:
-            filters = [f"subject eq {_odata_string(params.get('subject', ''))}"]
-        found = []
-        for odata_filter in filters:
-            query = {"$filter": odata_filter, "$select": "id,parentFolderId,internetMessageId,from"}
-            try:
-                rows = self._graph("GET", path, kind=action.kind, params=query).json().get("value", [])
-            except NotFound:  # no such mailbox (an external recipient)
-                return []
-            found += [
-                row
-                for row in rows
-                if wanted or (row.get("from") or {}).get("emailAddress", {}).get("address", "").lower() == sender
-            ]
-        return found
-
-    def _recipients(self, action) -> list[str]:
-        """Whose mailboxes hold the messages: given, else every recipient message trace shows (10 days)."""
-        params = action.parameters
-        if params.get("recipients"):
-            return list(params["recipients"])
-        sender = params.get("sender") or action.identity.upn
-        now = timezone.now()
-        odata_filter = (
-            f"receivedDateTime ge {times.iso_z(now - TRACE_LOOKBACK)} and receivedDateTime le {times.iso_z(now)} "
-            f"and senderAddress eq {_odata_string(sender)}"
-        )
-        wanted, subject = set(params.get("internet_message_ids") or []), params.get("subject", "")
-        recipients = set()
-        pages = self.client.graph_pages(
-            "admin/exchange/tracing/messageTraces",
-            params={"$filter": odata_filter},
-            permission=permissions.for_feed(M365Feed.MESSAGE_TRACE),
-        )
-        for page in pages:
-            for row in page:
-                if (row.get("messageId") in wanted) if wanted else row.get("subject") == subject:
-                    recipients.add(row["recipientAddress"].lower())
-        return sorted(recipients)
-
-    def _move(self, action, mailbox: str, message_id: str, destination: str) -> bool:
-        path = f"users/{quote(mailbox, safe='@')}/messages/{quote(message_id)}/move"
-        try:
-            self._graph("POST", path, kind=action.kind, json={"destinationId": destination})
-        except NotFound:
-            return False
-        return True
-
-    def soft_delete_messages(self, action) -> ConnectorResult:
-        """Move each message to Recoverable Items (Deletions) in every recipient's mailbox: gone from
-        the user's view, still recoverable by an admin, and brought back by undo."""
-        if not action.parameters.get("internet_message_ids") and not action.parameters.get("subject"):
-            raise PermanentError("soft_delete_messages needs internet_message_ids or a subject in its parameters.")
-        moved = []
-        for mailbox in self._recipients(action):
-            for message in self._find_messages(action, mailbox):
-                if self._move(action, mailbox, message["id"], RECOVERABLE_ITEMS):
-                    moved.append({"mailbox": mailbox, "internet_message_id": message.get("internetMessageId"),
-                                  "folder": message.get("parentFolderId")})  # fmt: skip
-        undo_state = {"moved": moved}
-        if not moved:
-            return ConnectorResult(detail="No copy of those messages was left in the mailboxes.", already_done=True,
-                                   undo_state=undo_state)  # fmt: skip
-        mailboxes = len({entry["mailbox"] for entry in moved})
-        return ConnectorResult(
-            detail=f"{len(moved)} message(s) moved to Recoverable Items in {mailboxes} mailbox(es).",
-            data={"messages": len(moved), "mailboxes": mailboxes},
-            undo_state=undo_state,
-        )
-
-    def undo_soft_delete_messages(self, action, state: dict) -> ConnectorResult:
-        restored = 0
-        for entry in state.get("moved", []):
-            path = f"users/{quote(entry['mailbox'], safe='@')}/mailFolders/{RECOVERABLE_ITEMS}/messages"
-            query = {"$filter": f"internetMessageId eq {_odata_string(entry['internet_message_id'])}", "$select": "id"}
-            try:
-                found = self._graph("GET", path, kind=action.kind, params=query).json().get("value", [])
-            except NotFound:
-                continue
-            for message in found:
-                restored += self._move(action, entry["mailbox"], message["id"], entry.get("folder") or "inbox")
-        return ConnectorResult(detail=f"{restored} message(s) moved back from Recoverable Items.",
-                               already_done=restored == 0)  # fmt: skip
-
-    # --- Exchange Online -------------------------------------------------------------------------
-
     @property
     def exchange(self) -> exchange.ExchangeAdmin:
         return exchange.ExchangeAdmin(self.client)
 
+    def _keep(self, action) -> Callable[[dict], dict]:
+        return functools.partial(self.keep_undo_state, action)
+
+    @staticmethod
+    def _mailbox(action) -> str:
+        return action.parameters.get("mailbox") or action.identity.upn
+
+    # --- the read side -----------------------------------------------------------------------------
+
+    def read_state(self, upn: str) -> LiveState:
+        state = LiveState(upn=upn, source=self.name, read_at=timezone.now())
+        exo = self.exchange
+        mailbox_row = functools.cache(lambda: reads.mailbox_row(exo, upn))
+        parts: list[tuple[str, Callable[[], list[StateItem]]]] = [
+            (StateKind.INBOX_RULE, lambda: reads.inbox_rules(exo, upn, mark_hidden=True)),
+            (StateKind.FORWARDING, lambda: reads.forwarding(mailbox_row())),
+            (StateKind.SEND_ON_BEHALF, lambda: reads.send_on_behalf(mailbox_row())),
+            (StateKind.MAILBOX_PERMISSION, lambda: reads.mailbox_permissions(exo, upn)),
+            (StateKind.SEND_AS, lambda: reads.send_as(exo, upn)),
+            (StateKind.FOLDER_PERMISSION, lambda: reads.folder_permissions(exo, upn)),
+            (StateKind.MOBILE_DEVICE, lambda: reads.mobile_devices(exo, upn)),
+            (StateKind.OAUTH_GRANT, lambda: reads.oauth_grants(self.client, upn)),
+            (StateKind.APP_ROLE_ASSIGNMENT, lambda: reads.app_role_assignments(self.client, upn)),
+            (StateKind.AUTH_METHOD, lambda: reads.auth_methods(self.client, upn)),
+            (StateKind.REGISTERED_DEVICE, lambda: reads.registered_devices(self.client, upn)),
+        ]
+        for kind, read in parts:
+            try:
+                state.items += read()
+            except M365Error as exc:  # unread, never reported as empty
+                state.unread[kind] = exc.message
+        try:
+            state.account = reads.account(self.client, upn)
+        except M365Error as exc:
+            state.unread["account"] = exc.message
+        return state
+
+    # --- Entra ID account ------------------------------------------------------------------------
+
+    def _account(self, action):
+        return reads.account(self.client, self._user(action))
+
+    def _gone(self, action) -> ConnectorResult:
+        return ConnectorResult(
+            detail=f"{action.identity.upn} no longer exists in Entra ID.",
+            already_done=True,
+            read_back={"user": "not found"},
+        )
+
+    def revoke_sessions(self, action) -> ConnectorResult:
+        asked = timezone.now()
+        try:
+            self._graph("POST", f"{reads.user_path(self._user(action))}/revokeSignInSessions", kind=action.kind)
+            after = self._account(action)
+        except NotFound:
+            return self._gone(action)
+        seen = {
+            "signInSessionsValidFromDateTime": times.iso_z(after.sessions_revoked_at)
+            if after.sessions_revoked_at
+            else None
+        }
+        if after.sessions_revoked_at is None or after.sessions_revoked_at < asked - CLOCK_SKEW:
+            raise VerificationFailed(
+                f"Graph accepted the revocation, but the sessions of {action.identity.upn} are still valid from "
+                "before it (signInSessionsValidFromDateTime did not move).",
+                seen,
+            )
+        return ConnectorResult(
+            detail=f"Refresh tokens and session cookies of {action.identity.upn} revoked; apps must sign in again.",
+            read_back=seen,
+        )
+
+    def disable_account(self, action) -> ConnectorResult:
+        user = reads.user_path(self._user(action))
+        try:
+            current = self._account(action)
+        except NotFound:
+            return self._gone(action)
+        undo_state = self.keep_undo_state(action, {"accountEnabled": current.enabled is not False})
+        if current.enabled is not False:
+            self._graph("PATCH", user, kind=action.kind, json={"accountEnabled": False})
+        after = self._account(action)
+        if after.enabled is not False:
+            raise VerificationFailed(f"Graph accepted the change, but {action.identity.upn} can still sign in.",
+                                     {"accountEnabled": after.enabled})  # fmt: skip
+        return ConnectorResult(
+            detail=f"Sign-in blocked for {action.identity.upn}."
+            if current.enabled is not False
+            else f"{action.identity.upn} was already disabled.",
+            already_done=current.enabled is False,
+            undo_state=undo_state,
+            read_back={"accountEnabled": False},
+        )
+
+    def undo_disable_account(self, action, state: dict) -> ConnectorResult:
+        enabled = state.get("accountEnabled", True)
+        self._graph("PATCH", reads.user_path(self._user(action)), kind=action.kind, json={"accountEnabled": enabled})
+        after = self._account(action)
+        if after.enabled is not enabled:
+            raise VerificationFailed(f"Graph accepted the change, but accountEnabled of {action.identity.upn} is "
+                                     f"{after.enabled}.", {"accountEnabled": after.enabled})  # fmt: skip
+        return ConnectorResult(
+            detail=f"Sign-in of {action.identity.upn} {'allowed' if enabled else 'left blocked'}.",
+            read_back={"accountEnabled": after.enabled},
+        )
+
+    def reset_password(self, action) -> ConnectorResult:
+        profile = {"forceChangePasswordNextSignIn": True, "password": random_password()}
+        asked = timezone.now()
+        try:
+            self._graph(
+                "PATCH", reads.user_path(self._user(action)), kind=action.kind, json={"passwordProfile": profile}
+            )
+            after = self._account(action)
+        except NotFound:
+            return self._gone(action)
+        changed = after.last_password_change
+        seen = {"lastPasswordChangeDateTime": times.iso_z(changed) if changed else None}
+        if changed is None or changed < asked - CLOCK_SKEW:
+            raise VerificationFailed(
+                f"Graph accepted the reset, but the password of {action.identity.upn} did not change.", seen
+            )
+        return ConnectorResult(
+            detail=f"Password of {action.identity.upn} replaced by a random one (not kept); "
+            "the user must set a new one through self-service reset or the helpdesk.",
+            read_back=seen,
+        )
+
+    def revoke_app_consent(self, action) -> ConnectorResult:
+        params = action.parameters
+        return entra.consent_revoke(
+            self.client,
+            self._user(action),
+            client_id=str(params.get("client_id") or ""),
+            app_name=str(params.get("app") or action.target),
+            keep=self._keep(action),
+        )
+
+    def undo_revoke_app_consent(self, action, state: dict) -> ConnectorResult:
+        return entra.consent_restore(self.client, state)
+
+    def remove_mfa_method(self, action) -> ConnectorResult:
+        params = action.parameters
+        return entra.mfa_method_remove(
+            self.client,
+            self._user(action),
+            method_id=str(params.get("method_id") or ""),
+            method_type=str(params.get("method_type") or ""),
+            since=_moment(params.get("registered_after")),
+            until=_moment(params.get("registered_before")),
+        )
+
+    # --- mail ------------------------------------------------------------------------------------
+
+    def soft_delete_messages(self, action) -> ConnectorResult:
+        """Move each message to Recoverable Items (Deletions) in every recipient's mailbox: gone from
+        the user's view, still recoverable by an admin, and brought back by undo."""
+        params = action.parameters
+        mailboxes = mail.Mailboxes(
+            self.client,
+            message_ids=params.get("internet_message_ids") or [],
+            subject=params.get("subject", ""),
+            sender=params.get("sender") or action.identity.upn,
+        )
+        return mail.soft_delete(mailboxes, mailboxes.recipients(params.get("recipients")), keep=self._keep(action))
+
+    def undo_soft_delete_messages(self, action, state: dict) -> ConnectorResult:
+        return mail.restore(self.client, state)
+
+    # --- Exchange Online -------------------------------------------------------------------------
+
+    def remove_inbox_rule(self, action) -> ConnectorResult:
+        params = action.parameters
+        return exchange.inbox_rule_remove(
+            self.exchange,
+            self._mailbox(action),
+            identity=str(params.get("rule_id") or ""),
+            name=str(params.get("rule") or action.target),
+            settings=params.get("rule_settings") or None,
+            keep=self._keep(action),
+        )
+
+    def undo_remove_inbox_rule(self, action, state: dict) -> ConnectorResult:
+        return exchange.inbox_rule_restore(self.exchange, state)
+
     def disable_mailbox_forwarding(self, action) -> ConnectorResult:
-        return exchange.forwarding_disable(self.exchange, action.parameters.get("mailbox") or action.identity.upn)
+        return exchange.forwarding_disable(self.exchange, self._mailbox(action), keep=self._keep(action))
 
     def undo_disable_mailbox_forwarding(self, action, state: dict) -> ConnectorResult:
-        mailbox = action.parameters.get("mailbox") or action.identity.upn
-        return exchange.forwarding_restore(self.exchange, mailbox, state)
+        return exchange.forwarding_restore(self.exchange, self._mailbox(action), state)
 
     def remove_mailbox_permission(self, action) -> ConnectorResult:
         params = action.parameters
         rights = params.get("access_rights") or None  # none given: every right the delegate holds
         if isinstance(rights, str):
             rights = [rights]
-        mailbox = params.get("mailbox") or action.identity.upn
-        return exchange.permission_remove(self.exchange, mailbox, params.get("delegate") or action.target, rights)
+        mailbox, folder = reads.mailbox_and_folder(self._mailbox(action))  # a folder grant names "mailbox:\\folder"
+        return exchange.permission_remove(
+            self.exchange,
+            mailbox,
+            params.get("delegate") or action.target,
+            rights,
+            folder=params.get("folder") or folder or None,
+            keep=self._keep(action),
+        )
 
     def undo_remove_mailbox_permission(self, action, state: dict) -> ConnectorResult:
         return exchange.permission_restore(self.exchange, state)
@@ -320,3 +340,13 @@ class MsGraphConnector(Connector):
 
     def undo_restrict_sending(self, action, state: dict) -> ConnectorResult:
         return exchange.sending_unblock(self.exchange, state)
+
+    def remove_mobile_device(self, action) -> ConnectorResult:
+        params = action.parameters
+        return exchange.mobile_device_remove(
+            self.exchange,
+            self._mailbox(action),
+            device_id=str(params.get("device_id") or ""),
+            since=_moment(params.get("first_synced_after")),
+            until=_moment(params.get("first_synced_before")),
+        )

@@ -170,6 +170,9 @@ class Action(models.Model):
         REMOVE_MAILBOX_PERMISSION = "remove_mailbox_permission", "Remove mailbox permission"
         RESTRICT_SENDING = "restrict_sending", "Restrict sending"
         SOFT_DELETE_MESSAGES = "soft_delete_messages", "Soft-delete messages"
+        REVOKE_APP_CONSENT = "revoke_app_consent", "Revoke app consent"
+        REMOVE_MFA_METHOD = "remove_mfa_method", "Remove MFA method"
+        REMOVE_MOBILE_DEVICE = "remove_mobile_device", "Remove mobile device"
 
     class Status(models.TextChoices):
         PENDING_APPROVAL = "pending_approval", "Pending approval"
@@ -196,6 +199,7 @@ class Action(models.Model):
         Kind.REMOVE_MAILBOX_PERMISSION,
         Kind.RESTRICT_SENDING,
         Kind.SOFT_DELETE_MESSAGES,
+        Kind.REVOKE_APP_CONSENT,
     )
 
     investigation = models.ForeignKey(Investigation, on_delete=models.CASCADE, related_name="actions")

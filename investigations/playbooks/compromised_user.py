@@ -23,7 +23,14 @@ NAME = "compromised_user"
 V = Finding.Verdict
 IV = Investigation.Verdict
 # Proposed only when the account is compromised: they lock the user out or destroy mail.
-HIGH_IMPACT = frozenset({Action.Kind.DISABLE_ACCOUNT, Action.Kind.RESET_PASSWORD, Action.Kind.SOFT_DELETE_MESSAGES})
+HIGH_IMPACT = frozenset(
+    {
+        Action.Kind.DISABLE_ACCOUNT,
+        Action.Kind.RESET_PASSWORD,
+        Action.Kind.SOFT_DELETE_MESSAGES,
+        Action.Kind.REMOVE_MFA_METHOD,
+    }
+)
 LEVEL_ORDER = [AutomationLevel.MANUAL, AutomationLevel.SEMI, AutomationLevel.FULL]
 
 

@@ -6,6 +6,11 @@ key, and end in ``succeeded`` or ``failed`` with the answer stored. Only ``Trans
 retried, after ``retry_after`` (Retry-After) or an exponential backoff, both capped; after
 ``REMEDIATION_MAX_ATTEMPTS`` the action fails with the last error. A redelivered task finds the
 action no longer ``approved`` and does nothing.
+
+``succeeded`` means the connector read the changed state back and saw it (``VerificationFailed``
+otherwise, which fails the action with what the read-back saw). The read-back is kept in
+``result["data"]["read_back"]``. An undo snapshot a connector stores before acting
+(``action_undo_state_keep``) outlives a lost reply: the retry finds it and answers with it.
 """
 
 import logging
@@ -14,7 +19,8 @@ import random
 from django.conf import settings
 
 from investigations.connectors import get_connector
-from investigations.connectors.base import ConnectorError, PermanentError, TransientError
+from investigations.connectors.base import ConnectorError, PermanentError, TransientError, VerificationFailed
+from investigations.models import Action
 from investigations.services.actions import action_claim, action_fail, action_retry_later, action_succeed
 
 logger = logging.getLogger(__name__)
@@ -55,6 +61,9 @@ def action_execute(*, action_id: int) -> float | None:
         delay = retry_delay(attempt=action.attempts, retry_after=exc.retry_after, first=first, cap=cap)
         action_retry_later(action=action, error=exc.message, delay=delay)
         return delay
+    except VerificationFailed as exc:
+        action_fail(action=action, error=f"{exc.message} Read back: {_seen_text(exc.seen)}")
+        return None
     except PermanentError as exc:
         action_fail(action=action, error=exc.message)
         return None
@@ -70,8 +79,26 @@ def action_execute(*, action_id: int) -> float | None:
     action_succeed(
         action=action,
         detail=result.detail,
-        data=result.data,
+        data={**result.data, "read_back": result.read_back} if result.read_back else result.data,
         undo_state=result.undo_state,
         already_done=result.already_done,
     )
     return None
+
+
+def action_undo_state_keep(*, action: Action, undo_state: dict) -> dict:
+    """Store ``undo_state`` on a running action unless an earlier attempt stored one; the one kept.
+
+    Connectors call it (``Connector.keep_undo_state``) before changing the tenant.
+    """
+    earlier = (action.result or {}).get("undo_state")
+    if earlier:
+        return earlier
+    stored = {**(action.result or {}), "undo_state": undo_state}
+    Action.objects.filter(pk=action.pk).update(result=stored)
+    action.result = stored
+    return undo_state
+
+
+def _seen_text(seen: dict) -> str:
+    return "; ".join(f"{key}: {value}" for key, value in seen.items())[:1500] or "nothing"

@@ -4,9 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from demo.models import SimulatedAccount
 from demo.records import demo_records
 from investigations.models import Investigation
 from investigations.selectors.investigations import investigation_related_identities
+from investigations.services.remediation import action_execute
 from tests.pipeline import ingest_judged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -50,7 +52,11 @@ def test_the_bec_victim_is_compromised_and_every_undo_is_proposed(cases):
 def test_the_sprayed_user_is_compromised_and_the_other_sprayed_accounts_are_related(cases):
     lee = cases["lee.gu"]
     assert lee.verdict == "compromised"
-    assert kinds(lee) == {"revoke_sessions", "reset_password", "disable_account"}
+    assert kinds(lee) == {"revoke_sessions", "reset_password", "disable_account", "revoke_app_consent",
+                          "remove_mfa_method"}  # fmt: skip
+    consent = lee.actions.get(kind="revoke_app_consent")
+    assert (consent.target, consent.finding.check_key) == ("Mail Sync Pro", "consents")
+    assert lee.actions.get(kind="remove_mfa_method").requires_second_approval  # four-eyes by default
     checks = dict(lee.findings.values_list("check_key", "verdict"))
     assert checks["signins.spray_then_success"] == "malicious"
     assert checks["mfa"] == "malicious" and checks["consents"] == "malicious"
@@ -70,3 +76,17 @@ def test_an_external_alert_without_activity_behind_it_finds_no_threats(cases):
     alex = cases["alex.wilber"]
     assert (alex.status, alex.verdict) == ("no_threats_found", "clean")
     assert not alex.actions.exists()
+
+
+def test_the_sprayed_users_consent_and_intruder_mfa_method_are_removed_from_the_simulated_tenant(cases, settings):
+    settings.REMEDIATION_CONNECTOR = "simulated"
+    lee = cases["lee.gu"]
+    actions = lee.actions.filter(kind__in=["revoke_app_consent", "remove_mfa_method"])
+    actions.update(status="approved")
+
+    for action in actions:
+        action_execute(action_id=action.pk)
+
+    assert set(actions.values_list("status", flat=True)) == {"succeeded"}, list(actions.values_list("error", flat=True))
+    account = SimulatedAccount.objects.get(identity=lee.identity)
+    assert not account.app_consents.exists() and not account.auth_methods.exists()

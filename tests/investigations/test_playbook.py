@@ -67,7 +67,8 @@ def test_bec_attack_is_found_compromised_with_evidence_and_proposals(django_capt
     assert set(investigation.actions.values_list("status", flat=True)) == {Action.Status.PENDING_APPROVAL}
     rule_action = investigation.actions.get(kind="remove_inbox_rule")
     assert rule_action.finding.check_key == "inbox_rules"
-    assert rule_action.parameters == {"mailbox": megan.upn, "rule": ".."}
+    assert (rule_action.parameters["mailbox"], rule_action.parameters["rule"]) == (megan.upn, "..")
+    assert rule_action.parameters["rule_settings"]["subject_or_body_contains_words"] == ["invoice", "payment"]
 
 
 def test_ordinary_week_finds_no_threats_and_proposes_nothing(django_capture_on_commit_callbacks):

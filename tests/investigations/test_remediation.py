@@ -180,7 +180,7 @@ def test_soft_deleted_messages_come_back_on_undo(megan, analyst, django_capture_
     action = approve(
         megan.investigation.actions.get(kind="soft_delete_messages"), analyst, django_capture_on_commit_callbacks
     )
-    assert action.result["data"] == {"messages": 5, "mailboxes": 5}
+    assert action.result["data"] == {"messages": 5, "mailboxes": 5, "read_back": {"still_there": []}}
     with django_capture_on_commit_callbacks(execute=True):
         action_undo(action_id=action.pk, user=analyst)
     assert not SimulatedMessage.objects.filter(soft_deleted_at__isnull=False).exists()

@@ -71,15 +71,15 @@ def test_check_passes_when_every_permission_is_granted(fake_microsoft):
 
 
 def test_check_names_exactly_the_missing_permissions(fake_microsoft):
-    fake_microsoft.roles["graph"] -= {"AuditLog.Read.All", "MailboxSettings.ReadWrite"}
+    fake_microsoft.roles["graph"] -= {"AuditLog.Read.All", "Mail.ReadWrite"}
 
     items = {item.label: item for item in m365_check()}
 
     failed = sorted(label for label, item in items.items() if not item.ok)
-    assert failed == ["Microsoft Graph: AuditLog.Read.All", "Microsoft Graph: MailboxSettings.ReadWrite"]
-    assert items["Microsoft Graph: MailboxSettings.ReadWrite"].detail == (
-        "Missing: grant MailboxSettings.ReadWrite (Microsoft Graph) and admin consent, "
-        "to remove and restore inbox rules."
+    assert failed == ["Microsoft Graph: AuditLog.Read.All", "Microsoft Graph: Mail.ReadWrite"]
+    assert items["Microsoft Graph: Mail.ReadWrite"].detail == (
+        "Missing: grant Mail.ReadWrite (Microsoft Graph) and admin consent, "
+        "to move phishing messages to Recoverable Items."
     )
     with pytest.raises(CommandError, match="2 check"):
         run("check")

@@ -43,7 +43,7 @@ def test_an_approved_action_runs_on_the_tenant_and_its_undo_too_without_the_secr
     fake = configured_on_the_page
     caplog.set_level(logging.DEBUG)
     fake.add_user(MEGAN)
-    fake.add_rule(MEGAN, displayName="Invoices", actions={"moveToFolder": "RSS Feeds"}, conditions={})
+    fake.add_rule(MEGAN, "Invoices", MoveToFolder="RSS Feeds")
     portal_settings_update(actor=None, four_eyes_action_kinds=[])
     assert portal_settings_get().four_eyes_action_kinds == []
     identity = IdentityFactory(upn=MEGAN)
@@ -61,7 +61,7 @@ def test_an_approved_action_runs_on_the_tenant_and_its_undo_too_without_the_secr
 
     with django_capture_on_commit_callbacks(execute=True):
         responses.append(client.post(f"/api/v1/actions/{action.pk}/undo/", {"comment": "false positive"}, **headers))
-    assert [rule["displayName"] for rule in fake.rules[MEGAN].values()] == ["Invoices"]
+    assert [rule["Name"] for rule in fake.rules[MEGAN].values()] == ["Invoices"]
 
     responses.append(client.get(f"/api/v1/actions/{action.pk}/", **headers))
     assert m365_pull_cycle().ok

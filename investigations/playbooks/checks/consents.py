@@ -1,12 +1,13 @@
 """Consent to applications with mail permissions: an app reading or sending mail keeps working
-after the password is reset."""
+after the password is reset, so the finding proposes ``revoke_app_consent`` for each such app."""
 
 from datetime import timedelta
 
 from alerts.activity.fields import attribute_list
 from alerts.models import Event
-from investigations.models import Finding
+from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import quote, when
 
 V = Finding.Verdict
@@ -67,6 +68,16 @@ def app_consents(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         + " Such an app keeps access to the mailbox after a password reset; review it in Entra ID."
     )
     result.data = {"apps": sorted({str(e.fact("app_display_name") or e.target) for e, _ in mail}), "scopes": scopes}
+    for consent, app_scopes in mail:
+        name = str(consent.fact("app_display_name", "app_name") or consent.target or "an application")
+        result.proposals.append(
+            Proposal(
+                kind=Action.Kind.REVOKE_APP_CONSENT,
+                target=name,
+                reason=f"{quote(name, 60)} was granted {', '.join(app_scopes)} {when(consent.occurred_at)}.",
+                parameters={"app": name, "client_id": str(consent.fact("client_id") or "")},
+            )
+        )
     return result
 
 

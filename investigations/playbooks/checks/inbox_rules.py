@@ -98,9 +98,10 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         "rules": [{"name": rule.name, "verdict": v, "reasons": r, "event_id": e.id} for rule, e, v, r in bad],
         "forward_to": sorted({a for rule, _, _, _ in bad for v in rule.forwards.values() for a in v}),
     }
-    for rule, _, _, reasons in bad:
-        # The audit log's rule id is Exchange's, not the Graph messageRule id: the name is what carries over.
-        parameters = {"mailbox": ctx.upn, "rule": rule.name}
+    for rule, event, _, reasons in bad:
+        # The audit log's rule id is Exchange's, not the Graph messageRule id: the name is what carries over,
+        # and what the rule does finds it when Exchange shows it under another (or a hidden) name.
+        parameters = {"mailbox": ctx.upn, "rule": rule.name, "rule_settings": event.fact("rule") or {}}
         result.proposals.append(
             Proposal(
                 kind=Action.Kind.REMOVE_INBOX_RULE,

@@ -1,14 +1,22 @@
-"""MFA changes soon after a risky sign-in: an attacker registering their own authenticator."""
+"""MFA changes soon after a risky sign-in: an attacker registering their own authenticator.
+
+Each registration after a risky sign-in is proposed for ``remove_mfa_method``: the method
+registered between that sign-in and a little after the audit record (Entra stamps the method's
+``createdDateTime`` when it is registered; the record may be written a few minutes later).
+"""
 
 from datetime import timedelta
 
 from alerts.models import Event
-from investigations.models import Finding
+from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.proposal import Proposal
 from investigations.playbooks.text import plural, when
+from m365.times import iso_z
 
 V = Finding.Verdict
 SOON = timedelta(hours=24)
+RECORD_DELAY = timedelta(minutes=10)  # how much later than the registration its audit record may be stamped
 
 
 @check("mfa", "MFA methods changed after a risky sign-in")
@@ -43,6 +51,20 @@ def mfa_changes(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         f"{minutes:.0f} minutes after the risky sign-in from {signin.ip}: the usual way an attacker keeps access."
     )
     result.data = {"changes": len(after_risk)}
+    for change, signin in after_risk:
+        if "delete" in (change.operation or "").lower() or change.fact("methods_removed"):
+            continue  # a removal leaves nothing to remove
+        result.proposals.append(
+            Proposal(
+                kind=Action.Kind.REMOVE_MFA_METHOD,
+                target=f"MFA method registered {when(change.occurred_at)}",
+                reason=f"Registered {when(change.occurred_at)}, after the risky sign-in from {signin.ip}.",
+                parameters={
+                    "registered_after": iso_z(signin.occurred_at),
+                    "registered_before": iso_z(change.occurred_at + RECORD_DELAY),
+                },
+            )
+        )
     return result
 
 

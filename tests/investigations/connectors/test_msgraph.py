@@ -26,6 +26,11 @@ def make_action(kind, *, target=UPN, parameters=None, identity_upn=UPN, external
     )
 
 
+def exchange_calls(fake) -> list[dict]:
+    """The cmdlets the connector ran, in order (``{"CmdletName", "Parameters"}``)."""
+    return [body["CmdletInput"] for body in fake.exchange_bodies]
+
+
 def undo(connector, action, result):
     """Run the undo action of ``action`` (succeeded with ``result``), as the remediation task does."""
     action.result = {"detail": result.detail, "undo_state": result.undo_state}
@@ -105,32 +110,43 @@ def test_reset_password_cannot_be_undone(megan):
         undo(connector, action, result)
 
 
-def test_remove_inbox_rule_found_by_name_is_deleted_and_undo_recreates_it_from_the_snapshot(megan, fake_microsoft):
-    conditions = {"subjectContains": ["invoice", "payment"]}
-    actions = {"moveToFolder": "RSS Feeds", "markAsRead": True, "stopProcessingRules": True}
-    rule = fake_microsoft.add_rule(UPN, displayName="..", conditions=conditions, actions=actions, sequence=2)
+def test_remove_inbox_rule_found_by_name_is_removed_by_identity_and_undo_recreates_it(megan, fake_microsoft):
+    rule = fake_microsoft.add_rule(
+        UPN, "..", SubjectContainsWords=["invoice", "payment"], MoveToFolder="RSS Feeds", MarkAsRead=True,
+        StopProcessingRules=True,
+    )  # fmt: skip
     connector = MsGraphConnector()
     action = make_action(Action.Kind.REMOVE_INBOX_RULE, target="..")
 
     result = connector.run(action)
     assert fake_microsoft.rules[UPN] == {}
-    assert fake_microsoft.calls("graph", "GET", f"messageRules/{rule['id']}")  # the snapshot came first
+    assert result.data == {"rules": [rule["Identity"]], "hidden": 0}
+    assert result.read_back == {"rules_left": []}
 
     undo(connector, action, result)
     [recreated] = fake_microsoft.rules[UPN].values()
-    assert recreated["id"] != rule["id"]
-    assert (recreated["displayName"], recreated["conditions"], recreated["actions"], recreated["sequence"]) == (
+    assert recreated["RuleIdentity"] != rule["RuleIdentity"]
+    assert (
+        recreated["Name"],
+        recreated["SubjectContainsWords"],
+        recreated["MoveToFolder"],
+        recreated["MarkAsRead"],
+    ) == (
         "..",
-        conditions,
-        actions,
-        2,
+        ["invoice", "payment"],
+        f"{UPN}:\\RSS Feeds",
+        True,
     )
 
 
-def test_removing_a_rule_that_is_gone_is_already_done(megan, fake_microsoft):
+def test_removing_a_rule_that_is_gone_is_already_done_after_reading_hidden_rules_too(megan, fake_microsoft):
     gone = make_action(Action.Kind.REMOVE_INBOX_RULE, target="x", parameters={"rule_id": "AQAAAnothere"})
 
-    assert MsGraphConnector().run(gone).already_done
+    result = MsGraphConnector().run(gone)
+
+    assert result.already_done
+    [read] = [c for c in exchange_calls(fake_microsoft) if c["CmdletName"] == "Get-InboxRule"][:1]
+    assert read["Parameters"]["IncludeHidden"] is True
 
 
 def test_soft_delete_moves_each_copy_to_recoverable_items_and_undo_brings_them_back(megan, fake_microsoft):
@@ -297,15 +313,15 @@ def test_exchange_throttling_is_transient(megan, fake_microsoft):
         (Action.Kind.REVOKE_SESSIONS, "User.RevokeSessions.All", "User.RevokeSessions.All"),
         (Action.Kind.DISABLE_ACCOUNT, "User.EnableDisableAccount.All", "User.EnableDisableAccount.All"),
         (Action.Kind.RESET_PASSWORD, "User-PasswordProfile.ReadWrite.All", "User-PasswordProfile.ReadWrite.All"),
-        (Action.Kind.REMOVE_INBOX_RULE, "MailboxSettings.ReadWrite", "MailboxSettings.ReadWrite"),
+        (Action.Kind.REMOVE_MFA_METHOD, "UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMethod"),
+        (Action.Kind.REVOKE_APP_CONSENT, "DelegatedPermissionGrant.ReadWrite.All", "DelegatedPermissionGrant"),
     ],
 )
 def test_a_missing_graph_permission_is_a_permanent_error_naming_it(megan, fake_microsoft, kind, role, permission):
     fake_microsoft.roles["graph"].discard(role)
-    fake_microsoft.add_rule(UPN, displayName="r")
 
     with pytest.raises(PermanentError) as raised:
-        MsGraphConnector().run(make_action(kind, target="r"))
+        MsGraphConnector().run(make_action(kind, target="r", parameters={"client_id": "sp", "method_id": "m"}))
 
     assert permission in raised.value.message
     assert "403" in raised.value.message

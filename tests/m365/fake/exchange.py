@@ -1,4 +1,8 @@
-"""The Exchange Online admin API's InvokeCommand endpoint, for the cmdlets the connector runs."""
+"""The Exchange Online admin API's InvokeCommand endpoint, for the cmdlets the connector runs.
+
+``Get-InboxRule`` leaves hidden rules out unless ``IncludeHidden`` is set, as Exchange does.
+A write named in ``fake.ignored_writes`` answers as if it worked and changes nothing.
+"""
 
 from tests.m365.fake.server import Request, Response, error
 
@@ -52,6 +56,8 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
         return _cmdlet_error(
             "System.Management.Automation.CommandNotFoundException", f"The term '{name}' is not recognized."
         )
+    if not name.startswith("Get-") and fake.ignores("exchange", name):
+        return _values([])
     return handler(fake, params)
 
 
@@ -73,7 +79,20 @@ def set_mailbox(fake, params):
     for key in ("ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward"):
         if key in params:
             mailbox[key] = params[key]
+    if "GrantSendOnBehalfTo" in params:
+        change = params["GrantSendOnBehalfTo"]
+        current = mailbox.setdefault("GrantSendOnBehalfTo", [])
+        if not isinstance(change, dict):  # a plain value replaces the list
+            mailbox["GrantSendOnBehalfTo"] = list(change or [])
+        else:
+            removed = {str(v).lower() for v in _as_list(change.get("remove") or change.get("Remove"))}
+            added = _as_list(change.get("add") or change.get("Add"))
+            current[:] = [d for d in current if d.lower() not in removed] + [a for a in added if a not in current]
     return _values([])
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _permission_rows(rows, identity, key, who):
@@ -158,7 +177,120 @@ def remove_transport_rule(fake, params):
     return _values([])
 
 
+# --- inbox rules -------------------------------------------------------------------------------------
+
+RULE_SETTINGS = ("ForwardTo", "ForwardAsAttachmentTo", "RedirectTo", "MoveToFolder", "DeleteMessage",
+                 "SoftDeleteMessage", "MarkAsRead", "StopProcessingRules", "SubjectContainsWords",
+                 "SubjectOrBodyContainsWords", "BodyContainsWords", "From", "FromAddressContainsWords")  # fmt: skip
+
+
+def get_inbox_rule(fake, params):
+    mailbox = _mailbox(fake, params.get("Mailbox", ""))
+    if mailbox is None:
+        return _not_found(params.get("Mailbox", ""))
+    rules = fake.rules.get(mailbox["UserPrincipalName"].lower(), {}).values()
+    shown = [
+        {k: v for k, v in rule.items() if k != "hidden"}
+        for rule in rules
+        if params.get("IncludeHidden") or not rule.get("hidden")
+    ]
+    return _values(sorted(shown, key=lambda r: r["Priority"]))
+
+
+def remove_inbox_rule(fake, params):
+    identity = str(params.get("Identity", ""))
+    for rules in fake.rules.values():
+        for key, rule in list(rules.items()):
+            if identity in (rule["Identity"], rule["RuleIdentity"]):
+                del rules[key]
+                return _values([])
+    return _not_found(identity)
+
+
+def new_inbox_rule(fake, params):
+    mailbox = _mailbox(fake, params.get("Mailbox", ""))
+    if mailbox is None:
+        return _not_found(params.get("Mailbox", ""))
+    upn = mailbox["UserPrincipalName"]
+    if any(r["Name"] == params["Name"] for r in fake.rules.get(upn.lower(), {}).values()):
+        return _cmdlet_error(
+            "Microsoft.Exchange.Data.Storage.RuleNameAlreadyExistsException",  # what Exchange says, roughly
+            f"An Inbox rule with the name {params['Name']} already exists.",
+        )
+    rule = fake.add_rule(upn, params["Name"], **{k: params[k] for k in RULE_SETTINGS if k in params})
+    return _values([{k: v for k, v in rule.items() if k != "hidden"}])
+
+
+# --- folder permissions ------------------------------------------------------------------------------
+
+
+def _folder_rows(fake, identity: str, user: str | None) -> list[dict]:
+    return [
+        row
+        for row in fake.folder_permissions
+        if row["Identity"].lower() == identity.lower() and (user is None or row["User"].lower() == user.lower())
+    ]
+
+
+def get_mailbox_folder_permission(fake, params):
+    identity = str(params.get("Identity", ""))
+    if _mailbox(fake, identity.split(":")[0]) is None:
+        return _not_found(identity)
+    return _values(_folder_rows(fake, identity, params.get("User")))
+
+
+def remove_mailbox_folder_permission(fake, params):
+    rows = _folder_rows(fake, str(params["Identity"]), str(params["User"]))
+    if not rows:
+        return _cmdlet_error(
+            "Microsoft.Exchange.Management.StoreTasks.UserNotFoundInPermissionEntryException",
+            f"There is no existing permission entry found for user: {params['User']}.",
+        )
+    for row in rows:
+        fake.folder_permissions.remove(row)
+    return _values([])
+
+
+def add_mailbox_folder_permission(fake, params):
+    if _folder_rows(fake, str(params["Identity"]), str(params["User"])):
+        return _cmdlet_error(
+            "Microsoft.Exchange.Management.StoreTasks.UserAlreadyExistsInPermissionEntryException",
+            f"An existing permission entry was found for user: {params['User']}.",
+        )
+    row = {"Identity": params["Identity"], "FolderName": "Inbox", "User": params["User"],
+           "AccessRights": list(params["AccessRights"])}  # fmt: skip
+    fake.folder_permissions.append(row)
+    return _values([row])
+
+
+# --- mobile devices ----------------------------------------------------------------------------------
+
+
+def get_mobile_device(fake, params):
+    mailbox = _mailbox(fake, params.get("Mailbox", ""))
+    if mailbox is None:
+        return _not_found(params.get("Mailbox", ""))
+    upn = mailbox["UserPrincipalName"].lower()
+    return _values([{k: v for k, v in d.items() if k != "mailbox"} for d in fake.mobile_devices if d["mailbox"] == upn])
+
+
+def remove_mobile_device(fake, params):
+    device = next((d for d in fake.mobile_devices if d["Identity"] == params.get("Identity")), None)
+    if device is None:
+        return _not_found(params.get("Identity", ""))
+    fake.mobile_devices.remove(device)
+    return _values([])
+
+
 CMDLETS = {
+    "Get-InboxRule": get_inbox_rule,
+    "Remove-InboxRule": remove_inbox_rule,
+    "New-InboxRule": new_inbox_rule,
+    "Get-MailboxFolderPermission": get_mailbox_folder_permission,
+    "Remove-MailboxFolderPermission": remove_mailbox_folder_permission,
+    "Add-MailboxFolderPermission": add_mailbox_folder_permission,
+    "Get-MobileDevice": get_mobile_device,
+    "Remove-MobileDevice": remove_mobile_device,
     "Get-Mailbox": get_mailbox,
     "Set-Mailbox": set_mailbox,
     "Get-MailboxPermission": get_mailbox_permission,

@@ -2,6 +2,8 @@
 
 Sign-ins are listed as Graph documents them: v1.0 lists interactive sign-ins only; beta lists the
 other kinds when asked with ``signInEventTypes/any(t: t eq '…')``, a property v1.0 does not know.
+Graph's ``messageRules`` shows the inbox rules Exchange keeps (``fake.rules``) except hidden ones,
+which only ``Get-InboxRule -IncludeHidden`` returns; ``/messages`` pages 10 items by default.
 """
 
 import re
@@ -9,7 +11,7 @@ import uuid
 from urllib.parse import urlencode
 
 from m365.times import parse
-from tests.m365.fake.server import Request, Response, error, too_many_requests
+from tests.m365.fake.server import Request, Response, error, iso_now, too_many_requests
 
 DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
@@ -80,13 +82,15 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
         if not roles & ({"User.RevokeSessions.All"} | USER_WRITE):
             return error(403, *DENIED)
         user["revoked"] = user.get("revoked", 0) + 1
+        if not fake.ignores("graph", "revokeSignInSessions"):
+            user["signInSessionsValidFromDateTime"] = iso_now()
         return Response(200, {"@odata.context": "$metadata#Edm.Boolean", "value": True})
     if rest == "" and request.method == "GET":
         if not roles & ({"User.Read.All", "Directory.Read.All"} | USER_WRITE):
             return error(403, *DENIED)
         return Response(200, {k: v for k, v in user.items() if k != "passwordProfile"})
     if rest == "" and request.method == "PATCH":
-        return _patch_user(user, request.json(), roles)
+        return _patch_user(fake, user, request.json(), roles)
     if rest.startswith("mailFolders/inbox/messageRules"):
         return _rules(fake, request, roles, user, rest.removeprefix("mailFolders/inbox/messageRules").strip("/"))
     if rest.startswith("messages") or rest.startswith("mailFolders/"):
@@ -184,7 +188,7 @@ def _signin_event_type(odata_filter: str, version: str) -> tuple[str, str]:
     return " and ".join(kept), event_type
 
 
-def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:
+def _patch_user(fake, user: dict, changes: dict, roles: set[str]) -> Response:
     if "passwordProfile" in changes and "User-PasswordProfile.ReadWrite.All" not in roles:
         return error(403, *DENIED)
     if "accountEnabled" in changes and not roles & ({"User.EnableDisableAccount.All"} | USER_WRITE):
@@ -193,8 +197,27 @@ def _patch_user(user: dict, changes: dict, roles: set[str]) -> Response:
     if profile is not None and len(profile.get("password", "")) < 8:
         return error(400, "Request_BadRequest", "The specified password does not comply with password complexity "
                      "requirements. Please provide a different password.")  # fmt: skip
+    if fake.ignores("graph", "PATCH users"):
+        return Response(204)
     user.update(changes)
+    if profile is not None:
+        user["lastPasswordChangeDateTime"] = iso_now()
     return Response(204)
+
+
+def _graph_rule(rule: dict) -> dict:
+    """An Exchange inbox rule as Graph's messageRule shows it."""
+    addresses = lambda key: [{"emailAddress": {"address": a}} for a in rule.get(key) or []]  # noqa: E731
+    actions = {"forwardTo": addresses("ForwardTo"), "forwardAsAttachmentTo": addresses("ForwardAsAttachmentTo"),
+               "redirectTo": addresses("RedirectTo"), "moveToFolder": rule.get("MoveToFolder"),
+               "markAsRead": rule.get("MarkAsRead"), "delete": rule.get("DeleteMessage"),
+               "stopProcessingRules": rule.get("StopProcessingRules")}  # fmt: skip
+    conditions = {"subjectContains": rule.get("SubjectContainsWords"),
+                  "bodyOrSubjectContains": rule.get("SubjectOrBodyContainsWords")}  # fmt: skip
+    return {"id": "AQAAA" + rule["RuleIdentity"], "displayName": rule["Name"], "sequence": rule["Priority"],
+            "isEnabled": rule["Enabled"], "hasError": False, "isReadOnly": False,
+            "actions": {k: v for k, v in actions.items() if v},
+            "conditions": {k: v for k, v in conditions.items() if v}}  # fmt: skip
 
 
 def _rules(fake, request, roles, user, rule_id) -> Response:
@@ -202,25 +225,20 @@ def _rules(fake, request, roles, user, rule_id) -> Response:
                                                                               "MailboxSettings.ReadWrite"}  # fmt: skip
     if not roles & needed:
         return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-    rules = fake.rules.setdefault(user["userPrincipalName"].lower(), {})
-    if not rule_id:
-        if request.method == "GET":
-            return Response(200, {"value": sorted(rules.values(), key=lambda r: r["sequence"])})
-        if request.method == "POST":
-            body = request.json()
-            for read_only in ("id", "hasError", "isReadOnly"):
-                if read_only in body:
-                    return error(400, "ErrorInvalidPropertyUpdateSentToServer", f"{read_only} is read-only.")
-            rule = {"id": "AQAAA" + uuid.uuid4().hex, "hasError": False, "isReadOnly": False, **body}
-            rules[rule["id"]] = rule
-            return Response(201, rule)
-    rule = rules.get(rule_id)
+    visible = {
+        "AQAAA" + key: rule
+        for key, rule in fake.rules.setdefault(user["userPrincipalName"].lower(), {}).items()
+        if not rule.get("hidden")
+    }
+    if not rule_id and request.method == "GET":
+        return Response(200, {"value": sorted((_graph_rule(r) for r in visible.values()), key=lambda r: r["sequence"])})
+    rule = visible.get(rule_id)
     if rule is None:
         return item_not_found()
     if request.method == "GET":
-        return Response(200, rule)
+        return Response(200, _graph_rule(rule))
     if request.method == "DELETE":
-        del rules[rule_id]
+        del fake.rules[user["userPrincipalName"].lower()][rule["RuleIdentity"]]
         return Response(204)
     return error(405, "ErrorInvalidRequest", "Unsupported method.")
 
@@ -243,8 +261,10 @@ def _messages(fake, request, roles, user, rest) -> Response:
             rows = [m for m in rows if matches(m, request.query.get("$filter", ""))]
         except ValueError as exc:
             return error(400, "BadRequest", f"Invalid filter clause: {exc}")
-        return Response(200, {"value": rows})
+        return _message_page(fake, request, rows)
     if request.method == "POST" and len(parts) == 3 and parts[2] == "move":
+        if fake.ignores("graph", "move"):
+            return Response(201, mailbox.get(parts[1]) or {})
         message = mailbox.pop(parts[1], None)
         if message is None:
             return item_not_found()
@@ -253,3 +273,18 @@ def _messages(fake, request, roles, user, rest) -> Response:
         mailbox[moved["id"]] = moved
         return Response(201, moved)
     return error(400, "BadRequest", f"Unsupported path {rest}")
+
+
+def _message_page(fake, request, rows: list[dict]) -> Response:
+    """One page of messages: ``fake.message_page_size`` (10) by default, ``$top`` up to
+    ``fake.message_top_limit`` (1000; a server may always give fewer than asked, and a nextLink)."""
+    size = min(int(request.query.get("$top", fake.message_page_size)), fake.message_top_limit)
+    skip = int(request.query.get("$skip", 0))
+    selected = request.query.get("$select")
+    keep = set(selected.split(",")) | {"id"} if selected else None
+    page = [{k: v for k, v in m.items() if keep is None or k in keep} for m in rows[skip : skip + size]]
+    body = {"value": page}
+    if skip + size < len(rows):
+        query = {k: v for k, v in request.query.items() if k != "$skip"} | {"$skip": str(skip + size)}
+        body["@odata.nextLink"] = f"{fake.url('graph')}{request.path}?{urlencode(query)}"
+    return Response(200, body)

@@ -45,6 +45,7 @@ class Fault:
     remaining: int
     after: int = 0  # matching requests to let through first
     query: dict[str, str] = field(default_factory=dict)  # query parameters a matching request carries
+    applied: bool = False  # the request takes effect and only its reply is this (a reply lost on the way)
 
 
 @dataclass
@@ -169,3 +170,8 @@ class FakeServers:
 
 def now() -> float:
     return time.time()
+
+
+def iso_now() -> str:
+    """Now as Graph writes a dateTimeOffset (``2026-12-05T17:20:00Z``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
