@@ -43,6 +43,7 @@ def test_verified_mail_domains_are_added_and_what_the_admin_listed_stays(tenant_
 
 
 def test_without_the_permission_the_task_keeps_the_stored_domains(fake_microsoft, m365_client):
+    fake_microsoft.roles["graph"] -= {"Domain.Read.All", "Directory.Read.All"}
     portal_settings_update(actor=None, accepted_domains=["contoso.com"])
     with pytest.raises(AccessDenied):
         accepted_domains_refresh(client=m365_client)

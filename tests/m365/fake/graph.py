@@ -58,12 +58,6 @@ def handle(fake, request: Request, roles: set[str]) -> Response:
         return error(401, "Unauthorized", "Service principal-less Authentication failed: the service principal for "
                      f"App ID {MESSAGE_TRACE_APP} was not found. Please create a service principal for this app in "
                      "your tenant. Provisioning may take several hours to complete.")  # fmt: skip
-    if request.path == "/v1.0/domains" and request.method == "GET":
-        if not roles & {"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All"}:
-            return error(403, *DENIED)
-        domains = [{"id": fake.initial_domain, "isInitial": True, "isDefault": False},
-                   {"id": "contoso.com", "isInitial": False, "isDefault": True}]  # fmt: skip
-        return Response(200, {"value": domains})
     if request.path == BETA_SIGNINS:
         return _collection(fake, request, roles, "auditLogs/signIns", version="beta")
     path = request.path.removeprefix("/v1.0/")
@@ -144,12 +138,17 @@ def _domains(fake, request, roles) -> Response:
     """``GET /domains``: every domain of the tenant, verified or not (Domain.Read.All or Directory.Read.All)."""
     if not roles & {"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All"}:
         return error(403, *DENIED)
+    # A tenant always has its initial domain; tests that care list every domain in ``fake.domains``.
+    domains = fake.domains or [
+        {"id": fake.initial_domain, "isInitial": True, "isDefault": False, "isVerified": True},
+        {"id": "contoso.com", "isInitial": False, "isDefault": True, "isVerified": True},
+    ]
     skip = int(request.query.get("$skiptoken", 0))
     body = {
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#domains",
-        "value": fake.domains[skip : skip + fake.page_size],
+        "value": domains[skip : skip + fake.page_size],
     }
-    if skip + fake.page_size < len(fake.domains):
+    if skip + fake.page_size < len(domains):
         body["@odata.nextLink"] = f"{fake.url('graph')}/v1.0/domains?$skiptoken={skip + fake.page_size}"
     return Response(200, body)
 
