@@ -23,7 +23,9 @@ from demo.models import (
     SimulatedOperation,
 )
 from demo.services import simulated_account_locked, simulated_tenant_sync
+from demo.state import simulated_live_state
 from investigations.connectors.base import Connector, ConnectorResult, PermanentError, TransientError
+from investigations.connectors.state import LiveState
 from investigations.models import Action
 
 Mode = SimulatedFault.Mode
@@ -31,6 +33,13 @@ Mode = SimulatedFault.Mode
 
 class SimulatedConnector(Connector):
     name = "simulated"
+
+    def read_state(self, upn: str) -> LiveState:
+        """The account as the tenant holds it now, after catching up with ingestion (``demo.state``)."""
+        identity = Identity.objects.filter(upn=upn.lower()).only("pk").first()
+        if identity is not None:
+            simulated_tenant_sync(identity_ids=[identity.pk])
+        return simulated_live_state(upn)
 
     def run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])

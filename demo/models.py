@@ -58,6 +58,9 @@ class SimulatedInboxRule(models.Model):
     account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="inbox_rules")
     name = models.CharField(max_length=256)
     enabled = models.BooleanField(default=True)
+    hidden = models.BooleanField(
+        default=False, help_text="Left out by Outlook and Get-InboxRule; only -IncludeHidden lists it."
+    )
     parameters = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     source_event = models.ForeignKey(
@@ -90,6 +93,56 @@ class SimulatedMailboxPermission(models.Model):
 
     def __str__(self):
         return f"{self.access_rights} for {self.delegate}"
+
+
+class SimulatedAppConsent(models.Model):
+    """A delegated permission grant (``oauth2PermissionGrant``): the user let an app act as them."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="app_consents")
+    client_app = models.CharField(max_length=256, help_text="The app's display name.")
+    client_id = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=1024, help_text="Space-separated delegated permissions, as Graph gives them.")
+    granted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "client_app"]
+
+    def __str__(self):
+        return f"{self.client_app}: {self.scope}"
+
+
+class SimulatedAuthMethod(models.Model):
+    """A registered authentication method other than the password (authenticator app, phone, key…)."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="auth_methods")
+    method_type = models.CharField(
+        max_length=64, help_text="Graph's type, e.g. microsoftAuthenticatorAuthenticationMethod."
+    )
+    display_name = models.CharField(max_length=256, blank=True, help_text="Device name, phone number or address.")
+    registered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "id"]
+
+    def __str__(self):
+        return f"{self.method_type} {self.display_name}"
+
+
+class SimulatedMobileDevice(models.Model):
+    """An Exchange ActiveSync partnership: a phone that syncs the mailbox."""
+
+    account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="mobile_devices")
+    device_id = models.CharField(max_length=128)
+    device_model = models.CharField(max_length=128, blank=True)
+    device_os = models.CharField(max_length=128, blank=True)
+    first_sync_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "device_id"], name="simdevice_unique")]
+
+    def __str__(self):
+        return f"{self.device_model} ({self.device_id})"
 
 
 class SimulatedMessage(models.Model):

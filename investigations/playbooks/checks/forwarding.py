@@ -1,7 +1,13 @@
-"""Mailbox forwarding (``Set-Mailbox -ForwardingSmtpAddress``) to an address outside the tenant."""
+"""Mailbox forwarding (``Set-Mailbox -ForwardingSmtpAddress``) to an address outside the tenant.
+
+Judged on the union of the log window and the live read: forwarding that exists now is a finding
+whether or not its ``Set-Mailbox`` record is in the window, and forwarding the logs show but the
+live read no longer finds is still what the intruder did (without a proposal: nothing to undo).
+"""
 
 from alerts.activity.rules import mailbox_forwarding
 from alerts.models import Event
+from investigations.connectors.state import StateKind
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
 from investigations.playbooks.proposal import Proposal
@@ -13,38 +19,70 @@ V = Finding.Verdict
 @check("forwarding", "Mailbox forwarding outside the organisation")
 def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     events = ctx.of_kind(Event.Kind.MAILBOX_FORWARDING_SET)
-    if not events:
-        result.explanation = "Mailbox forwarding was not changed in the window."
-        return result
-    last = events[-1]
-    addresses = mailbox_forwarding(last)
-    external = [address for address in addresses if not ctx.is_internal(address)]
-    if not external:
-        result.explanation = (
-            f"Forwarding now goes to {', '.join(addresses)}, inside the organisation."
-            if addresses
-            else f"Forwarding was switched off {when(last.occurred_at)}."
+    last = events[-1] if events else None
+    logged = mailbox_forwarding(last) if last else []  # where the logs leave it at the end of the window
+    live_read = ctx.live.read(StateKind.FORWARDING)
+    live = [row for _, row in ctx.live_records(StateKind.FORWARDING)]
+    now = [address for row in live for address in mailbox_forwarding(row)]
+    if live_read and last and now and set(now) != set(logged):
+        ctx.disagreements.append(
+            "the logs leave mailbox forwarding "
+            + (f"set to {', '.join(logged)}" if logged else "switched off")
+            + f" ({when(last.occurred_at)}), but the mailbox forwards to {', '.join(now)} now"
         )
-        result.events = [last]
+    current = now if live_read else logged
+    external = [address for address in current if not ctx.is_internal(address)]
+    logged_external = [address for address in logged if not ctx.is_internal(address)]
+    not_read = "" if live_read else " " + ctx.live.not_read_sentence("mailbox forwarding", StateKind.FORWARDING)
+    if not external and not logged_external:
+        if current:
+            result.explanation = f"Forwarding now goes to {', '.join(current)}, inside the organisation."
+        elif last:
+            result.explanation = f"Forwarding was switched off {when(last.occurred_at)}."
+        else:
+            result.explanation = "Mailbox forwarding was not changed in the window."
+        if live_read and not current:
+            result.explanation += " The mailbox does not forward mail now."
+        result.explanation += not_read
+        result.events = [last] if last else []
         return result
-    keeps_copy = last.attributes.get("deliver_to_mailbox_and_forward") if isinstance(last.attributes, dict) else None
     result.verdict = V.MALICIOUS
     result.weight = 50
     result.events = [event for event in events if mailbox_forwarding(event)][-10:]
-    result.headline = f"forwarded all mail to {external[0]}"
-    result.explanation = (
-        f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation) since "
-        f"{stamp(last.occurred_at)}" + (", without keeping a copy." if keeps_copy is False else ".")
-    )
-    result.data = {"forward_to": external}
-    result.proposals.append(
-        Proposal(
-            kind=Action.Kind.DISABLE_MAILBOX_FORWARDING,
-            target=external[0],  # a new address later is a new target, so it gets its own action
-            reason=f"The mailbox forwards all mail to {', '.join(external)}, outside the organisation.",
-            parameters={"mailbox": ctx.upn, "address": external[0]},
+    shown = external or logged_external
+    in_logs = {address for event in events for address in mailbox_forwarding(event)}
+    origin = "both" if external and set(external) & in_logs else ("live" if live_read and external else "log")
+    if not external:  # the logs show it, the live read no longer does
+        result.headline = f"forwarded all mail to {shown[0]}"
+        result.explanation = (
+            f"Mail to this mailbox was forwarded to {', '.join(shown)} (outside the organisation) from "
+            f"{stamp(last.occurred_at)}; the live read of {stamp(ctx.live.state.read_at)} finds that forwarding "
+            "no longer in place."
         )
-    )
+    else:
+        keep_copy = (live[0] if live_read and live else last).fact("deliver_to_mailbox_and_forward")
+        copy = ", without keeping a copy." if keep_copy is False else "."
+        result.headline = f"forwards all mail to {external[0]}"
+        if origin == "live":
+            result.explanation = (
+                f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation)"
+                + copy
+                + f" This forwarding exists now; no record of it being set since {stamp(ctx.window_start)}."
+            )
+        else:
+            result.explanation = (
+                f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation) since "
+                f"{stamp(last.occurred_at)}" + copy + (" It is still in place." if origin == "both" else not_read)
+            )
+        result.proposals.append(
+            Proposal(
+                kind=Action.Kind.DISABLE_MAILBOX_FORWARDING,
+                target=external[0],  # a new address later is a new target, so it gets its own action
+                reason=f"The mailbox forwards all mail to {', '.join(external)}, outside the organisation.",
+                parameters={"mailbox": ctx.upn, "address": external[0]},
+            )
+        )
+    result.data = {"forward_to": shown, "origin": origin}
     return result
 
 

@@ -1,14 +1,21 @@
 """Inbox rules: forwarding or redirecting mail outside, deleting, marking read or hiding mail in
 rarely used folders (RSS Feeds, Conversation History, Archive), especially keyed on words an
 attacker watches for (invoice, payment, wire). Each bad rule still in place gets a
-``remove_inbox_rule`` proposal."""
+``remove_inbox_rule`` proposal.
+
+The rules judged are the union of the log window (each rule as its last record leaves it) and
+the live read (hidden rules included): a rule that exists now is judged whether or not its
+creation is in the logs, and one the logs say was removed but is still there is a disagreement."""
+
+from dataclasses import dataclass
 
 from alerts.activity.rules import inbox_rule
 from alerts.models import Event
+from investigations.connectors.state import StateKind
 from investigations.models import Action, Finding
 from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.proposal import Proposal
-from investigations.playbooks.text import plural, quote, sentence
+from investigations.playbooks.text import plural, quote, sentence, stamp, when
 
 V = Finding.Verdict
 K = Event.Kind
@@ -34,8 +41,20 @@ KEYWORDS = {
 }
 
 
-def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]:
-    """(verdict, reasons in plain words) for one rule event."""
+# Exchange's own hidden rules (junk mail, automatic replies): every mailbox has them.
+SYSTEM_RULES = {
+    "junk e-mail rule",
+    "microsoft.exchange.oof.internalsenders.global",
+    "microsoft.exchange.oof.knownexternalsenders.global",
+    "microsoft.exchange.oof.allexternalsenders.global",
+}
+
+
+def rule_reasons(ctx: PlaybookContext, event: EventRow, *, hidden: bool = False) -> tuple[str, list[str]]:
+    """(verdict, reasons in plain words) for one rule, from its log record or its live read.
+
+    ``hidden``: the live read found it only with ``-IncludeHidden`` (Outlook does not show it).
+    """
     rule = inbox_rule(event)
     reasons, malicious = [], False
     for how, addresses in rule.forwards.items():
@@ -61,54 +80,125 @@ def rule_reasons(ctx: PlaybookContext, event: EventRow) -> tuple[str, list[str]]
     if rule.name and len(rule.name.strip(" .-_,;")) == 0:
         reasons.append(f"has a name meant to go unnoticed ({quote(rule.name)})")
         malicious = malicious or bool(hides)
+    if hidden:
+        reasons.append("is hidden from Outlook and Get-InboxRule")
+        malicious = malicious or bool(hides) or bool(rule.forwards)
     if malicious:
         return V.MALICIOUS, reasons
     # Hiding alone is what people do with newsletters and spam; after a risky sign-in it is not.
-    after_risk = bool(ctx.risky_signins) and event.occurred_at >= ctx.suspicious_since
+    after_risk = bool(ctx.risky_signins) and event.occurred_at is not None and event.occurred_at >= ctx.suspicious_since
     return (V.SUSPICIOUS if hides and after_risk else V.CLEAN), reasons
+
+
+@dataclass
+class JudgedRule:
+    name: str
+    verdict: str
+    reasons: list[str]
+    event: EventRow | None  # the log record it rests on, if the window has one
+    origin: str  # "log", "live" or "both"
+    in_place: bool  # exists now (or could not be read: assumed to)
+    hidden: bool = False
+
+
+def _judged_rules(ctx: PlaybookContext) -> tuple[list[JudgedRule], int]:
+    """Every rule the logs or the live read know, judged as it stands now; and how many were looked at."""
+    latest: dict[str, EventRow] = {}
+    for event in ctx.of_kind(K.INBOX_RULE_CREATED, K.INBOX_RULE_CHANGED, K.INBOX_RULE_REMOVED):
+        latest[inbox_rule(event).name] = event  # the rule as it stands at the end of the window
+    live_read = ctx.live.read(StateKind.INBOX_RULE)
+    live = {
+        item.name: (item, row)
+        for item, row in ctx.live_records(StateKind.INBOX_RULE)
+        if not (item.hidden and item.name.lower() in SYSTEM_RULES)
+    }
+    judged = []
+    for name in dict.fromkeys([*latest, *live]):
+        event = latest.get(name)
+        removed = event is not None and event.kind == K.INBOX_RULE_REMOVED
+        if name in live:
+            item, row = live[name]
+            if removed:
+                ctx.disagreements.append(
+                    f"the logs say inbox rule {quote(name or '(unnamed)', 40)} was removed {when(event.occurred_at)}, "
+                    "but it is still there"
+                )
+            verdict, reasons = rule_reasons(ctx, row, hidden=item.hidden)
+            origin = "both" if event is not None and not removed else "live"
+            judged.append(
+                JudgedRule(name, verdict, reasons, None if removed else event, origin, True, hidden=item.hidden)
+            )
+        elif event is not None and not removed:
+            verdict, reasons = rule_reasons(ctx, event)
+            judged.append(JudgedRule(name, verdict, reasons, event, "log", in_place=not live_read))
+    return judged, len(latest) + sum(1 for name in live if name not in latest)
 
 
 @check("inbox_rules", "Inbox rules that forward, delete or hide mail")
 def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    events = ctx.of_kind(K.INBOX_RULE_CREATED, K.INBOX_RULE_CHANGED, K.INBOX_RULE_REMOVED)
-    latest: dict[str, Event] = {}
-    for event in events:
-        latest[inbox_rule(event).name] = event  # the rule as it stands at the end of the window
-    bad = []
-    for name, event in latest.items():
-        if event.kind == K.INBOX_RULE_REMOVED:
-            continue
-        verdict, reasons = rule_reasons(ctx, event)
-        if verdict != V.CLEAN:
-            bad.append((name, event, verdict, reasons))
+    judged, seen = _judged_rules(ctx)
+    bad = [rule for rule in judged if rule.verdict != V.CLEAN]
+    not_read = (
+        ""
+        if ctx.live.read(StateKind.INBOX_RULE)
+        else " " + ctx.live.not_read_sentence("inbox rules", StateKind.INBOX_RULE)
+    )
     if not bad:
-        result.explanation = (
-            f"{plural(len(latest), 'inbox rule')} created or changed in the window; none forwards outside, deletes or "
-            "hides mail."
-            if latest
-            else "No inbox rule was created or changed in the window."
-        )
-        return result
-    result.verdict = V.MALICIOUS if any(b[2] == V.MALICIOUS for b in bad) else V.SUSPICIOUS
-    result.weight = 50
-    result.events = [b[1] for b in bad]
-    described = [f"rule {quote(name or '(unnamed)', 40)} {' and '.join(reasons)}" for name, _, _, reasons in bad]
-    result.headline = f"created an inbox rule that {' and '.join(bad[0][3][:2])}"
-    result.explanation = sentence("; ".join(described[:5])) + "."
-    result.data = {
-        "rules": [{"name": n, "verdict": v, "reasons": r, "event_id": e.id} for n, e, v, r in bad],
-        "forward_to": sorted({a for _, e, _, _ in bad for v in inbox_rule(e).forwards.values() for a in v}),
-    }
-    for name, _, _, reasons in bad:
-        result.proposals.append(
-            Proposal(
-                kind=Action.Kind.REMOVE_INBOX_RULE,
-                target=name,
-                reason=f"Inbox rule {quote(name, 40)} {' and '.join(reasons)}.",
-                parameters={"mailbox": ctx.upn, "rule": name},
+        if seen:
+            text = (
+                f"{plural(seen, 'inbox rule')} in the window or in the mailbox now; none forwards outside, deletes or "
             )
-        )
+            text += "hides mail."
+        else:
+            text = "No inbox rule was created or changed in the window" + (
+                "." if not_read else ", and the mailbox has none now."
+            )
+        result.explanation = text + not_read
+        return result
+    result.verdict = V.MALICIOUS if any(rule.verdict == V.MALICIOUS for rule in bad) else V.SUSPICIOUS
+    result.weight = 50
+    result.events = [rule.event for rule in bad if rule.event is not None]
+    result.headline = (
+        f"{'created' if bad[0].origin != 'live' else 'has'} an inbox rule that {' and '.join(bad[0].reasons[:2])}"
+    )
+    result.explanation = sentence("; ".join(_described(ctx, rule) for rule in bad[:5])) + "." + not_read
+    result.data = {
+        "rules": [
+            {
+                "name": rule.name,
+                "verdict": rule.verdict,
+                "reasons": rule.reasons,
+                "event_id": rule.event.id if rule.event else None,
+                "origin": rule.origin,
+                "in_place": rule.in_place,
+                "hidden": rule.hidden,
+            }
+            for rule in bad
+        ],
+        "forward_to": sorted(
+            {a for rule in bad if rule.event for v in inbox_rule(rule.event).forwards.values() for a in v}
+        ),
+    }
+    for rule in bad:
+        if rule.in_place:
+            result.proposals.append(
+                Proposal(
+                    kind=Action.Kind.REMOVE_INBOX_RULE,
+                    target=rule.name,
+                    reason=f"Inbox rule {quote(rule.name, 40)} {' and '.join(rule.reasons)}.",
+                    parameters={"mailbox": ctx.upn, "rule": rule.name},
+                )
+            )
     return result
+
+
+def _described(ctx: PlaybookContext, rule: JudgedRule) -> str:
+    text = f"rule {quote(rule.name or '(unnamed)', 40)} {' and '.join(rule.reasons)}"
+    if rule.origin == "live":
+        return text + f" (it exists now; no record of its creation since {stamp(ctx.window_start)})"
+    if not rule.in_place:
+        return text + " (no longer in place)"
+    return text
 
 
 CHECKS = [inbox_rules]
