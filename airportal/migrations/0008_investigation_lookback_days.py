@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('airportal', '0007_capability_permission'),
+        ("airportal", "0007_capability_permission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='portalsettings',
-            name='investigation_lookback_days',
-            field=models.PositiveIntegerField(default=14, help_text='How many days of activity before the first alert an investigation reads from the logs.'),
+            model_name="portalsettings",
+            name="investigation_lookback_days",
+            field=models.PositiveIntegerField(
+                default=14,
+                help_text="How many days of activity before the first alert an investigation reads from the logs.",
+            ),
         ),
     ]

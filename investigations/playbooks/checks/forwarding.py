@@ -51,7 +51,10 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.events = [event for event in events if mailbox_forwarding(event)][-10:]
     shown = external or logged_external
     in_logs = {address for event in events for address in mailbox_forwarding(event)}
-    origin = "both" if external and set(external) & in_logs else ("live" if live_read and external else "log")
+    if live_read and external:
+        origin = "both" if set(external) & in_logs else "live"
+    else:
+        origin = "log"  # the live read could not say, or no longer finds it
     if not external:  # the logs show it, the live read no longer does
         result.headline = f"forwarded all mail to {shown[0]}"
         result.explanation = (

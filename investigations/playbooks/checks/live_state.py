@@ -24,7 +24,8 @@ def live_state(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             "the logs alone, and nothing that exists now without a record in the window could be seen."
         )
         return result
-    unread = f" Not read: {', '.join(sorted(state.unread))}." if state.unread else ""
+    parts = ", ".join(part.replace("_", " ") for part in sorted(state.unread))
+    unread = f" Not read: {parts} ({ctx.live.unread(*sorted(state.unread))})." if state.unread else ""
     if not ctx.disagreements:
         result.explanation = (
             f"Read from the {state.source} tenant at {stamp(state.read_at)} ({plural(len(state.items), 'item')}); "

@@ -1,0 +1,216 @@
+"""The playbook judges the account as it is now (the simulated tenant's live read) with its logs."""
+
+from datetime import timedelta
+
+import pytest
+
+from airportal.services import portal_settings_update
+from alerts.pipeline import events_ingested
+from demo.models import SimulatedInboxRule, SimulatedMailboxPermission
+from demo.services import simulated_accounts_ensure, simulated_tenant_sync
+from investigations.connectors.state import LiveState, StateKind
+from investigations.models import Investigation
+from tests.investigations.support import (
+    ATTACKER_IP,
+    LAGOS,
+    T0,
+    alert,
+    bec_attack,
+    home_history,
+    identity,
+    investigate,
+    now,
+    rule_event,
+    signin,
+)
+
+pytestmark = pytest.mark.django_db
+IV = Investigation.Verdict
+HIDING_RULE = {"move_to_folder": "RSS Feeds", "mark_as_read": True, "subject_or_body_contains_words": ["invoice"]}
+
+
+def risky_signin(who):
+    home_history(who)
+    signin(who, T0, LAGOS, ip=ATTACKER_IP, risk_level="high", risk_event_types=["anonymizedIPAddress"])
+
+
+def account_of(who):
+    return simulated_accounts_ensure([who.pk])[who.pk]
+
+
+def finding(investigation, key):
+    return investigation.findings.get(check_key=key)
+
+
+def proposals(investigation) -> set[tuple[str, str]]:
+    return set(investigation.actions.values_list("kind", "target"))
+
+
+def test_forwarding_and_a_hidden_rule_older_than_the_window_are_findings_with_proposals(
+    django_capture_on_commit_callbacks,
+):
+    nestor = identity("nestor.wilke")
+    risky_signin(nestor)
+    account = account_of(nestor)
+    account.forwarding_address = "nestor.backup@gmail.com"
+    account.save()
+    SimulatedInboxRule.objects.create(
+        account=account, name="Sync", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
+    )
+    SimulatedMailboxPermission.objects.create(
+        account=account,
+        delegate="finance.help@outlook.com",
+        access_rights="FullAccess",
+        granted_at=T0 - timedelta(days=60),
+    )
+
+    investigation = investigate(nestor, django_capture_on_commit_callbacks)
+
+    forwarding = finding(investigation, "forwarding")
+    assert forwarding.verdict == "malicious" and forwarding.data["origin"] == "live"
+    assert "nestor.backup@gmail.com" in forwarding.explanation
+    assert "no record of it being set since" in forwarding.explanation
+    rules = finding(investigation, "inbox_rules")
+    assert rules.verdict == "malicious"
+    assert rules.data["rules"][0] | {"reasons": None} == {
+        "name": "Sync",
+        "verdict": "malicious",
+        "reasons": None,
+        "event_id": None,
+        "origin": "live",
+        "in_place": True,
+        "hidden": True,
+    }
+    assert "hidden from Outlook" in rules.explanation and "no record of its creation" in rules.explanation
+    assert finding(investigation, "permissions").verdict == "malicious"
+    assert {
+        ("disable_mailbox_forwarding", "nestor.backup@gmail.com"),
+        ("remove_inbox_rule", "Sync"),
+        ("remove_mailbox_permission", "FullAccess of finance.help@outlook.com on nestor.wilke@contoso.com"),
+    } <= proposals(investigation)
+    # A live malicious persistence item is an intruder's action: with the risky sign-in, compromised.
+    assert (investigation.verdict, investigation.verdict_rule) == (IV.COMPROMISED, "access_and_intruder_action")
+    snapshot = LiveState.from_json(investigation.live_state)
+    assert snapshot.source == "simulated" and snapshot.upn == nestor.upn
+    assert {(item.kind, item.key, item.hidden) for item in snapshot.of_kind(StateKind.INBOX_RULE)} == {
+        (StateKind.INBOX_RULE, "Sync", True)
+    }
+    assert StateKind.FOLDER_PERMISSION in snapshot.unread  # not kept by the simulated tenant: named, not empty
+
+
+def test_approving_the_proposal_removes_the_live_rule_and_the_next_run_proposes_nothing_new(
+    django_capture_on_commit_callbacks, analyst
+):
+    from investigations.services.actions import action_approve
+
+    nestor = identity("nestor.wilke")
+    risky_signin(nestor)
+    SimulatedInboxRule.objects.create(
+        account=account_of(nestor), name="Sync", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
+    )
+    investigation = investigate(nestor, django_capture_on_commit_callbacks)
+    action = investigation.actions.get(kind="remove_inbox_rule")
+    with django_capture_on_commit_callbacks(execute=True):
+        action_approve(action_id=action.pk, user=analyst, comment="hidden rule")
+    action.refresh_from_db()
+    assert action.status == "succeeded" and not SimulatedInboxRule.objects.filter(name="Sync").exists()
+
+
+def test_a_rule_the_logs_say_was_removed_but_is_still_there_is_flagged(django_capture_on_commit_callbacks):
+    adele = identity("adele.vance")
+    risky_signin(adele)
+    rule_event(adele, T0 + timedelta(minutes=20), {"name": "Tidy", **HIDING_RULE})
+    rule_event(adele, T0 + timedelta(minutes=30), {"name": "Tidy"}, kind="inbox_rule_removed")
+    simulated_tenant_sync(identity_ids=[adele.pk])  # the tenant follows the logs: the rule is gone…
+    SimulatedInboxRule.objects.create(  # …and comes back without a record (a MAPI client, a lost record)
+        account=account_of(adele), name="Tidy", parameters=HIDING_RULE, created_at=T0 + timedelta(minutes=20)
+    )
+
+    investigation = investigate(adele, django_capture_on_commit_callbacks)
+
+    disagreement = finding(investigation, "live_state")
+    assert disagreement.verdict == "suspicious"
+    assert disagreement.explanation.startswith(
+        "The logs say inbox rule \u201cTidy\u201d was removed on 2026-03-11 at 22:30 UTC, but it is still there"
+    )
+    assert ("remove_inbox_rule", "Tidy") in proposals(investigation)
+
+
+def test_a_rule_removed_in_the_logs_and_gone_from_the_tenant_agrees(django_capture_on_commit_callbacks):
+    adele = identity("adele.vance")
+    risky_signin(adele)
+    rule_event(adele, T0 + timedelta(minutes=20), {"name": "Tidy", **HIDING_RULE})
+    rule_event(adele, T0 + timedelta(minutes=30), {"name": "Tidy"}, kind="inbox_rule_removed")
+
+    investigation = investigate(adele, django_capture_on_commit_callbacks)
+
+    assert finding(investigation, "live_state").verdict == "clean"
+    assert "agrees with the logs" in finding(investigation, "live_state").explanation
+    assert ("remove_inbox_rule", "Tidy") not in proposals(investigation)
+
+
+def test_without_a_connector_that_reads_the_playbook_says_live_state_was_not_read(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.REMEDIATION_CONNECTORS = {
+        **settings.REMEDIATION_CONNECTORS,
+        "offline": "investigations.connectors.base.Connector",  # the interface itself: it cannot read
+    }
+    settings.REMEDIATION_CONNECTOR = "offline"
+    megan = identity()
+    bec_attack(megan)
+
+    investigation = investigate(megan, django_capture_on_commit_callbacks)
+
+    live = finding(investigation, "live_state")
+    assert live.verdict == "clean" and "was not read" in live.explanation
+    assert "cannot read it" in live.explanation
+    assert "could not be read" in finding(investigation, "forwarding").explanation
+    assert "could not be read" in finding(investigation, "inbox_rules").explanation
+    snapshot = LiveState.from_json(investigation.live_state)
+    assert snapshot.items == [] and set(snapshot.unread) == {*StateKind.ALL, "account"}
+    assert investigation.steps.filter(message__startswith="Live state not read", level="warning").exists()
+    # The logs alone still convict: nothing unread was taken for "nothing there".
+    assert investigation.verdict == IV.COMPROMISED
+    assert ("disable_mailbox_forwarding", "megan.finance@gmail.com") in proposals(investigation)
+
+
+def test_the_look_back_setting_sets_where_the_log_window_starts(django_capture_on_commit_callbacks, admin_user):
+    diego = identity("diego.siciliani")
+    risky_signin(diego)
+    first = investigate(diego, django_capture_on_commit_callbacks)
+    assert first.window_start == T0 - timedelta(days=14)
+
+    portal_settings_update(actor=admin_user, investigation_lookback_days=3)
+    lee = identity("lee.gu")
+    risky_signin(lee)
+    second = investigate(lee, django_capture_on_commit_callbacks)
+    assert second.window_start == T0 - timedelta(days=3)
+
+
+def test_a_closed_investigation_older_than_seven_days_takes_no_late_evidence(django_capture_on_commit_callbacks):
+    ada = identity("ada")
+    home_history(ada)
+    investigation = investigate(ada, django_capture_on_commit_callbacks)
+    assert investigation.status == Investigation.Status.NO_THREATS_FOUND
+    Investigation.objects.filter(pk=investigation.pk).update(finished_at=now() - timedelta(days=8))
+    late = rule_event(ada, T0 + timedelta(minutes=5), {"name": "Tidy", "move_to_folder": "Projects"})
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingested(event_ids=[late.pk])
+    investigation.refresh_from_db()
+    assert investigation.run_count == 1 and investigation.status == Investigation.Status.NO_THREATS_FOUND
+
+
+def test_a_late_record_inside_the_window_re_runs_and_is_judged_with_the_live_state(django_capture_on_commit_callbacks):
+    diego = identity("diego")
+    risky_signin(diego)
+    investigation = investigate(diego, django_capture_on_commit_callbacks, at=T0)
+    assert investigation.run_count == 1
+    late = rule_event(diego, T0 + timedelta(minutes=12), {"name": "..", **HIDING_RULE})
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingested(event_ids=[late.pk])
+    investigation.refresh_from_db()
+    assert investigation.run_count == 2
+    assert finding(investigation, "inbox_rules").data["rules"][0]["origin"] == "both"
+    assert ("remove_inbox_rule", "..") in proposals(investigation)
+    assert alert  # the builders raise the alert that opened it
