@@ -173,6 +173,8 @@ class PlaybookContext:
     _internal: dict[str, bool] = field(default_factory=dict)
     # What the logs and the live read disagree on, noted by the checks, judged by ``live_state``.
     disagreements: list[str] = field(default_factory=list)
+    # Each persistence item a check judged (``note_item``), for the "Current state" tab.
+    items: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         by_kind = defaultdict(list)
@@ -200,6 +202,31 @@ class PlaybookContext:
     def live_records(self, *kinds: str) -> list[tuple[StateItem, EventRow]]:
         """The live items of these kinds, each with the log record it reads as (judged like one)."""
         return [(item, EventRow(event_values(item, identity_id=self.identity.pk))) for item in self.live.items(*kinds)]
+
+    def note_item(
+        self,
+        *,
+        kind: str,
+        key: str,
+        name: str,
+        origin: str,
+        verdict: str,
+        created_at: datetime | None = None,
+        action: Proposal | None = None,
+    ) -> None:
+        """Record one item a check judged: a ``StateKind``, where it came from (``log``, ``live`` or
+        ``both``), when it was created if known, and the proposal that removes it, if any."""
+        self.items.append(
+            {
+                "kind": kind,
+                "key": key,
+                "name": name,
+                "origin": origin,
+                "verdict": verdict,
+                "created_at": created_at.isoformat() if created_at else None,
+                "action": [action.kind, action.target[:512]] if action else None,
+            }
+        )
 
     @property
     def upn(self) -> str:

@@ -45,16 +45,25 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             result.explanation += " The mailbox does not forward mail now."
         result.explanation += not_read
         result.events = [last] if last else []
+        for address in current:
+            origin = ("both" if address in _set_at(events) else "live") if live_read else "log"
+            ctx.note_item(
+                kind=StateKind.FORWARDING,
+                key=address,
+                name=address,
+                origin=origin,
+                verdict=V.CLEAN,
+                created_at=_set_at(events).get(address),
+            )
         return result
     result.verdict = V.MALICIOUS
     result.weight = 50
     result.events = [event for event in events if mailbox_forwarding(event)][-10:]
     shown = external or logged_external
-    in_logs = {address for event in events for address in mailbox_forwarding(event)}
+    in_logs = _set_at(events)
+    origin = "log"  # unless the live read finds it now
     if live_read and external:
-        origin = "both" if set(external) & in_logs else "live"
-    else:
-        origin = "log"  # the live read could not say, or no longer finds it
+        origin = "both" if set(external) & set(in_logs) else "live"
     if not external:  # the logs show it, the live read no longer does
         result.headline = f"forwarded all mail to {shown[0]}"
         result.explanation = (
@@ -86,7 +95,21 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             )
         )
     result.data = {"forward_to": shown, "origin": origin}
+    ctx.note_item(
+        kind=StateKind.FORWARDING,
+        key=shown[0],
+        name=", ".join(shown),
+        origin=origin,
+        verdict=V.MALICIOUS,
+        created_at=in_logs.get(shown[0]),
+        action=result.proposals[0] if result.proposals else None,
+    )
     return result
+
+
+def _set_at(events) -> dict:
+    """When the logs last set forwarding to each address."""
+    return {address: event.occurred_at for event in events for address in mailbox_forwarding(event)}
 
 
 CHECKS = [forwarding]

@@ -8,6 +8,7 @@ the live read (hidden rules included): a rule that exists now is judged whether 
 creation is in the logs, and one the logs say was removed but is still there is a disagreement."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from alerts.activity.rules import inbox_rule
 from alerts.models import Event
@@ -99,6 +100,7 @@ class JudgedRule:
     origin: str  # "log", "live" or "both"
     in_place: bool  # exists now (or could not be read: assumed to)
     hidden: bool = False
+    created_at: datetime | None = None
 
 
 def _judged_rules(ctx: PlaybookContext) -> tuple[list[JudgedRule], int]:
@@ -125,12 +127,14 @@ def _judged_rules(ctx: PlaybookContext) -> tuple[list[JudgedRule], int]:
                 )
             verdict, reasons = rule_reasons(ctx, row, hidden=item.hidden)
             origin = "both" if event is not None and not removed else "live"
-            judged.append(
-                JudgedRule(name, verdict, reasons, None if removed else event, origin, True, hidden=item.hidden)
-            )
+            logged = None if removed else event
+            created_at = item.created_at or (logged.occurred_at if logged else None)
+            judged.append(JudgedRule(name, verdict, reasons, logged, origin, True, item.hidden, created_at))
         elif event is not None and not removed:
             verdict, reasons = rule_reasons(ctx, event)
-            judged.append(JudgedRule(name, verdict, reasons, event, "log", in_place=not live_read))
+            judged.append(
+                JudgedRule(name, verdict, reasons, event, "log", in_place=not live_read, created_at=event.occurred_at)
+            )
     return judged, len(latest) + sum(1 for name in live if name not in latest)
 
 
@@ -154,6 +158,7 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
                 "." if not_read else ", and the mailbox has none now."
             )
         result.explanation = text + not_read
+        _note(ctx, judged, [])
         return result
     result.verdict = V.MALICIOUS if any(rule.verdict == V.MALICIOUS for rule in bad) else V.SUSPICIOUS
     result.weight = 50
@@ -189,7 +194,22 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
                     parameters={"mailbox": ctx.upn, "rule": rule.name},
                 )
             )
+    _note(ctx, judged, result.proposals)
     return result
+
+
+def _note(ctx: PlaybookContext, judged: list[JudgedRule], proposals: list[Proposal]) -> None:
+    by_rule = {proposal.target: proposal for proposal in proposals}
+    for rule in judged:
+        ctx.note_item(
+            kind=StateKind.INBOX_RULE,
+            key=rule.name,
+            name=rule.name or "(unnamed)",
+            origin=rule.origin,
+            verdict=rule.verdict,
+            created_at=rule.created_at,
+            action=by_rule.get(rule.name) if rule.verdict != V.CLEAN else None,
+        )
 
 
 def _described(ctx: PlaybookContext, rule: JudgedRule) -> str:

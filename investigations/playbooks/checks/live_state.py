@@ -17,7 +17,12 @@ V = Finding.Verdict
 @check("live_state", "The account now against its logs")
 def live_state(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     state = ctx.live.state
-    result.data = {"source": state.source, "read_at": state.read_at.isoformat(), "unread": sorted(state.unread)}
+    result.data = {
+        "source": state.source,
+        "read_at": state.read_at.isoformat(),
+        "unread": sorted(state.unread),
+        "items": list(ctx.items),  # what each check judged, logs and live together (the "Current state" tab)
+    }
     if ctx.live.nothing_read:
         result.explanation = (
             f"The live state of the account was not read ({ctx.live.unread(*state.unread)}): the checks judged "

@@ -50,8 +50,9 @@ def _judge(ctx: PlaybookContext, grant: dict) -> tuple[str, str]:
     return V.CLEAN, f"{actor or 'an administrator'} gave {delegate} {rights} on {grant['mailbox']}"
 
 
-def _live_grants(ctx: PlaybookContext, logged: set[tuple[str, str]]) -> list[tuple[None, dict, str, str]]:
-    """Delegations on the user's own mailbox that the live read finds and the window has no record of."""
+def _live_grants(ctx: PlaybookContext, logged: set[tuple[str, str]]) -> list[tuple]:
+    """Delegations on the user's own mailbox that the live read finds and the window has no record of:
+    (None, grant, verdict, why, when granted if known)."""
     judged = []
     for _, row in ctx.live_records(*LIVE_KINDS):
         grant = {**_grant(ctx, row), "origin": "live", "in_place": True}
@@ -60,27 +61,41 @@ def _live_grants(ctx: PlaybookContext, logged: set[tuple[str, str]]) -> list[tup
         since = f"it exists now; no record of it since {stamp(ctx.window_start)}"
         verdict, why = _judge(ctx, grant)
         if verdict == V.MALICIOUS:
-            judged.append((None, grant, verdict, f"{why.replace('gave', 'has given', 1)} ({since})"))
+            judged.append((None, grant, verdict, f"{why.replace('gave', 'has given', 1)} ({since})", row.occurred_at))
         else:  # "owners rarely do this" assumes the owner granted it: unknown without a record
             rights = "/".join(grant["rights"])
-            judged.append((None, grant, V.CLEAN, f"{grant['delegate']} holds {rights} on its mailbox ({since})"))
+            why = f"{grant['delegate']} holds {rights} on its mailbox ({since})"
+            judged.append((None, grant, V.CLEAN, why, row.occurred_at))
     return judged
 
 
 @check("permissions", "Mailbox and send-as permissions granted")
 def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    judged = [(event, _grant(ctx, event)) for event in ctx.delegations]
-    judged = [(event, grant, *_judge(ctx, grant)) for event, grant in judged]
     live_read = ctx.live.read(*LIVE_KINDS)
     now = {(ctx.upn, item.key.lower()) for item in ctx.live.items(*LIVE_KINDS)}
-    for _, grant, _, _ in judged:
+    judged = []
+    for event in ctx.delegations:
+        grant = _grant(ctx, event)
+        held = (grant["mailbox"], grant["delegate"]) in now
         # A delegation on the user's own mailbox that the live read no longer finds needs no removal.
-        grant["in_place"] = not (
-            live_read and grant["own_mailbox"] and (grant["mailbox"], grant["delegate"]) not in now
-        )
-        grant["origin"] = "both" if grant["own_mailbox"] and (grant["mailbox"], grant["delegate"]) in now else "log"
-    judged += _live_grants(ctx, {(grant["mailbox"], grant["delegate"]) for _, grant, _, _ in judged})
+        grant["in_place"] = not (live_read and grant["own_mailbox"] and not held)
+        grant["origin"] = "both" if grant["own_mailbox"] and held else "log"
+        judged.append((event, grant, *_judge(ctx, grant), event.occurred_at))
+    judged += _live_grants(ctx, {(grant["mailbox"], grant["delegate"]) for _, grant, *_ in judged})
     not_read = "" if live_read else " " + ctx.live.not_read_sentence("mailbox delegations", *LIVE_KINDS)
+    for _, grant, verdict, why, at in judged:
+        proposal = _proposal(grant, why) if verdict != V.CLEAN else None
+        if proposal:
+            result.proposals.append(proposal)
+        ctx.note_item(
+            kind=_kind(grant),
+            key=grant["delegate"] if grant["own_mailbox"] else f"{grant['delegate']} on {grant['mailbox']}",
+            name=f"{'/'.join(grant['rights'])} of {grant['delegate']} on {grant['mailbox']}",
+            origin=grant["origin"],
+            verdict=verdict,
+            created_at=at,
+            action=proposal,
+        )
     if not judged:
         result.explanation = (
             "No mailbox or send-as permission involving this user was granted in the window"
@@ -98,24 +113,29 @@ def permissions(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.events = [item[0] for item in bad if item[0] is not None]
     result.headline = bad[0][3]
     result.explanation = "This user " + "; ".join(item[3] for item in bad[:5]) + "." + not_read
-    result.data = {"grants": [{**grant, "verdict": verdict} for _, grant, verdict, _ in bad]}
-    for _, grant, _, why in bad:
-        if not grant["delegate"] or not grant["mailbox"] or not grant.get("in_place", True):
-            continue
-        rights = "/".join(grant["rights"])
-        result.proposals.append(
-            Proposal(
-                kind=Action.Kind.REMOVE_MAILBOX_PERMISSION,
-                target=f"{rights} of {grant['delegate']} on {grant['mailbox']}",
-                reason=f"This user {why}.",
-                parameters={
-                    "mailbox": grant["mailbox"],
-                    "delegate": grant["delegate"],
-                    "access_rights": grant["rights"],
-                },
-            )
-        )
+    result.data = {"grants": [{**grant, "verdict": verdict} for _, grant, verdict, *_ in bad]}
     return result
+
+
+def _kind(grant: dict) -> str:
+    if "SendAs" in grant["rights"]:
+        return StateKind.SEND_AS
+    if "SendOnBehalf" in grant["rights"]:
+        return StateKind.SEND_ON_BEHALF
+    return StateKind.MAILBOX_PERMISSION
+
+
+def _proposal(grant: dict, why: str) -> Proposal | None:
+    """The removal of a grant still in place, when it names both mailbox and delegate."""
+    if not grant["delegate"] or not grant["mailbox"] or not grant["in_place"]:
+        return None
+    rights = "/".join(grant["rights"])
+    return Proposal(
+        kind=Action.Kind.REMOVE_MAILBOX_PERMISSION,
+        target=f"{rights} of {grant['delegate']} on {grant['mailbox']}",
+        reason=f"This user {why}.",
+        parameters={"mailbox": grant["mailbox"], "delegate": grant["delegate"], "access_rights": grant["rights"]},
+    )
 
 
 CHECKS = [permissions]
