@@ -214,3 +214,45 @@ def test_a_late_record_inside_the_window_re_runs_and_is_judged_with_the_live_sta
     assert finding(investigation, "inbox_rules").data["rules"][0]["origin"] == "both"
     assert ("remove_inbox_rule", "..") in proposals(investigation)
     assert alert  # the builders raise the alert that opened it
+
+
+def test_a_mail_consent_and_an_mfa_method_without_audit_records_are_judged_like_logged_ones(
+    django_capture_on_commit_callbacks,
+):
+    from demo.models import SimulatedAppConsent, SimulatedAuthMethod
+
+    lidia = identity("lidia.holloway")
+    risky_signin(lidia)
+    account = account_of(lidia)
+    SimulatedAppConsent.objects.create(
+        account=account,
+        client_app="Mail Sync Pro",
+        scope="Mail.Read Mail.Send offline_access",
+        granted_at=T0 - timedelta(days=30),
+    )
+    SimulatedAppConsent.objects.create(account=account, client_app="Calendar", scope="Calendars.Read", granted_at=T0)
+    SimulatedAuthMethod.objects.create(
+        account=account,
+        method_type="phoneAuthenticationMethod",
+        display_name="+234 801",
+        registered_at=T0 + timedelta(minutes=9),
+    )
+    SimulatedAuthMethod.objects.create(
+        account=account,
+        method_type="fido2AuthenticationMethod",
+        display_name="YubiKey",
+        registered_at=T0 - timedelta(days=300),
+    )
+
+    investigation = investigate(lidia, django_capture_on_commit_callbacks)
+
+    consents = finding(investigation, "consents")
+    assert consents.verdict == "malicious"  # offline_access + mail: it outlives a password reset
+    assert "\u201cMail Sync Pro\u201d holds Mail.Read, Mail.Send on this mailbox now" in consents.explanation
+    mfa = finding(investigation, "mfa")
+    assert mfa.verdict == "malicious" and "9 minutes after" in mfa.explanation and "+234 801" in mfa.explanation
+    noted = {item["name"]: item["verdict"] for item in finding(investigation, "live_state").data["items"]}
+    assert noted["phone +234 801"] == "malicious" and noted["fido2 YubiKey"] == "clean"
+    assert noted["Calendars.Read for app Calendar"] == "clean"
+    # Nothing to propose for them yet: no action kind revokes a consent or removes a method.
+    assert not {"revoke_app_consent", "remove_mfa_method"} & {kind for kind, _ in proposals(investigation)}
