@@ -29,7 +29,7 @@ def simulated_live_state(upn: str) -> LiveState:
         .prefetch_related("inbox_rules", "permissions", "app_consents", "auth_methods", "mobile_devices")
         .first()
     )
-    if account is None:  # the connector syncs the identity first: no account means no such user
+    if account is None:  # never mirrored: no such user in the tenant
         reason = f"404 Not Found: no user or mailbox {upn} in the simulated tenant."
         return LiveState(upn=upn, source=SOURCE, read_at=read_at, unread=_everything(reason))
     items = [

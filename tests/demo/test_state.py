@@ -6,7 +6,7 @@ import pytest
 
 from demo.connector import SimulatedConnector
 from demo.models import SimulatedAppConsent, SimulatedAuthMethod, SimulatedInboxRule, SimulatedMobileDevice
-from demo.services import simulated_accounts_ensure
+from demo.services import simulated_accounts_ensure, simulated_tenant_sync
 from investigations.connectors.state import LiveState, StateKind
 from tests.investigations.support import T0, forwarding_event, identity, permission_event, rule_event
 
@@ -28,7 +28,9 @@ def test_read_state_returns_every_part_the_tenant_keeps_and_names_the_parts_it_d
     )
     SimulatedMobileDevice.objects.create(account=account, device_id="ANDROID1", device_model="Pixel", first_sync_at=T0)
 
-    state = SimulatedConnector().read_state(megan.upn.upper())  # mirrors the events first
+    simulated_tenant_sync(identity_ids=[megan.pk])
+
+    state = SimulatedConnector().read_state(megan.upn.upper())
 
     assert state.source == "simulated" and state.upn == megan.upn and state.account.enabled is True
     rules = {item.name: item for item in state.of_kind(StateKind.INBOX_RULE)}
