@@ -101,6 +101,6 @@ def investigation_current_state(*, investigation: Investigation) -> CurrentState
         source=state.source,
         read_at=state.read_at,
         account=state.account if ACCOUNT not in state.unread else None,
-        unread=[(KIND_LABELS.get(part, part), why) for part, why in sorted(state.unread.items())],
+        unread=[(KIND_LABELS.get(part, part), why.rstrip(".")) for part, why in sorted(state.unread.items())],
         rows=rows,
     )

@@ -42,7 +42,7 @@ def test_the_tab_lists_live_and_logged_items_with_origin_creation_verdict_and_ac
 
     assert html.lstrip().startswith('<div id="investigation-tab"') and "<html" not in html
     assert 'id="tab-state" ' in html and "Read from the <strong>simulated</strong> tenant at" in html
-    assert "Not read: Folder permission (The simulated tenant keeps no folder permissions.)" in html
+    assert "Not read: Folder permission (The simulated tenant keeps no folder permissions)" in html
     listed = rows(html)
     rule = next(row for row in listed if "Inbox rule" in row)
     assert "&lt;b&gt;Sync&lt;/b&gt;" in rule and "<b>Sync" not in rule  # attacker text stays text
