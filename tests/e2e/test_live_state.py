@@ -5,10 +5,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from demo.models import SimulatedInboxRule
-from demo.services import simulated_accounts_ensure
 from tests.investigations.support import T0, forwarding_event, identity, investigate
-from tests.investigations.test_live_state import HIDING_RULE, risky_signin
+from tests.investigations.test_live_state import hidden_rule, risky_signin
 
 
 @pytest.fixture
@@ -16,10 +14,7 @@ def nestor_case(transactional_db, django_capture_on_commit_callbacks):
     nestor = identity("nestor.wilke")
     risky_signin(nestor)
     forwarding_event(nestor, T0 + timedelta(minutes=10), ["nestor.backup@gmail.com"])
-    account = simulated_accounts_ensure([nestor.pk])[nestor.pk]
-    SimulatedInboxRule.objects.create(
-        account=account, name="Sync", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
-    )
+    hidden_rule(nestor, "Sync")
     return investigate(nestor, django_capture_on_commit_callbacks)
 
 

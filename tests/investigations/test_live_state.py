@@ -10,6 +10,8 @@ from demo.models import SimulatedInboxRule, SimulatedMailboxPermission
 from demo.services import simulated_accounts_ensure, simulated_tenant_sync
 from investigations.connectors.state import LiveState, StateKind
 from investigations.models import Investigation
+from investigations.services.actions import action_approve
+from investigations.services.investigations import investigation_start
 from tests.investigations.support import (
     ATTACKER_IP,
     LAGOS,
@@ -38,6 +40,13 @@ def account_of(who):
     return simulated_accounts_ensure([who.pk])[who.pk]
 
 
+def hidden_rule(who, name="Sync"):
+    """A hidden hiding rule set up 40 days before the attack, with no audit record."""
+    return SimulatedInboxRule.objects.create(
+        account=account_of(who), name=name, hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
+    )
+
+
 def finding(investigation, key):
     return investigation.findings.get(check_key=key)
 
@@ -54,9 +63,7 @@ def test_forwarding_and_a_hidden_rule_older_than_the_window_are_findings_with_pr
     account = account_of(nestor)
     account.forwarding_address = "nestor.backup@gmail.com"
     account.save()
-    SimulatedInboxRule.objects.create(
-        account=account, name="Sync", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
-    )
+    hidden_rule(nestor)
     SimulatedMailboxPermission.objects.create(
         account=account,
         delegate="finance.help@outlook.com",
@@ -101,19 +108,24 @@ def test_forwarding_and_a_hidden_rule_older_than_the_window_are_findings_with_pr
 def test_approving_the_proposal_removes_the_live_rule_and_the_next_run_proposes_nothing_new(
     django_capture_on_commit_callbacks, analyst
 ):
-    from investigations.services.actions import action_approve
-
     nestor = identity("nestor.wilke")
     risky_signin(nestor)
-    SimulatedInboxRule.objects.create(
-        account=account_of(nestor), name="Sync", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
-    )
+    hidden_rule(nestor)
     investigation = investigate(nestor, django_capture_on_commit_callbacks)
     action = investigation.actions.get(kind="remove_inbox_rule")
     with django_capture_on_commit_callbacks(execute=True):
         action_approve(action_id=action.pk, user=analyst, comment="hidden rule")
     action.refresh_from_db()
     assert action.status == "succeeded" and not SimulatedInboxRule.objects.filter(name="Sync").exists()
+    actions_before = investigation.actions.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        investigation_start(upn=nestor.upn, user=analyst, reason="check the tenant again")
+    investigation.refresh_from_db()
+
+    assert investigation.run_count == 2 and investigation.actions.count() == actions_before
+    assert finding(investigation, "inbox_rules").verdict == "clean"
+    assert not any(item["name"] == "Sync" for item in finding(investigation, "live_state").data["items"])
 
 
 def test_a_rule_the_logs_say_was_removed_but_is_still_there_is_flagged(django_capture_on_commit_callbacks):

@@ -5,10 +5,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from demo.models import SimulatedInboxRule
-from demo.services import simulated_accounts_ensure
 from tests.investigations.support import T0, forwarding_event, identity, investigate
-from tests.investigations.test_live_state import HIDING_RULE, risky_signin
+from tests.investigations.test_live_state import hidden_rule, risky_signin
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "investigation-tab"}
@@ -32,10 +30,7 @@ def test_the_tab_lists_live_and_logged_items_with_origin_creation_verdict_and_ac
     nestor = identity("nestor.wilke")
     risky_signin(nestor)
     forwarding_event(nestor, T0 + timedelta(minutes=10), ["nestor.backup@gmail.com"])
-    account = simulated_accounts_ensure([nestor.pk])[nestor.pk]
-    SimulatedInboxRule.objects.create(
-        account=account, name="<b>Sync</b>", hidden=True, parameters=HIDING_RULE, created_at=T0 - timedelta(days=40)
-    )
+    hidden_rule(nestor, "<b>Sync</b>")
     investigation = investigate(nestor, django_capture_on_commit_callbacks)
 
     html = state_tab(analyst_client, investigation, **HX)
