@@ -26,7 +26,7 @@ from alerts.activity.mail import Message, messages_of
 from alerts.activity.signins import PASSWORD_FAILURE_CODES
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
-from investigations.connectors.state import StateItem
+from investigations.connectors.state import LiveState, StateItem
 from investigations.models import Finding, Investigation
 from investigations.playbooks.live import LiveView, event_values, snapshot_read
 from investigations.playbooks.proposal import Proposal
@@ -164,6 +164,8 @@ class PlaybookContext:
     failures_by_ip: dict[str, int]  # accounts that only failed (wrong password) from each IP
     signin_accounts_by_ip: dict[str, int]  # accounts that signed in successfully from each IP
     live: LiveView  # the account as it is now, read once for this run
+    # The snapshot of this investigation's previous run: what it found stays evidence once removed.
+    earlier: LiveView | None = None
     # Filled by the sign-in checks, read by later checks (MFA, consent, blast radius, pivots).
     risky_signins: list[EventRow] = field(default_factory=list)
     # The results of the checks that already ran, in order.
@@ -202,6 +204,18 @@ class PlaybookContext:
     def live_records(self, *kinds: str) -> list[tuple[StateItem, EventRow]]:
         """The live items of these kinds, each with the log record it reads as (judged like one)."""
         return [(item, EventRow(event_values(item, identity_id=self.identity.pk))) for item in self.live.items(*kinds)]
+
+    def earlier_records(self, *kinds: str) -> list[tuple[StateItem, EventRow]]:
+        """Items of these kinds an earlier run of this investigation read and this read does not find
+        (removed since, often by its own actions, or this read could not see them)."""
+        if self.earlier is None:
+            return []
+        now = {(item.kind, item.key) for item in self.live.items(*kinds)}
+        return [
+            (item, EventRow(event_values(item, identity_id=self.identity.pk)))
+            for item in self.earlier.items(*kinds)
+            if (item.kind, item.key) not in now
+        ]
 
     def note_item(
         self,
@@ -293,6 +307,7 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
         failures_by_ip=failures_by_ip,
         signin_accounts_by_ip=signin_accounts_by_ip,
         live=LiveView(snapshot_read(identity.upn, now=now)),
+        earlier=LiveView(LiveState.from_json(investigation.live_state)) if investigation.live_state else None,
     )
 
 

@@ -27,7 +27,12 @@ KIND_LABELS = {
     StateKind.REGISTERED_DEVICE: "Registered device",
     ACCOUNT: "Account state",
 }
-ORIGIN_LABELS = {"log": "Logs only", "live": "Live read only", "both": "Logs and live read"}
+ORIGIN_LABELS = {
+    "log": "Logs only",
+    "live": "Live read only",
+    "both": "Logs and live read",
+    "earlier": "An earlier live read",
+}
 VERDICT_ORDER = {"malicious": 0, "suspicious": 1, "clean": 2, "": 3}
 
 
@@ -35,7 +40,7 @@ VERDICT_ORDER = {"malicious": 0, "suspicious": 1, "clean": 2, "": 3}
 class StateRow:
     kind: str
     name: str
-    origin: str  # "log", "live" or "both"
+    origin: str  # "log", "live", "both" or "earlier" (a previous run's read)
     created_at: datetime | None
     hidden: bool = False
     verdict: str = ""  # "" when no check judges this kind of item

@@ -105,7 +105,7 @@ def test_forwarding_and_a_hidden_rule_older_than_the_window_are_findings_with_pr
     assert StateKind.FOLDER_PERMISSION in snapshot.unread  # not kept by the simulated tenant: named, not empty
 
 
-def test_approving_the_proposal_removes_the_live_rule_and_the_next_run_proposes_nothing_new(
+def test_a_removed_live_rule_stays_evidence_at_the_next_run_and_is_not_proposed_again(
     django_capture_on_commit_callbacks, analyst
 ):
     nestor = identity("nestor.wilke")
@@ -123,9 +123,12 @@ def test_approving_the_proposal_removes_the_live_rule_and_the_next_run_proposes_
         investigation_start(upn=nestor.upn, user=analyst, reason="check the tenant again")
     investigation.refresh_from_db()
 
+    # The rule is gone, but what the first read found stays evidence: same verdict, nothing new proposed.
     assert investigation.run_count == 2 and investigation.actions.count() == actions_before
-    assert finding(investigation, "inbox_rules").verdict == "clean"
-    assert not any(item["name"] == "Sync" for item in finding(investigation, "live_state").data["items"])
+    rules = finding(investigation, "inbox_rules")
+    assert rules.verdict == "malicious" and "(no longer in place)" in rules.explanation
+    assert (rules.data["rules"][0]["origin"], rules.data["rules"][0]["in_place"]) == ("earlier", False)
+    assert investigation.verdict == IV.COMPROMISED
 
 
 def test_a_rule_the_logs_say_was_removed_but_is_still_there_is_flagged(django_capture_on_commit_callbacks):
@@ -268,3 +271,30 @@ def test_a_mail_consent_and_an_mfa_method_without_audit_records_are_judged_like_
     assert noted["Calendars.Read for app Calendar"] == "clean"
     # Nothing to propose for them yet: no action kind revokes a consent or removes a method.
     assert not {"revoke_app_consent", "remove_mfa_method"} & {kind for kind, _ in proposals(investigation)}
+
+
+def test_live_forwarding_disabled_by_its_action_stays_evidence_at_the_next_run(
+    django_capture_on_commit_callbacks, analyst
+):
+    nestor = identity("nestor.wilke")
+    risky_signin(nestor)
+    account = account_of(nestor)
+    account.forwarding_address = "nestor.backup@gmail.com"
+    account.save()
+    investigation = investigate(nestor, django_capture_on_commit_callbacks)
+    action = investigation.actions.get(kind="disable_mailbox_forwarding")
+    with django_capture_on_commit_callbacks(execute=True):
+        action_approve(action_id=action.pk, user=analyst, comment="outside")
+    account.refresh_from_db()
+    assert account.forwarding_address == ""
+    actions_before = investigation.actions.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        investigation_start(upn=nestor.upn, user=analyst, reason="check the tenant again")
+    investigation.refresh_from_db()
+
+    forwarding = finding(investigation, "forwarding")
+    assert forwarding.verdict == "malicious" and forwarding.data["origin"] == "earlier"
+    assert "as an earlier read of the mailbox found" in forwarding.explanation
+    assert "no longer in place" in forwarding.explanation
+    assert investigation.actions.count() == actions_before and investigation.verdict == IV.COMPROMISED

@@ -30,11 +30,15 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             + (f"set to {', '.join(logged)}" if logged else "switched off")
             + f" ({when(last.occurred_at)}), but the mailbox forwards to {', '.join(now)} now"
         )
-    current = now if live_read else logged
+    # What an earlier run of this investigation read: still evidence once removed.
+    earlier = [address for _, row in ctx.earlier_records(StateKind.FORWARDING) for address in mailbox_forwarding(row)]
+    # Unread now: the logs' last word, else what the earlier read found.
+    current = now if live_read else (logged if last else earlier)
     external = [address for address in current if not ctx.is_internal(address)]
     logged_external = [address for address in logged if not ctx.is_internal(address)]
+    earlier_external = [address for address in earlier if not ctx.is_internal(address)]
     not_read = "" if live_read else " " + ctx.live.not_read_sentence("mailbox forwarding", StateKind.FORWARDING)
-    if not external and not logged_external:
+    if not external and not logged_external and not earlier_external:
         if current:
             result.explanation = f"Forwarding now goes to {', '.join(current)}, inside the organisation."
         elif last:
@@ -59,23 +63,30 @@ def forwarding(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.verdict = V.MALICIOUS
     result.weight = 50
     result.events = [event for event in events if mailbox_forwarding(event)][-10:]
-    shown = external or logged_external
+    shown = external or logged_external or earlier_external
     in_logs = _set_at(events)
     origin = "log"  # unless the live read finds it now
     if live_read and external:
         origin = "both" if set(external) & set(in_logs) else "live"
-    if not external:  # the logs show it, the live read no longer does
+    elif not logged_external and not (external and last):
+        origin = "earlier"
+    if not external:  # the logs or an earlier read show it, the live read no longer does
         result.headline = f"forwarded all mail to {shown[0]}"
+        since = f"from {stamp(last.occurred_at)}" if logged_external else "as an earlier read of the mailbox found"
         result.explanation = (
-            f"Mail to this mailbox was forwarded to {', '.join(shown)} (outside the organisation) from "
-            f"{stamp(last.occurred_at)}; the live read of {stamp(ctx.live.state.read_at)} finds that forwarding "
-            "no longer in place."
+            f"Mail to this mailbox was forwarded to {', '.join(shown)} (outside the organisation) {since}; the live "
+            f"read of {stamp(ctx.live.state.read_at)} finds that forwarding no longer in place."
         )
     else:
         keep_copy = (live[0] if live_read and live else last).fact("deliver_to_mailbox_and_forward")
         copy = ", without keeping a copy." if keep_copy is False else "."
         result.headline = f"forwards all mail to {external[0]}"
-        if origin == "live":
+        if origin == "earlier":
+            result.explanation = (
+                f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation), "
+                "as an earlier read of the mailbox found." + not_read
+            )
+        elif origin == "live":
             result.explanation = (
                 f"Every message to this mailbox is forwarded to {', '.join(external)} (outside the organisation)"
                 + copy

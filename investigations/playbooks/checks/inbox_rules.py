@@ -42,6 +42,7 @@ KEYWORDS = {
 }
 
 
+VERBS = {"live": "has", "earlier": "had"}  # the summary's verb for a rule with no record in the window
 # Exchange's own hidden rules (junk mail, automatic replies): every mailbox has them.
 SYSTEM_RULES = {
     "junk e-mail rule",
@@ -97,7 +98,7 @@ class JudgedRule:
     verdict: str
     reasons: list[str]
     event: EventRow | None  # the log record it rests on, if the window has one
-    origin: str  # "log", "live" or "both"
+    origin: str  # "log", "live", "both" or "earlier" (an earlier run's read found it, this one does not)
     in_place: bool  # exists now (or could not be read: assumed to)
     hidden: bool = False
     created_at: datetime | None = None
@@ -135,7 +136,14 @@ def _judged_rules(ctx: PlaybookContext) -> tuple[list[JudgedRule], int]:
             judged.append(
                 JudgedRule(name, verdict, reasons, event, "log", in_place=not live_read, created_at=event.occurred_at)
             )
-    return judged, len(latest) + sum(1 for name in live if name not in latest)
+    for item, row in ctx.earlier_records(StateKind.INBOX_RULE):
+        if item.name in latest or item.name in live or (item.hidden and item.name.lower() in SYSTEM_RULES):
+            continue
+        verdict, reasons = rule_reasons(ctx, row, hidden=item.hidden)
+        judged.append(
+            JudgedRule(item.name, verdict, reasons, None, "earlier", not live_read, item.hidden, item.created_at)
+        )
+    return judged, len({rule.name for rule in judged} | set(latest))
 
 
 @check("inbox_rules", "Inbox rules that forward, delete or hide mail")
@@ -163,9 +171,8 @@ def inbox_rules(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.verdict = V.MALICIOUS if any(rule.verdict == V.MALICIOUS for rule in bad) else V.SUSPICIOUS
     result.weight = 50
     result.events = [rule.event for rule in bad if rule.event is not None]
-    result.headline = (
-        f"{'created' if bad[0].origin != 'live' else 'has'} an inbox rule that {' and '.join(bad[0].reasons[:2])}"
-    )
+    verb = VERBS.get(bad[0].origin, "created")
+    result.headline = f"{verb} an inbox rule that {' and '.join(bad[0].reasons[:2])}"
     result.explanation = sentence("; ".join(_described(ctx, rule) for rule in bad[:5])) + "." + not_read
     result.data = {
         "rules": [
@@ -214,10 +221,12 @@ def _note(ctx: PlaybookContext, judged: list[JudgedRule], proposals: list[Propos
 
 def _described(ctx: PlaybookContext, rule: JudgedRule) -> str:
     text = f"rule {quote(rule.name or '(unnamed)', 40)} {' and '.join(rule.reasons)}"
-    if rule.origin == "live":
-        return text + f" (it exists now; no record of its creation since {stamp(ctx.window_start)})"
     if not rule.in_place:
         return text + " (no longer in place)"
+    if rule.origin == "live":
+        return text + f" (it exists now; no record of its creation since {stamp(ctx.window_start)})"
+    if rule.origin == "earlier":
+        return text + " (found by an earlier read of the mailbox)"
     return text
 
 

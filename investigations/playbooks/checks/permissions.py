@@ -51,14 +51,20 @@ def _judge(ctx: PlaybookContext, grant: dict) -> tuple[str, str]:
 
 
 def _live_grants(ctx: PlaybookContext, logged: set[tuple[str, str]]) -> list[tuple]:
-    """Delegations on the user's own mailbox that the live read finds and the window has no record of:
-    (None, grant, verdict, why, when granted if known)."""
+    """Delegations on the user's own mailbox that the live read finds (or an earlier run's read found)
+    and the window has no record of: (None, grant, verdict, why, when granted if known)."""
+    assumed_there = not ctx.live.read(*LIVE_KINDS)  # this read saw nothing: an earlier item may still be there
+    rows = [(row, "live", "it exists now") for _, row in ctx.live_records(*LIVE_KINDS)]
+    rows += [
+        (row, "earlier", "an earlier read found it" + ("" if assumed_there else "; it is no longer in place"))
+        for _, row in ctx.earlier_records(*LIVE_KINDS)
+    ]
     judged = []
-    for _, row in ctx.live_records(*LIVE_KINDS):
-        grant = {**_grant(ctx, row), "origin": "live", "in_place": True}
+    for row, origin, seen in rows:
+        grant = {**_grant(ctx, row), "origin": origin, "in_place": origin == "live" or assumed_there}
         if (grant["mailbox"], grant["delegate"]) in logged:
             continue
-        since = f"it exists now; no record of it since {stamp(ctx.window_start)}"
+        since = f"{seen}; no record of it since {stamp(ctx.window_start)}"
         verdict, why = _judge(ctx, grant)
         if verdict == V.MALICIOUS:
             judged.append((None, grant, verdict, f"{why.replace('gave', 'has given', 1)} ({since})", row.occurred_at))
