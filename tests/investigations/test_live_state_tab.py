@@ -64,3 +64,17 @@ def test_the_tab_says_plainly_when_live_state_was_not_read(
 
     assert "current state was not read (from base at" in html  # the connector's own name
     assert "the base connector cannot read it" in html and "<tbody>" not in html.split('id="tab-panel"')[1]
+
+
+def test_the_rows_cost_two_queries_whatever_the_items(django_capture_on_commit_callbacks, django_assert_num_queries):
+    from investigations.selectors.live_state import investigation_current_state
+
+    nestor = identity("nestor.wilke")
+    risky_signin(nestor)
+    for n in range(5):
+        hidden_rule(nestor, f"Sync {n}")
+    investigation = investigate(nestor, django_capture_on_commit_callbacks)
+    with django_assert_num_queries(2):  # the noted items (one finding), the actions
+        current = investigation_current_state(investigation=investigation)
+    assert [row.name for row in current.rows if row.kind == "inbox_rule"] == [f"Sync {n}" for n in range(5)]
+    assert all(row.action is not None and row.action.kind == "remove_inbox_rule" for row in current.rows[:5])
