@@ -90,6 +90,10 @@ class PortalSettings(models.Model):
         default=180,
         help_text="Events older than this are purged; the events an alert, finding or investigation rests on are kept.",
     )
+    investigation_lookback_days = models.PositiveIntegerField(
+        default=14,
+        help_text="How many days of activity before the first alert an investigation reads from the logs.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -5,9 +5,11 @@
 
 1. Stores ``--events`` (10,000) events of one identity inside its investigation window: sign-ins
    from home, failed sign-ins, ordinary mail, then an attacker's risky sign-in, a hiding inbox
-   rule and external forwarding; mirrors them into the simulated tenant (timed apart). Then runs
+   rule and external forwarding; mirrors them into the simulated tenant (timed apart) and adds a
+   hidden rule older than the window (the live read, timed alone, finds it). Then runs
    the whole compromised-user playbook task body on it (claim, read, checks, findings, actions,
-   status): the first run and ``--repeats`` re-runs, with the queries each made, and compares
+   status; the live read of the simulated tenant included): the first run and ``--repeats``
+   re-runs, with the queries each made, and compares
    reading + judging the window with PostgreSQL fetching the same rows with raw SQL.
 2. Starts its own Celery worker (2 processes) on ``CELERY_BROKER_URL`` and approves ``--actions``
    (200) actions with the simulated connector, one after the other (each waits for the previous
@@ -165,9 +167,11 @@ def bench_playbook(events: int, repeats: int) -> float:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
+    from demo.models import SimulatedAccount, SimulatedInboxRule
     from demo.services import simulated_tenant_sync
     from investigations.models import Investigation
     from investigations.playbooks import compromised_user
+    from investigations.playbooks.live import snapshot_read
     from investigations.services.investigations import (
         investigation_attach_alert,
         investigation_request_rerun,
@@ -181,6 +185,23 @@ def bench_playbook(events: int, repeats: int) -> float:
     simulated_tenant_sync(identity_ids=[victim.pk])
     print(
         f"  mirroring them into the simulated tenant: {time.perf_counter() - started:.3f} s (once, incremental after)"
+    )
+    # Persistence older than the window, with no audit record: only the live read sees it.
+    SimulatedInboxRule.objects.create(
+        account=SimulatedAccount.objects.get(identity=victim),
+        name="Sync",
+        hidden=True,
+        parameters={"move_to_folder": "Conversation History", "delete_message": True},
+        created_at=T0 - timedelta(days=60),
+    )
+    reads = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        state = snapshot_read(victim.upn, now=T0)
+        reads.append(time.perf_counter() - started)
+    print(
+        f"  live read of the simulated tenant: median {statistics.median(reads) * 1000:.1f} ms "
+        f"({len(state.items)} items)"
     )
 
     timings, queries = [], []
@@ -207,7 +228,8 @@ def bench_playbook(events: int, repeats: int) -> float:
         f"  first run {timings[0]:.3f} s ({queries[0]} queries: findings and actions written)\n"
         f"  re-runs: median {statistics.median(timings[1:]):.3f} s, max {max(timings[1:]):.3f} s "
         f"({queries[1]} queries each, "
-        f"{outcome.events_read:,} events read, verdict {outcome.verdict}, {len(outcome.proposals)} actions)\n"
+        f"{outcome.events_read:,} events read and {len(outcome.live_state.items)} live items, "
+        f"verdict {outcome.verdict}, {len(outcome.proposals)} actions)\n"
         f"  read + judge only: median {statistics.median(judged):.3f} s; raw SQL fetch of the same rows "
         f"{raw:.3f} s → ratio {statistics.median(judged) / raw:.1f}×"
     )

@@ -27,6 +27,7 @@ from demo.models import (
     SimulatedOperation,
 )
 from demo.services import simulated_account_locked, simulated_remaining, simulated_tenant_sync
+from demo.state import simulated_live_state
 from investigations.connectors.base import (
     Connector,
     ConnectorResult,
@@ -35,6 +36,7 @@ from investigations.connectors.base import (
     VerificationFailed,
 )
 from investigations.connectors.reads import mailbox_and_folder
+from investigations.connectors.state import LiveState
 from investigations.models import Action
 
 Mode = SimulatedFault.Mode
@@ -42,6 +44,11 @@ Mode = SimulatedFault.Mode
 
 class SimulatedConnector(Connector):
     name = "simulated"
+
+    def read_state(self, upn: str) -> LiveState:
+        """The account as the tenant holds it now (``demo.state``). A playbook run's mirror
+        (``demo.receivers``) has caught the tenant up with ingestion just before."""
+        return simulated_live_state(upn)
 
     def run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])

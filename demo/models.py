@@ -58,6 +58,9 @@ class SimulatedInboxRule(models.Model):
     account = models.ForeignKey(SimulatedAccount, on_delete=models.CASCADE, related_name="inbox_rules")
     name = models.CharField(max_length=256)
     enabled = models.BooleanField(default=True)
+    hidden = models.BooleanField(
+        default=False, help_text="Left out by Outlook and Get-InboxRule; only -IncludeHidden lists it."
+    )
     parameters = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     source_event = models.ForeignKey(

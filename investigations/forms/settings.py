@@ -8,6 +8,8 @@ from airportal.services import accepted_domains_parse
 MAX_SLA_MINUTES = 30 * 24 * 60
 # At least the longest window detection and the playbook read back (days), at most ten years.
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 3650
+# The investigation look-back reads only what retention keeps.
+MAX_LOOKBACK_DAYS = MIN_RETENTION_DAYS
 
 
 class PortalSettingsForm(forms.Form):
@@ -34,6 +36,13 @@ class PortalSettingsForm(forms.Form):
         label="Event retention (days)",
         help_text="Older events are purged, except those an alert, finding or investigation rests on. "
         "The audit log is never purged.",
+    )
+    investigation_lookback_days = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_LOOKBACK_DAYS,
+        label="Investigation look-back (days)",
+        help_text="How far before the first alert the playbook reads the user's logs. What exists now is read "
+        "from the tenant whatever its age.",
     )
 
     def __init__(self, *args, action_kinds: list[tuple[str, str]], **kwargs):

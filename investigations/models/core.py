@@ -66,6 +66,11 @@ class Investigation(models.Model):
     )
     window_start = models.DateTimeField(null=True, blank=True, help_text="The activity window the playbook read.")
     window_end = models.DateTimeField(null=True, blank=True)
+    live_state = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The account as the last run read it through the connector: what, when, from where.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True, help_text="When the playbook was last queued.")
     run_started_at = models.DateTimeField(null=True, blank=True, help_text="When the current or last run began.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from alerts.models import AutomationLevel
+from investigations.connectors.state import LiveState
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks.checks import CHECKS
 from investigations.playbooks.context import CheckResult, PlaybookContext, context_load
@@ -46,6 +47,7 @@ class PlaybookResult:
     window_start: datetime
     window_end: datetime
     events_read: int
+    live_state: LiveState  # the snapshot the checks judged with the logs
     failed_checks: list[str] = field(default_factory=list)
 
 
@@ -77,6 +79,7 @@ def run(investigation: Investigation, *, now: datetime | None = None) -> Playboo
         window_start=ctx.window_start,
         window_end=ctx.window_end,
         events_read=len(ctx.events),
+        live_state=ctx.live.state,
         failed_checks=[r.title for r in ctx.results if r.verdict == V.ERROR],
     )
 

@@ -2,9 +2,13 @@
 
 ``context_load`` reads the investigation's alerts, the identity's baseline, the accepted
 domains, every event of the identity in the activity window (one query, whatever the volume),
-the delegations it took part in on other mailboxes, and how many accounts failed to sign in
-from the IPs it signed in from. Checks only look at this object; the one lookup they may
-need later (which recipients are our own identities) is one more query.
+the delegations it took part in on other mailboxes, how many accounts failed to sign in
+from the IPs it signed in from, and the account as it is now (``live``: one read through the
+connector per run, see ``investigations.playbooks.live``). Checks only look at this object; the
+one lookup they may need later (which recipients are our own identities) is one more query.
+
+The window starts ``PortalSettings.investigation_lookback_days`` (14 by default) before the first
+alert's activity: persistence set up earlier is still seen in the live read.
 """
 
 from collections import defaultdict
@@ -15,6 +19,7 @@ from functools import lru_cache
 from django.db.models import Q
 from django.utils import timezone
 
+from airportal.models import PortalSettings
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.changes import failed_changes
 from alerts.activity.fields import key, normalised
@@ -22,11 +27,13 @@ from alerts.activity.mail import Message, messages_of
 from alerts.activity.signins import PASSWORD_FAILURE_CODES
 from alerts.domains import accepted_domains
 from alerts.models import Alert, Event, Identity, IdentityBaseline
+from investigations.connectors.state import LiveState, StateItem
 from investigations.models import Finding, Investigation
+from investigations.playbooks.live import LiveView, event_values, snapshot_read
 from investigations.playbooks.proposal import Proposal
 
 K = Event.Kind
-LOOKBACK = timedelta(hours=72)  # activity before the first alert that the checks consider
+SPRAY_LOOKBACK = timedelta(hours=72)  # failed sign-ins before the window that make an IP a sprayer's
 LOOKAHEAD = timedelta(hours=24)
 MANUAL_WINDOW = timedelta(days=7)  # a hand-started investigation without alerts looks this far back
 PERMISSION_KINDS = (K.MAILBOX_PERMISSION_ADDED, K.SEND_AS_PERMISSION_ADDED)
@@ -157,6 +164,9 @@ class PlaybookContext:
     delegations: list[EventRow]  # permission events on any mailbox that this identity performed or received
     failures_by_ip: dict[str, int]  # accounts that only failed (wrong password) from each IP
     signin_accounts_by_ip: dict[str, int]  # accounts that signed in successfully from each IP
+    live: LiveView  # the account as it is now, read once for this run
+    # The snapshot of this investigation's previous run: what it found stays evidence once removed.
+    earlier: LiveView | None = None
     # Filled by the sign-in checks, read by later checks (MFA, consent, blast radius, pivots).
     risky_signins: list[EventRow] = field(default_factory=list)
     # The results of the checks that already ran, in order.
@@ -164,6 +174,10 @@ class PlaybookContext:
     _by_kind: dict[str, list[EventRow]] = field(default_factory=dict)
     _sent: list[Message] | None = None
     _internal: dict[str, bool] = field(default_factory=dict)
+    # What the logs and the live read disagree on, noted by the checks, judged by ``live_state``.
+    disagreements: list[str] = field(default_factory=list)
+    # Each persistence item a check judged (``note_item``), for the "Current state" tab.
+    items: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         by_kind = defaultdict(list)
@@ -188,6 +202,47 @@ class PlaybookContext:
             known = self._internal[address] = domain_is_internal(address_domain(address), self.accepted_domains)
         return known
 
+    def live_records(self, *kinds: str) -> list[tuple[StateItem, EventRow]]:
+        """The live items of these kinds, each with the log record it reads as (judged like one)."""
+        return [(item, EventRow(event_values(item, identity_id=self.identity.pk))) for item in self.live.items(*kinds)]
+
+    def earlier_records(self, *kinds: str) -> list[tuple[StateItem, EventRow]]:
+        """Items of these kinds an earlier run of this investigation read and this read does not find
+        (removed since, often by its own actions, or this read could not see them)."""
+        if self.earlier is None:
+            return []
+        now = {(item.kind, item.key) for item in self.live.items(*kinds)}
+        return [
+            (item, EventRow(event_values(item, identity_id=self.identity.pk)))
+            for item in self.earlier.items(*kinds)
+            if (item.kind, item.key) not in now
+        ]
+
+    def note_item(
+        self,
+        *,
+        kind: str,
+        key: str,
+        name: str,
+        origin: str,
+        verdict: str,
+        created_at: datetime | None = None,
+        action: Proposal | None = None,
+    ) -> None:
+        """Record one item a check judged: a ``StateKind``, where it came from (``log``, ``live`` or
+        ``both``), when it was created if known, and the proposal that removes it, if any."""
+        self.items.append(
+            {
+                "kind": kind,
+                "key": key,
+                "name": name,
+                "origin": origin,
+                "verdict": verdict,
+                "created_at": created_at.isoformat() if created_at else None,
+                "action": [action.kind, action.target[:512]] if action else None,
+            }
+        )
+
     @property
     def upn(self) -> str:
         return self.identity.upn
@@ -207,11 +262,17 @@ class PlaybookContext:
         return {identity.upn: identity for identity in Identity.objects.filter(upn__in=upns)}
 
 
-def activity_window(alerts: list[Alert], *, now: datetime) -> tuple[datetime, datetime]:
-    """From ``LOOKBACK`` before the first alert's activity to ``LOOKAHEAD`` after the last (not past now)."""
+def lookback() -> timedelta:
+    """How far before the first alert's activity the log side of the window starts (admin setting)."""
+    days = PortalSettings.objects.filter(pk=1).values_list("investigation_lookback_days", flat=True).first()
+    return timedelta(days=days or PortalSettings._meta.get_field("investigation_lookback_days").default)
+
+
+def activity_window(alerts: list[Alert], *, now: datetime, before: timedelta) -> tuple[datetime, datetime]:
+    """From ``before`` the first alert's activity to ``LOOKAHEAD`` after the last (not past now)."""
     if not alerts:
         return now - MANUAL_WINDOW, now
-    start = min(alert.first_activity_at for alert in alerts) - LOOKBACK
+    start = min(alert.first_activity_at for alert in alerts) - before
     end = min(max(alert.last_activity_at for alert in alerts) + LOOKAHEAD, now)
     return start, max(end, start)
 
@@ -220,7 +281,7 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
     now = now or timezone.now()
     identity = investigation.identity
     alerts = list(investigation.alerts.select_related("policy").order_by("first_activity_at", "id"))
-    start, end = activity_window(alerts, now=now)
+    start, end = activity_window(alerts, now=now, before=lookback())
     events = event_rows(
         Event.objects.filter(identity=identity, occurred_at__gte=start, occurred_at__lte=end)
         .exclude(kind=K.REMEDIATION)
@@ -234,7 +295,7 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
         .order_by("occurred_at", "id")
     )
     failures_by_ip, signin_accounts_by_ip = _accounts_by_ip(
-        {event.ip for event in events if event.kind == K.SIGNIN and event.ip}, start=start - LOOKBACK, end=end
+        {event.ip for event in events if event.kind == K.SIGNIN and event.ip}, start=start - SPRAY_LOOKBACK, end=end
     )
     return PlaybookContext(
         investigation=investigation,
@@ -248,6 +309,8 @@ def context_load(investigation: Investigation, *, now: datetime | None = None) -
         delegations=delegations,
         failures_by_ip=failures_by_ip,
         signin_accounts_by_ip=signin_accounts_by_ip,
+        live=LiveView(snapshot_read(identity.upn, now=now)),
+        earlier=LiveView(LiveState.from_json(investigation.live_state)) if investigation.live_state else None,
     )
 
 

@@ -10,6 +10,12 @@
 ``suspicious`` is one strong signal alone (``strong_signal``: a malicious finding without the
 other half) or weak ones that add up to 20 points (``several_signals``); ``clean``
 otherwise (``no_strong_signal``). High-impact actions are proposed only for ``compromised``.
+
+The intruder-action checks judge the log window and the live read together: a malicious
+persistence item that exists now (external forwarding, a hiding or hidden rule, a delegation to
+an outsider, a mail consent with a refresh token, an MFA method registered after the risky
+sign-in) counts as the intruder's action whether or not its creation is in the logs. A
+disagreement between logs and live read (``live_state``) is suspicious, not an intruder action.
 """
 
 from dataclasses import dataclass

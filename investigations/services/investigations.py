@@ -19,6 +19,7 @@ from airportal.errors import Conflict, DomainError, NotFound
 from alerts.models import Alert, Identity, Severity
 from investigations.models import Action, Finding, Investigation
 from investigations.playbooks import PLAYBOOKS
+from investigations.playbooks.live import LiveView
 from investigations.playbooks.text import stamp
 from investigations.services.actions import action_approve_automatically, action_propose, actions_withdraw_pending
 from investigations.services.investigation_status import (
@@ -286,6 +287,7 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
         "automation_level": outcome.automation_level,
         "window_start": outcome.window_start,
         "window_end": outcome.window_end,
+        "live_state": outcome.live_state.as_json(),
     }
     if investigation.rerun_requested:
         investigation_transition(
@@ -358,6 +360,19 @@ def _log_run(investigation: Investigation, outcome, created: list[Action], autom
         f"Read {outcome.events_read:,} events; {len(outcome.results)} checks, {flagged} flagged. "
         f"Verdict: {outcome.verdict or 'none'} (risk {outcome.risk_score}/100).",
     )
+    live = outcome.live_state
+    if LiveView(live).nothing_read:
+        investigation_step(
+            investigation.pk,
+            f"Live state not read ({next(iter(live.unread.values()))}): judged the logs alone.",
+            level="warning",
+        )
+    else:
+        unread = f"; not read: {', '.join(sorted(live.unread))}" if live.unread else ""
+        investigation_step(
+            investigation.pk,
+            f"Read the account's current state from the {live.source} tenant: {len(live.items)} item(s){unread}.",
+        )
     for title in outcome.failed_checks:
         investigation_step(investigation.pk, f"Check failed: {title}.", level="error")
     if created:

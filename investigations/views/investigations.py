@@ -27,6 +27,7 @@ from investigations.selectors.investigations import (
     investigation_related_identities,
     investigation_steps,
 )
+from investigations.selectors.live_state import investigation_current_state
 from investigations.services.investigations import investigation_start, investigation_terminate
 
 PAGE_SIZE = 50
@@ -35,6 +36,7 @@ TABS = [
     ("alerts", "Alerts"),
     ("timeline", "Timeline"),
     ("actions", "Actions"),
+    ("state", "Current state"),
     ("log", "Log"),
 ]
 RUNNING = (Investigation.Status.QUEUED, Investigation.Status.RUNNING)
@@ -65,6 +67,8 @@ def _tab_context(request, investigation: Investigation, tab: str) -> dict:
         }
     if tab == "log":
         return {"steps": investigation_steps(investigation=investigation)}
+    if tab == "state":
+        return {"current": investigation_current_state(investigation=investigation)}
     # The timeline tab: the identity's events from the start of the window the playbook read
     # until now, so the remediation that followed shows too.
     start = investigation.window_start or investigation.created_at

@@ -1,4 +1,4 @@
-"""Tenant settings (admin): accepted domains, the four-eyes action kinds, the action and alert SLAs, event retention.
+"""Tenant settings (admin): accepted domains, four-eyes action kinds, SLAs, event retention, look-back.
 
 Here rather than in the kernel because the choices come from the apps (the action kinds).
 """
@@ -16,7 +16,7 @@ from investigations.models import Action
 @require_http_methods(["GET", "POST"])
 @capability_required(Capability.ADMINISTER)
 def admin_settings(request):
-    """Accepted domains, four-eyes action kinds, SLAs and event retention."""
+    """Accepted domains, four-eyes action kinds, SLAs, event retention and the investigation look-back."""
     current = portal_settings_get()
     fields = (
         "accepted_domains",
@@ -24,6 +24,7 @@ def admin_settings(request):
         "action_sla_minutes",
         "alert_sla_minutes",
         "event_retention_days",
+        "investigation_lookback_days",
     )
     if request.method == "GET":
         initial = {field: getattr(current, field) for field in fields}

@@ -233,6 +233,7 @@ def test_settings_change_is_saved_and_audited(admin_client):
             "action_sla_minutes": 30,
             "alert_sla_minutes": 120,
             "event_retention_days": 180,
+            "investigation_lookback_days": 21,
         },
     )
     assert response.status_code == 302
@@ -240,6 +241,7 @@ def test_settings_change_is_saved_and_audited(admin_client):
     assert settings.accepted_domains == ["contoso.com", "contoso.co.uk"]
     assert settings.four_eyes_action_kinds == ["disable_account"]
     assert (settings.action_sla_minutes, settings.alert_sla_minutes) == (30, 120)
+    assert settings.investigation_lookback_days == 21
     entry = AuditEntry.objects.get(verb="settings.changed")
     assert entry.actor_label == "ada"
     assert entry.changes["after"]["action_sla_minutes"] == 30
@@ -252,6 +254,8 @@ def test_settings_change_is_saved_and_audited(admin_client):
         ("accepted_domains", "contoso.com\nnot a domain", b"is not a domain name"),
         ("action_sla_minutes", "0", b"greater than or equal to 1"),
         ("four_eyes_action_kinds", "launch_missiles", b"Select a valid choice"),
+        ("investigation_lookback_days", "0", b"greater than or equal to 1"),
+        ("investigation_lookback_days", "31", b"less than or equal to 30"),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_saved(admin_client, field, value, message):
@@ -260,6 +264,7 @@ def test_bad_settings_are_refused_and_nothing_is_saved(admin_client, field, valu
         "action_sla_minutes": 45,
         "alert_sla_minutes": 90,
         "event_retention_days": 180,
+        "investigation_lookback_days": 14,
         field: value,
     }
     response = admin_client.post(reverse("admin_settings"), data)

@@ -10,7 +10,12 @@ from airportal.services import portal_settings_get
 from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
-SETTINGS = {"accepted_domains": "contoso.com", "action_sla_minutes": 60, "alert_sla_minutes": 240}
+SETTINGS = {
+    "accepted_domains": "contoso.com",
+    "action_sla_minutes": 60,
+    "alert_sla_minutes": 240,
+    "investigation_lookback_days": 14,
+}
 
 
 def test_the_administration_page_shows_events_per_month_and_the_next_purge(admin_client):

@@ -1,7 +1,8 @@
 """The compromised-user playbook's checks, one module per family, run in this order.
 
 A check is a function ``check(ctx) -> CheckResult`` with a stable ``key``. Sign-in checks run
-first: they fill ``ctx.risky_signins``, which the MFA, consent and blast-radius checks read.
+first: they fill ``ctx.risky_signins``, which the MFA, consent and blast-radius checks read;
+``live_state`` runs last, on the disagreements the rule, forwarding and permission checks noted.
 """
 
 from investigations.playbooks.checks import (
@@ -11,6 +12,7 @@ from investigations.playbooks.checks import (
     devices,
     forwarding,
     inbox_rules,
+    live_state,
     mfa,
     microsoft,
     permissions,
@@ -30,4 +32,5 @@ CHECKS = [
     *data_theft.CHECKS,
     *sending.CHECKS,
     *blast_radius.CHECKS,
+    *live_state.CHECKS,
 ]

@@ -3,15 +3,19 @@
 Each registration after a risky sign-in is proposed for ``remove_mfa_method``: the method
 registered between that sign-in and a little after the audit record (Entra stamps the method's
 ``createdDateTime`` when it is registered; the record may be written a few minutes later).
+
+The methods the live read finds are judged by the same rule on their registration time, so a
+method registered after the risky sign-in is found even when its audit record never arrived.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from alerts.models import Event
+from investigations.connectors.state import StateKind
 from investigations.models import Action, Finding
-from investigations.playbooks.context import CheckResult, PlaybookContext, check
+from investigations.playbooks.context import CheckResult, EventRow, PlaybookContext, check
 from investigations.playbooks.proposal import Proposal
-from investigations.playbooks.text import plural, when
+from investigations.playbooks.text import plural, quote, when
 from m365.times import iso_z
 
 V = Finding.Verdict
@@ -25,14 +29,33 @@ def mfa_changes(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     changes = [
         c for c in ctx.of_kind(Event.Kind.MFA_METHOD_CHANGED) if str(c.fact("actor") or ctx.upn).lower() == ctx.upn
     ]
-    if not changes:
-        result.explanation = "No MFA method was registered, changed or removed in the window."
+    after_risk = [(change, signin) for change in changes if (signin := _risky_before(ctx, change.occurred_at))]
+    live = []
+    for item in ctx.live.items(StateKind.AUTH_METHOD):
+        signin = _risky_before(ctx, item.created_at)
+        verdict = V.MALICIOUS if signin else V.CLEAN
+        ctx.note_item(
+            kind=item.kind, key=item.key, name=item.name, origin="live", verdict=verdict, created_at=item.created_at
+        )
+        if signin:
+            live.append((item, signin))
+    if not after_risk and live:
+        item, signin = live[0]
+        minutes = (item.created_at - signin.occurred_at).total_seconds() / 60
+        result.verdict = V.MALICIOUS
+        result.weight = 45
+        result.events = [signin for _, signin in live][:20]
+        result.headline = f"registered an MFA method {minutes:.0f} minutes after a risky sign-in"
+        result.explanation = (
+            f"The method {quote(item.name, 60)} was registered {when(item.created_at)}, {minutes:.0f} minutes after "
+            f"the risky sign-in from {signin.ip}: the usual way an attacker keeps access. It exists now; its audit "
+            "record is not in the window."
+        )
+        result.data = {"changes": len(live), "methods": [i.name for i, _ in live]}
         return result
-    after_risk = []
-    for change in changes:
-        risky = [s for s in ctx.risky_signins if s.occurred_at <= change.occurred_at <= s.occurred_at + SOON]
-        if risky:
-            after_risk.append((change, risky[-1]))
+    if not changes:
+        result.explanation = "No MFA method was registered, changed or removed in the window." + _not_read(ctx)
+        return result
     if not after_risk:
         result.events = changes[:10]
         result.explanation = (
@@ -66,6 +89,20 @@ def mfa_changes(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
             )
         )
     return result
+
+
+def _risky_before(ctx: PlaybookContext, at: datetime | None) -> EventRow | None:
+    """The last risky sign-in at most ``SOON`` before ``at``."""
+    if at is None:
+        return None
+    risky = [s for s in ctx.risky_signins if s.occurred_at <= at <= s.occurred_at + SOON]
+    return risky[-1] if risky else None
+
+
+def _not_read(ctx: PlaybookContext) -> str:
+    if ctx.live.read(StateKind.AUTH_METHOD):
+        return ""
+    return " " + ctx.live.not_read_sentence("authentication methods", StateKind.AUTH_METHOD)
 
 
 CHECKS = [mfa_changes]
