@@ -2,6 +2,8 @@
 
 import pytest
 
+from alerts.feeds.cycle import GRAPH_FEEDS
+from alerts.feeds.management_activity import CONTENT_TYPES, stream_name
 from alerts.models import Event, M365FeedState
 from alerts.tasks import m365_pull
 from tests.conftest import wait_until
@@ -27,5 +29,7 @@ def test_the_beat_task_pulls_every_feed_in_a_worker_process(tenant_logs, setting
     m365_pull.delay()
 
     wait_until(lambda: Event.objects.count() == 18, timeout=60)
-    wait_until(lambda: M365FeedState.objects.filter(last_success_at__isnull=False).count() == 6, timeout=30)
+    streams = {stream_name(content_type) for content_type in CONTENT_TYPES} | {f.stream for f in GRAPH_FEEDS.values()}
+    succeeded = M365FeedState.objects.filter(last_success_at__isnull=False)
+    wait_until(lambda: set(succeeded.values_list("stream", flat=True)) == streams, timeout=30)
     assert Event.objects.filter(source="o365-audit").count() == 8
