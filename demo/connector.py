@@ -12,7 +12,7 @@ and raises ``VerificationFailed`` when the tenant does not show the change.
 
 import time
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -51,6 +51,15 @@ class SimulatedConnector(Connector):
         return simulated_live_state(upn)
 
     def run(self, action: Action) -> ConnectorResult:
+        """The tenant's answer to ``action``. The tenant lives in our database: when PostgreSQL aborts
+        one of two transactions that lock each other (a mirror sync, another action), the call is as
+        good as a 503 and is retried like one; nothing of it was applied."""
+        try:
+            return self._run(action)
+        except OperationalError as exc:
+            raise TransientError(f"503 Service Unavailable: the simulated tenant aborted the call ({str(exc).splitlines()[0]}).") from exc
+
+    def _run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])
         stored, fault = self._register_call(action)
         if stored is not None:

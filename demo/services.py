@@ -68,8 +68,13 @@ def simulated_accounts_ensure(identity_ids: Iterable[int]) -> dict[int, Simulate
 
 
 def simulated_account_locked(identity_id: int) -> SimulatedAccount:
-    """The identity's simulated account, row-locked (created first if missing). Call inside atomic."""
-    locked = SimulatedAccount.objects.select_for_update().select_related("identity")
+    """The identity's simulated account, row-locked (created first if missing). Call inside atomic.
+
+    Only the account row is locked, and in the weakest mode that keeps its writers apart (``FOR NO
+    KEY UPDATE``): locking the joined identity too would block ingest, which locks identities, and
+    rows referring to the account (sessions, messages) could not be inserted meanwhile.
+    """
+    locked = SimulatedAccount.objects.select_for_update(of=("self",), no_key=True).select_related("identity")
     account = locked.filter(identity_id=identity_id).first()
     if account is None:
         simulated_accounts_ensure([identity_id])

@@ -93,9 +93,12 @@ def _identities_update(rows: list[list]) -> None:
     values = ", ".join(["(%s, %s, %s, %s, %s::timestamptz, %s::timestamptz)"] * len(rows))
     with connection.cursor() as cursor:
         # Lock in id order first: two concurrent batches sharing identities then queue behind each
-        # other instead of deadlocking on the order the UPDATE's join happens to visit rows.
+        # other instead of deadlocking on the order the UPDATE's join happens to visit rows. NO KEY
+        # (the mode the UPDATE itself takes): rows that refer to an identity (events, simulated
+        # accounts) can still be inserted meanwhile, so a remediation or mirror holding another
+        # identity never waits on ingest in a cycle.
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608 - model table
+            f"SELECT 1 FROM {table} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",  # noqa: S608 - model table
             [[row[0] for row in rows]],
         )
         cursor.execute(

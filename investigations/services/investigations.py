@@ -264,7 +264,9 @@ def investigation_record_run(*, investigation_id: int, outcome) -> str | None:
     If new evidence arrived during the run, the investigation goes back to ``queued``; if it
     was terminated meanwhile, the results are dropped.
     """
-    investigation = Investigation.objects.select_for_update().select_related("identity").get(pk=investigation_id)
+    investigation = (
+        Investigation.objects.select_for_update(of=("self",)).select_related("identity").get(pk=investigation_id)
+    )
     if investigation.status != S.RUNNING:
         investigation_step(investigation_id, "The run's results were dropped: the investigation was closed meanwhile.")
         return None

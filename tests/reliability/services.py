@@ -94,6 +94,35 @@ def table_locked(table: str):
         conn.close()
 
 
+@contextmanager
+def row_locked(table: str, pk: int, mode: str):
+    """Another session holds row ``pk`` of ``table`` in ``mode`` (``FOR KEY SHARE``, ``FOR NO KEY
+    UPDATE``, ``FOR UPDATE``…) until the block ends."""
+    conn = _test_database()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f'SELECT 1 FROM "{table}" WHERE id = %s {mode}', [pk])
+            assert cursor.fetchone(), f"no row {pk} in {table}"
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+@contextmanager
+def lock_timeout(milliseconds: int):
+    """This test's database session gives up waiting for a lock after ``milliseconds``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {int(milliseconds)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
 def waiting_for_a_lock() -> bool:
     """Some session of the test database is waiting for a lock."""
     conn = _test_database()

@@ -150,7 +150,8 @@ def test_a_soak_of_mixed_work_keeps_memory_flat_and_loses_no_task(
     for source in SOURCES:  # every ingested record stored
         assert _stored(source, ledger.posted[source]) == ledger.posted[source], source
     # Every approved action ran to success; nothing waits, nothing is stuck.
-    assert not Action.objects.filter(Q(status__in=BUSY_ACTIONS) | Q(status=Action.Status.FAILED)).exists()
+    unfinished = Action.objects.filter(Q(status__in=BUSY_ACTIONS) | Q(status=Action.Status.FAILED))
+    assert not unfinished.exists(), list(unfinished.values("kind", "target", "status", "attempts", "error", "result"))
     assert not Investigation.objects.filter(status__in=BUSY_RUNS).exists()
     # No playbook run or check broke under load.
     assert not Investigation.objects.filter(status=Investigation.Status.FAILED).exists()
