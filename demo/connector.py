@@ -57,7 +57,8 @@ class SimulatedConnector(Connector):
         try:
             return self._run(action)
         except OperationalError as exc:
-            raise TransientError(f"503 Service Unavailable: the simulated tenant aborted the call ({str(exc).splitlines()[0]}).") from exc
+            reason = str(exc).splitlines()[0]
+            raise TransientError(f"503 Service Unavailable: the simulated tenant aborted the call ({reason}).") from exc
 
     def _run(self, action: Action) -> ConnectorResult:
         simulated_tenant_sync(identity_ids=[action.identity_id])

@@ -101,7 +101,7 @@ def row_locked(table: str, pk: int, mode: str):
     conn = _test_database()
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f'SELECT 1 FROM "{table}" WHERE id = %s {mode}', [pk])
+            cursor.execute(f'SELECT 1 FROM "{table}" WHERE id = %s {mode}', [pk])  # noqa: S608 - test's own names
             assert cursor.fetchone(), f"no row {pk} in {table}"
         yield
     finally:
