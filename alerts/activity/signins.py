@@ -11,6 +11,7 @@ network (IP range, autonomous system) is one the user signed in from before.
 import math
 from datetime import datetime, timedelta
 
+from alerts.activity.access import granted_access, non_interactive
 from alerts.activity.addresses import ip_range
 from alerts.activity.fields import attr, attribute_list
 from alerts.baselines import asn_key, known_before, signin_history_start
@@ -85,28 +86,16 @@ WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newco
 # configured levels and types say, never dropped.
 CONFIRMED_RISK_STATES = frozenset({"confirmedcompromised"})
 CONFIRMED_RISK_TYPES = frozenset({"adminconfirmedusercompromised"})
-# ``conditionalAccessStatus`` of a sign-in Conditional Access blocked: no access was granted.
-CA_BLOCKED = "failure"
 
 
 def is_successful_signin(event: Event) -> bool:
     """A sign-in that got in: not failed, and not blocked by Conditional Access."""
-    return (
-        event.kind == Event.Kind.SIGNIN
-        and event.succeeded is not False
-        and not blocked_by_conditional_access(attr(event, "conditional_access_status", default=""))
-    )
-
-
-def blocked_by_conditional_access(status) -> bool:
-    """``conditionalAccessStatus`` ``failure``: a policy blocked the sign-in (or its grant controls
-    were not met), so whoever it was did not get in."""
-    return str(status or "").lower() == CA_BLOCKED
+    return event.kind == Event.Kind.SIGNIN and granted_access(event)
 
 
 def is_interactive(event: Event) -> bool:
     """False only for a sign-in the source says was non-interactive (a client redeeming a token)."""
-    return attr(event, "is_interactive", default=None) is not False
+    return not non_interactive(event)
 
 
 def risk_confirmed(state, types) -> bool:

@@ -198,7 +198,7 @@ class MfaMethodChanged(Detector):
         """The anomalous-access candidates: the successful sign-ins, plus each open risk detection
         whose sign-in is not stored (or that names no sign-in); and per sign-in the open detection
         that names it. A detection on a failed or blocked sign-in is left out: nobody got in."""
-        by_request = {str(attr(e, "request_id", default="") or "").lower(): e for e in loaded}
+        by_request = {str(attr(e, "request_id", default="") or "").lower(): e for e in loaded if e.kind != RISK}
         by_request.pop("", None)
         successful = {e.pk for e in signins}
         candidates, linked = list(signins), {}

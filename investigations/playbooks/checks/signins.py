@@ -5,6 +5,7 @@ legacy protocols, single-factor sign-ins and sign-ins that got past MFA. Each fl
 import math
 from functools import lru_cache
 
+from alerts.activity.access import granted_access, non_interactive
 from alerts.activity.addresses import ip_range
 from alerts.activity.signins import (
     CLOSED_RISK_STATES,
@@ -13,7 +14,6 @@ from alerts.activity.signins import (
     MFA_STAGE_FAILURE_CODES,
     PASSWORD_FAILURE_CODES,
     WEAK_RISK_TYPES,
-    blocked_by_conditional_access,
     scripted_agent,
     unfamiliar_network,
 )
@@ -60,12 +60,7 @@ SEVERE_TYPES = {
 
 def successes(ctx: PlaybookContext) -> list[EventRow]:
     """The sign-ins that got in: not failed, not blocked by Conditional Access."""
-    return [
-        event
-        for event in ctx.of_kind(Event.Kind.SIGNIN)
-        if event.succeeded is not False
-        and not blocked_by_conditional_access(event.fact("conditional_access_status", default=""))
-    ]
+    return [event for event in ctx.of_kind(Event.Kind.SIGNIN) if granted_access(event)]
 
 
 def risk_detections(ctx: PlaybookContext, signed_in: list[EventRow]) -> list[EventRow]:
@@ -100,7 +95,7 @@ def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     new: list[EventRow] = []
     for event in successes(ctx):
         country = (event.country or "").upper()
-        if not country or event.fact("is_interactive") is False:
+        if not country or non_interactive(event):
             continue  # a token redeemed (non-interactive) alone does not break the user's habit
         familiar = country in seen or known_before(countries, country, event.occurred_at)
         earlier = seen or any(first < event.occurred_at.timestamp() for first, _ in countries.values())
