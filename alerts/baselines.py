@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from alerts.activity.access import granted_access, non_interactive
 from alerts.activity.addresses import ip_range
 from alerts.activity.mail import event_recipients, message_key
 from alerts.models import Event, IdentityBaseline, SentRecipient
@@ -98,8 +99,11 @@ def baselines_update(*, events: list[Event], is_internal) -> dict[int, IdentityB
         if baseline.last_activity_at is None or event.occurred_at - baseline.last_activity_at >= LAST_ACTIVITY_STEP:
             baseline.last_activity_at = event.occurred_at
             changed.add(baseline.pk)
-        if event.kind in GEO_KINDS and event.succeeded is not False:
-            if _remember(baseline.countries, event.country.upper() or None, event.occurred_at):
+        if event.kind in GEO_KINDS and granted_access(event):
+            # A token redeemed without the user (non-interactive: perhaps a replayed one) does not
+            # make a country the user's own; it never counts as one they broke either.
+            country = None if non_interactive(event) else event.country.upper() or None
+            if _remember(baseline.countries, country, event.occurred_at):
                 changed.add(baseline.pk)
             if _remember(baseline.ip_ranges, ip_range(event.ip), event.occurred_at):
                 changed.add(baseline.pk)

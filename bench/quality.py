@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/quality.py [--seed N]
 
-Builds the corpus (220 staff, service accounts and shared mailboxes over 14 days, 16 attack
+Builds the corpus (220 staff, service accounts and shared mailboxes over 14 days, 22 attack
 stories, 4 benign-but-odd users), loads it through the real pipeline (ingest → detection →
 correlation → playbook, inline as ``manage.py ingest`` runs it) into a fresh SQLite database in a
 temporary var dir (or the database ``DATABASE_URL`` names, which must be empty), then prints per

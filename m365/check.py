@@ -17,7 +17,7 @@ from django.utils import timezone
 from m365 import times
 from m365.client import AuthenticationFailed, M365Client, M365Error, forget_tokens, scope_for
 from m365.config import ConfigError, config_get
-from m365.endpoints import MESSAGE_TRACE_PATH, graph_base, management_base
+from m365.endpoints import MESSAGE_TRACE_PATH, RISK_DETECTIONS_PATH, graph_base, management_base
 from m365.expiry import credential_expiry
 from m365.models import M365Feed
 from m365.permissions import API_NAMES, REQUIREMENTS, for_feed
@@ -124,6 +124,9 @@ def _probes(client: M365Client, config, granted: dict[str, set[str]]) -> list[Ch
         probes.append(("Read alerts", lambda: _graph_read(client, "security/alerts_v2", "SecurityAlert.Read.All")))
     if M365Feed.MESSAGE_TRACE in config.feeds and "ExchangeMessageTrace.Read.All" in granted.get("graph", set()):
         probes.append(("Read message trace", lambda: _message_trace_read(client)))
+    if M365Feed.RISK_DETECTIONS in config.feeds and "IdentityRiskEvent.Read.All" in granted.get("graph", set()):
+        read = lambda: _graph_read(client, RISK_DETECTIONS_PATH, "IdentityRiskEvent.Read.All")  # noqa: E731
+        probes.append(("Read risk detections", read))
     if M365Feed.AUDIT in config.feeds and "ActivityFeed.Read" in granted.get("manage", set()):
         probes.append(("Read the audit log subscriptions", lambda: _management_read(client)))
     if "Exchange.ManageAsApp" in granted.get("exchange", set()):

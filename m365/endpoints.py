@@ -14,6 +14,7 @@ GRAPH_VERSION_PATH = "/v1.0"
 GRAPH_BETA_PATH = "/beta"
 MANAGEMENT_VERSION_PATH = "/api/v1.0"
 MESSAGE_TRACE_PATH = "admin/exchange/tracing/messageTraces"  # under the Graph base URL
+RISK_DETECTIONS_PATH = "identityProtection/riskDetections"  # under the Graph base URL
 
 
 def with_path(url: str, path: str) -> str:

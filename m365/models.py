@@ -14,6 +14,7 @@ class M365Feed(models.TextChoices):
     SIGNINS = "signins", "Entra ID sign-ins (Microsoft Graph)"
     ALERTS = "alerts", "Security alerts (Microsoft Graph alerts_v2)"
     MESSAGE_TRACE = "message_trace", "Exchange Online message trace"
+    RISK_DETECTIONS = "risk_detections", "Entra ID Protection risk detections (Microsoft Graph)"
 
 
 class M365Connection(models.Model):

@@ -58,6 +58,12 @@ REQUIREMENTS = (
     ),
     Requirement(
         "graph",
+        "IdentityRiskEvent.Read.All",
+        "read Entra ID Protection risk detections (offline ones come hours after the sign-in)",
+        feed=M365Feed.RISK_DETECTIONS,
+    ),
+    Requirement(
+        "graph",
         "User.Read.All",
         "read an account's state: before disabling it (for undo), and back after each account action",
         actions=("disable_account", "revoke_sessions", "reset_password"),

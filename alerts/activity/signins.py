@@ -11,6 +11,7 @@ network (IP range, autonomous system) is one the user signed in from before.
 import math
 from datetime import datetime, timedelta
 
+from alerts.activity.access import granted_access, non_interactive
 from alerts.activity.addresses import ip_range
 from alerts.activity.fields import attr, attribute_list
 from alerts.baselines import asn_key, known_before, signin_history_start
@@ -28,6 +29,7 @@ DEFAULT_RISK_EVENT_TYPES = [
     "tokenIssuerAnomaly",
     "nationStateIP",
     "investigationsThreatIntelligence",
+    "adminConfirmedUserCompromised",
 ]
 EARTH_RADIUS_KM = 6371.0
 # Entra ID error codes of a wrong credential: what a password spray or brute force produces.
@@ -80,10 +82,28 @@ DEVICE_CODE = "devicecode"
 # Risk detections that mark where the user came from, not who it is: alone they are weak (an iCloud
 # Private Relay or a VPN user is not compromised).
 WEAK_RISK_TYPES = frozenset({"anonymizedipaddress", "unfamiliarfeatures", "newcountry"})
+# Microsoft (an admin in Entra ID Protection) confirmed the account compromised: risk whatever the
+# configured levels and types say, never dropped.
+CONFIRMED_RISK_STATES = frozenset({"confirmedcompromised"})
+CONFIRMED_RISK_TYPES = frozenset({"adminconfirmedusercompromised"})
 
 
 def is_successful_signin(event: Event) -> bool:
-    return event.kind == Event.Kind.SIGNIN and event.succeeded is not False
+    """A sign-in that got in: not failed, and not blocked by Conditional Access."""
+    return event.kind == Event.Kind.SIGNIN and granted_access(event)
+
+
+def is_interactive(event: Event) -> bool:
+    """False only for a sign-in the source says was non-interactive (a client redeeming a token)."""
+    return not non_interactive(event)
+
+
+def risk_confirmed(state, types) -> bool:
+    """Microsoft says the account is compromised: ``riskState`` confirmedCompromised or an
+    ``adminConfirmedUserCompromised`` detection."""
+    return str(state or "").lower() in CONFIRMED_RISK_STATES or bool(
+        {str(kind).lower() for kind in types} & CONFIRMED_RISK_TYPES
+    )
 
 
 def is_password_failure(event: Event) -> bool:
@@ -173,8 +193,10 @@ def source_risk(event: Event, *, levels: list[str], event_types: list[str]) -> d
     wanted_levels = {level.lower() for level in levels}
     reported = risk_levels(event)
     flagged_levels = {name: level for name, level in reported.items() if level in wanted_levels}
-    wanted_types = {kind.lower() for kind in event_types}
+    wanted_types = {kind.lower() for kind in event_types} | CONFIRMED_RISK_TYPES
     flagged_types = [kind for kind in risk_event_types(event) if kind.lower() in wanted_types]
+    if state in CONFIRMED_RISK_STATES and not flagged_types:
+        flagged_types = ["confirmedCompromised"]  # the state alone: an admin confirmed it
     if not flagged_levels and not flagged_types:
         return None
     return {"levels": flagged_levels, "risk_event_types": flagged_types, "risk_state": state}
@@ -185,6 +207,46 @@ def describe_risk(risk: dict) -> str:
     if risk["risk_event_types"]:
         parts.append(f"flagged {', '.join(risk['risk_event_types'])}")
     return "the sign-in source " + " and ".join(parts)
+
+
+# --- risk detections (Entra ID Protection, ``identityProtection/riskDetections``) -----------------
+
+
+def is_risk_detection(event) -> bool:
+    return event.kind == Event.Kind.RISK_DETECTION
+
+
+def detection_request_id(event: Event) -> str:
+    """The request id of the sign-in a risk detection belongs to (the sign-in's Graph ``id``), or ""."""
+    return str(attr(event, "request_id", default="") or "").lower()
+
+
+def detection_risk(event: Event, *, levels: list[str], event_types: list[str]) -> dict | None:
+    """``source_risk`` of a risk detection, with when Entra detected it (``detection_timing``,
+    ``detected_at``); None for a dismissed, remediated or confirmed-safe detection."""
+    risk = source_risk(event, levels=levels, event_types=event_types)
+    if risk is None:
+        return None
+    level = risk["levels"].get("during_signin")  # a detection has one level, read as a sign-in's
+    risk["levels"] = {"detection": level} if level else {}
+    risk["timing"] = str(attr(event, "detection_timing", default="") or "")
+    risk["detected_at"] = str(attr(event, "detected_at", default="") or "")
+    return risk
+
+
+def describe_detection(event: Event, risk: dict) -> str:
+    """ "Entra ID Protection flagged attackerinTheMiddle (high risk), detected offline 5 hours after
+    the sign-in" — the detection in words."""
+    what = ", ".join(risk["risk_event_types"]) or str(attr(event, "risk_event_type", default="") or "a risk")
+    level = next(iter(risk["levels"].values()), "")
+    text = f"Entra ID Protection flagged {what}" + (f" ({level} risk)" if level else "")
+    detected = risk.get("detected_at")
+    if detected:
+        hours = (datetime.fromisoformat(detected) - event.occurred_at).total_seconds() / 3600
+        timing = risk.get("timing") or "later"
+        if hours >= 1:
+            text += f", detected {timing} {hours:.0f} hours after the activity"
+    return text
 
 
 def new_country(event: Event, baseline: IdentityBaseline | None, *, min_history_days: int) -> dict | None:

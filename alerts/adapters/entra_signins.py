@@ -7,11 +7,13 @@ log (MFA changes, consents, password changes). The sign-in ``id`` is Entra's req
 O365 audit log carries it as ``IntraSystemId``, so both share ``dedup_key = "signin:<id>"``.
 """
 
+import json
 from typing import Any
 
 from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordSkipped
 from alerts.adapters.directory import directory_attributes, directory_kind, modified_properties
 from alerts.adapters.fields import (
+    as_list,
     lower_keys,
     normalise_ip,
     objects,
@@ -79,11 +81,7 @@ def _signin(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
     if error_code is None:
         error_code = parse_int(envelope.get("resulttype"))
     succeeded = None if error_code is None else error_code == 0
-    location = lower_keys(rec.get("location"))
-    coordinates = lower_keys(location.get("geocoordinates"))
-    latitude, longitude = parse_float(coordinates.get("latitude")), parse_float(coordinates.get("longitude"))
-    if latitude == 0 and longitude == 0:  # Entra writes 0,0 when it does not know
-        latitude = longitude = None
+    location, country, latitude, longitude = _location(rec)
     client_app = text(rec.get("clientappused"))
     request_id = text(rec.get("id"))
     device = lower_keys(rec.get("devicedetail"))
@@ -125,7 +123,6 @@ def _signin(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
         "state": text(location.get("state")),
         "autonomous_system_number": parse_int(rec.get("autonomoussystemnumber")),
     }
-    country = text(location.get("countryorregion")).upper()
     return NormalisedEvent(
         upn=user,
         occurred_at=parse_time(pick(rec, "createddatetime") or envelope.get("time")),
@@ -134,7 +131,7 @@ def _signin(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
         source_record_id=request_id,
         dedup_key=f"signin:{request_id.lower()}" if request_id else None,
         ip=normalise_ip(pick(rec, "ipaddress") or envelope.get("calleripaddress")),
-        country=country if len(country) == 2 and country.isalpha() else "",
+        country=country,
         city=text(location.get("city")),
         latitude=latitude,
         longitude=longitude,
@@ -146,6 +143,17 @@ def _signin(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
         display_name=text(rec.get("userdisplayname")),
         external_id=text(rec.get("userid")),
     )
+
+
+def _location(rec: dict[str, Any]) -> tuple[dict[str, Any], str, float | None, float | None]:
+    """A ``signInLocation`` (sign-ins and risk detections): the object, its ISO country and coordinates."""
+    location = lower_keys(rec.get("location"))
+    coordinates = lower_keys(location.get("geocoordinates"))
+    latitude, longitude = parse_float(coordinates.get("latitude")), parse_float(coordinates.get("longitude"))
+    if latitude == 0 and longitude == 0:  # Entra writes 0,0 when it does not know
+        latitude = longitude = None
+    country = text(location.get("countryorregion")).upper()
+    return location, country if len(country) == 2 and country.isalpha() else "", latitude, longitude
 
 
 def _authentication_methods(details: Any) -> list[str]:
@@ -204,31 +212,63 @@ def _directory_audit(rec: dict[str, Any]) -> NormalisedEvent:
 
 
 def _risk_detection(rec: dict[str, Any], envelope: dict[str, Any]) -> NormalisedEvent:
-    location = lower_keys(rec.get("location"))
-    country = text(location.get("countryorregion")).upper()
+    """An Entra ID Protection ``riskDetection`` (Graph ``identityProtection/riskDetections``, or the
+    ``UserRiskEvents`` diagnostic record): when the risky activity happened (``activityDateTime``,
+    the sign-in's own time for ``activity`` signin), when Entra detected it (hours later for an
+    offline detection), and the sign-in it belongs to (``requestId`` = the sign-in's ``id``)."""
+    location, country, latitude, longitude = _location(rec)
     risk_type = text(pick(rec, "riskeventtype", "risktype"))
+    details = _additional_info(rec.get("additionalinfo"))
+    request_id = text(rec.get("requestid"))
+    detected = pick(rec, "detecteddatetime")
+    updated = pick(rec, "lastupdateddatetime")
+    attributes = {
+        "risk_event_type": risk_type,
+        "risk_event_types": [risk_type] if risk_type else [],  # read like a sign-in's riskEventTypes_v2
+        "risk_level": text(rec.get("risklevel")).lower(),
+        "risk_state": text(rec.get("riskstate")).lower(),
+        "risk_detail": text(rec.get("riskdetail")),
+        "detection_timing": text(rec.get("detectiontimingtype")),
+        "activity": text(rec.get("activity")).lower(),
+        "request_id": request_id,
+        "correlation_id": text(rec.get("correlationid")),
+        "risk_source": text(rec.get("source")),
+        "detected_at": parse_time(detected).isoformat() if detected else "",
+        "last_updated_at": parse_time(updated).isoformat() if updated else "",
+        "token_issuer_type": text(rec.get("tokenissuertype")),
+        "risk_reasons": [text(reason) for reason in as_list(details.get("riskreasons")) if text(reason)][:20],
+        "mitre_technique": text(rec.get("mitretechniqueid")),
+        "state": text(location.get("state")),
+    }
     return NormalisedEvent(
         upn=upn(rec.get("userprincipalname")),
         occurred_at=parse_time(pick(rec, "activitydatetime", "detecteddatetime") or envelope.get("time")),
-        kind=Event.Kind.OTHER,
+        kind=Event.Kind.RISK_DETECTION,
         operation=text(envelope.get("operationname")) or "Risk detection",
         source_record_id=text(rec.get("id")),
-        ip=normalise_ip(rec.get("ipaddress")),
-        country=country if len(country) == 2 and country.isalpha() else "",
+        ip=normalise_ip(rec.get("ipaddress") or envelope.get("calleripaddress")),
+        country=country,
         city=text(location.get("city")),
+        latitude=latitude,
+        longitude=longitude,
+        user_agent=text(details.get("useragent")),
         target=risk_type,
-        attributes={
-            "risk_event_type": risk_type,
-            "risk_level": text(rec.get("risklevel")).lower(),
-            "risk_state": text(rec.get("riskstate")).lower(),
-            "risk_detail": text(rec.get("riskdetail")),
-            "detection_timing": text(rec.get("detectiontimingtype")),
-            "activity": text(rec.get("activity")),
-            "request_id": text(rec.get("requestid")),
-            "risk_source": text(rec.get("source")),
-        },
+        attributes=attributes,
         display_name=text(rec.get("userdisplayname")),
+        external_id=text(rec.get("userid")),
     )
+
+
+def _additional_info(value: Any) -> dict[str, Any]:
+    """``additionalInfo``: a JSON string of ``[{"Key": …, "Value": …}]`` (user agent, riskReasons…);
+    anything else reads as empty."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    pairs = objects(value) if isinstance(value, list) else []
+    return {text(pair.get("key")).lower(): pair.get("value") for pair in pairs if text(pair.get("key"))}
 
 
 def _list(rec: dict[str, Any], key: str) -> list:

@@ -7,13 +7,17 @@ phone); it becomes an alert when
 - an anomalous successful sign-in came at most ``window_hours`` before it: risk as the source
   reports it (low or above, or an anomaly detection), a country or a hosting provider's
   autonomous system new for the user, a script's user agent (an AiTM kit), impossible travel from the sign-in before;
+- an open Entra ID Protection risk detection (``risk_detection`` events: often offline, hours after
+  the sign-in it names) for activity at most ``window_hours`` before it: it pairs as the sign-in it
+  names (``requestId``) or, without that sign-in stored, on its own; a detection on a sign-in that
+  failed or that Conditional Access blocked is not access;
 - it was made from a network the user never signed in from before the window (alone, medium);
 - or it switched MFA off: every strong method removed, or per-user MFA disabled.
 
-Either record may arrive first: a change is judged against the sign-ins stored before it, and a
-sign-in against the changes stored after it, so a sign-in log that lags the audit log still pairs
-them. A change an administrator made on the user (a helpdesk reset) is not the
-user's registration and raises nothing.
+Either record may arrive first: a change is judged against the sign-ins and detections stored
+before it, and a sign-in or a detection against the changes stored after it, so a sign-in log that
+lags the audit log, or a detection Entra makes offline, still pairs them. A change an administrator
+made on the user (a helpdesk reset) is not the user's registration and raises nothing.
 """
 
 from datetime import timedelta
@@ -23,8 +27,12 @@ from alerts.activity.fields import attr, attribute_list
 from alerts.activity.signins import (
     ANOMALY_RISK_EVENT_TYPES,
     HOSTING_ASNS,
+    describe_detection,
     describe_risk,
+    detection_request_id,
+    detection_risk,
     hhmm,
+    is_interactive,
     is_successful_signin,
     new_country,
     new_hosting_network,
@@ -43,6 +51,8 @@ REMOVAL_WORDS = {"removed", "deleted", "disabled", "remove", "delete", "disable"
 TRAVEL = {"travel_min_km": 500, "travel_max_kmh": 800}
 CHANGE = Event.Kind.MFA_METHOD_CHANGED
 SIGNIN = Event.Kind.SIGNIN
+FAILED = Event.Kind.SIGNIN_FAILED
+RISK = Event.Kind.RISK_DETECTION
 TITLES = (
     ("after_risky", "MFA method changed after a risky sign-in"),
     ("removed", "MFA removed"),
@@ -96,8 +106,8 @@ class MfaMethodChanged(Detector):
             _on("alert_on_removal", "Alert when MFA is removed", "Every strong method removed or per-user MFA off."),
         )
     )
-    trigger_kinds = frozenset({CHANGE, SIGNIN})
-    context_kinds = frozenset({CHANGE, SIGNIN})
+    trigger_kinds = frozenset({CHANGE, SIGNIN, RISK})
+    context_kinds = frozenset({CHANGE, SIGNIN, FAILED, RISK})
 
     def context_span(self, params):
         return timedelta(hours=params["window_hours"])
@@ -108,9 +118,11 @@ class MfaMethodChanged(Detector):
         every sign-in's anomaly up front: that is only done for a sign-in a change follows."""
         kinds = set()
         if any(event.kind == CHANGE for event in triggers):
-            kinds.add(SIGNIN)
+            kinds |= {SIGNIN, FAILED, RISK}
         if any(is_successful_signin(event) for event in triggers):
             kinds.add(CHANGE)
+        if any(event.kind == RISK for event in triggers):
+            kinds |= {CHANGE, SIGNIN, FAILED}  # the changes after it, the sign-in it names
         return frozenset(kinds)
 
     def title_for(self, reasons):
@@ -130,7 +142,9 @@ class MfaMethodChanged(Detector):
         ]
         if not changes:
             return []  # a batch of sign-ins with no change after them: the common case
-        signins = [e for e in _distinct([*triggers, *ctx.events_of(identity_id, {SIGNIN})]) if is_successful_signin(e)]
+        loaded = _distinct([*triggers, *ctx.events_of(identity_id, {SIGNIN, FAILED})])
+        signins = [e for e in loaded if is_successful_signin(e)]
+        candidates, detections = self._detections(ctx, identity_id, triggers, loaded, signins, params)
         reasons: dict[str, str] = {}
         evidence: dict = {"window_hours": params["window_hours"], "risky_signins": []}
         events: list[Event] = []
@@ -148,13 +162,15 @@ class MfaMethodChanged(Detector):
                     )
                     evidence["unfamiliar_network"] = {"ip": change.ip, "range": ip_range(change.ip)}
                     events.append(change)
-            for signin in signins:
-                if change.pk not in judged and signin.pk not in judged:
-                    continue  # judged before, when both were stored
+            for signin in candidates:
+                detection = detections.get(signin.pk)
+                new = {signin.pk, detection.pk if detection else None} & judged
+                if change.pk not in judged and not new:
+                    continue  # judged before, when all were stored
                 if not timedelta(0) <= change.occurred_at - signin.occurred_at <= window:
                     continue
                 if signin.pk not in anomalies:
-                    anomalies[signin.pk] = self.anomaly(signin, baseline, params)
+                    anomalies[signin.pk] = self._why(signin, detection, baseline, params)
                 why = anomalies[signin.pk]
                 if not why:
                     continue
@@ -164,7 +180,7 @@ class MfaMethodChanged(Detector):
                     f"{where(signin)} ({signin.ip}) where {why}."
                 )
                 evidence["risky_signins"].append({"ip": signin.ip, "at": signin.occurred_at.isoformat(), "why": why})
-                events.extend([change, signin])
+                events.extend(e for e in (change, signin, detection) if e is not None)
         if not reasons:
             return []
         finding = Detection(
@@ -178,13 +194,45 @@ class MfaMethodChanged(Detector):
             finding.severity = Severity.MEDIUM  # where it was done, not yet who did it
         return [finding]
 
+    def _detections(self, ctx, identity_id, triggers, loaded, signins, params):
+        """The anomalous-access candidates: the successful sign-ins, plus each open risk detection
+        whose sign-in is not stored (or that names no sign-in); and per sign-in the open detection
+        that names it. A detection on a failed or blocked sign-in is left out: nobody got in."""
+        by_request = {str(attr(e, "request_id", default="") or "").lower(): e for e in loaded if e.kind != RISK}
+        by_request.pop("", None)
+        successful = {e.pk for e in signins}
+        candidates, linked = list(signins), {}
+        stored = _distinct([e for e in triggers if e.kind == RISK] + ctx.events_of(identity_id, {RISK}))
+        for detection in stored:
+            if detection_risk(detection, levels=params["risk_levels"], event_types=params["risk_event_types"]) is None:
+                continue
+            named = by_request.get(detection_request_id(detection))
+            if named is None:
+                candidates.append(detection)
+            elif named.pk in successful:
+                linked.setdefault(named.pk, detection)
+        return candidates, linked
+
+    def _why(self, event, detection, baseline, params) -> str:
+        """Why a sign-in (or a detection standing for one) was not the usual user's."""
+        if event.kind == RISK:
+            detection, own = event, ""
+        else:
+            own = self.anomaly(event, baseline, params)
+        if own or detection is None:
+            return own
+        risk = detection_risk(detection, levels=params["risk_levels"], event_types=params["risk_event_types"])
+        return describe_detection(detection, risk)
+
     def anomaly(self, signin, baseline, params) -> str:
         """Why a successful sign-in was not the usual user's, in words; "" when nothing was odd."""
         risk = source_risk(signin, levels=params["risk_levels"], event_types=params["risk_event_types"])
         if risk:
             return describe_risk(risk)
         history = params["new_country_min_history_days"]
-        if params["new_country_counts"] and new_country(signin, baseline, min_history_days=history):
+        # A non-interactive sign-in (a token redeemed) from a new country is not by itself a new habit broken.
+        interactive = is_interactive(signin)
+        if params["new_country_counts"] and interactive and new_country(signin, baseline, min_history_days=history):
             return "the country was new for this user"
         if params["new_network_counts"]:
             hosting = {int(number) for number in params["hosting_asns"] if str(number).isdigit()}

@@ -17,9 +17,12 @@ from alerts.activity.fields import attr
 from alerts.activity.signins import (
     DEFAULT_RISK_EVENT_TYPES,
     DEFAULT_RISK_LEVELS,
+    describe_detection,
     describe_risk,
+    detection_risk,
     distance_km,
     hhmm,
+    is_interactive,
     is_password_failure,
     is_successful_signin,
     new_country,
@@ -139,9 +142,14 @@ class SuspiciousSignin(Detector):
             _on("check_token_replay", "One session from two networks far apart"),
             Param("session_min_km", "float", 500, "Session: minimum distance (km)", "", 1, 20_000),
             _on("check_mfa_failures", "Password right, MFA failed, from an unfamiliar network"),
+            _on(
+                "check_risk_detections",
+                "Risk detections of Entra ID Protection",
+                "Open detections at the risk levels or of the risk types above, offline ones included.",
+            ),
         )
     )
-    trigger_kinds = frozenset({Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED})
+    trigger_kinds = frozenset({Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED, Event.Kind.RISK_DETECTION})
     context_kinds = frozenset({Event.Kind.SIGNIN})
 
     def context_span(self, params):
@@ -176,8 +184,11 @@ class SuspiciousSignin(Detector):
         if params["check_impossible_travel"]:
             self._travel(ctx, identity_id, successes, params, reasons, evidence, events)
         for event in successes:
-            found = params["check_new_country"] and new_country(
-                event, baseline, min_history_days=params["new_country_min_history_days"]
+            # A non-interactive sign-in (a client redeeming a token) alone does not break the user's habit.
+            found = (
+                params["check_new_country"]
+                and is_interactive(event)
+                and new_country(event, baseline, min_history_days=params["new_country_min_history_days"])
             )
             if found:
                 known = ", ".join(found["known_countries"]) or "none"
@@ -204,12 +215,31 @@ class SuspiciousSignin(Detector):
                     )
                     evidence.setdefault("source_risk", []).append({**risk, "ip": event.ip})
                     events.append(event)
+        if params["check_risk_detections"]:
+            self._risk_detections(triggers, params, reasons, evidence, events)
         if not reasons:
             return []
         finding = self._finding(identity_id, reasons, evidence, events)
         if all(code.split(":")[0] in WEAK_SIGNALS for code in reasons):
             finding.severity = Severity.LOW  # where the user was, not who it was: travellers, VPNs, relays
         return [finding]
+
+    def _risk_detections(self, triggers, params, reasons, evidence, events):
+        """Entra ID Protection's own detections, which may come hours after the sign-in (offline):
+        one reason per IP, as the sign-in's own risk (a realtime detection repeats it)."""
+        for event in triggers:
+            if event.kind != Event.Kind.RISK_DETECTION:
+                continue
+            risk = detection_risk(event, levels=params["risk_levels"], event_types=params["risk_event_types"])
+            if risk is None:
+                continue
+            code = "weak_risk" if risk_is_weak(risk) else "source_risk"
+            whence = f"from {where(event)} ({event.ip})" if event.ip else "of this user"
+            reasons[f"{code}:{event.ip or event.pk}"] = (
+                f"Activity {whence} at {hhmm(event.occurred_at)}: {describe_detection(event, risk)}."
+            )
+            evidence.setdefault("source_risk", []).append({**risk, "ip": event.ip, "detection": event.source_record_id})
+            events.append(event)
 
     def _takeover_signals(self, ctx, triggers, params):
         for event in triggers:

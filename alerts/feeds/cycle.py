@@ -19,7 +19,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from alerts.feeds import graph_alerts, graph_feed, graph_signins, management_activity, message_trace
+from alerts.feeds import (
+    graph_alerts,
+    graph_feed,
+    graph_risk_detections,
+    graph_signins,
+    management_activity,
+    message_trace,
+)
 from alerts.feeds.checkpoints import StreamRun, TimeBudgetSpent, feed_state_finish, feed_state_get
 from m365.client import M365Client, M365Error, Throttled
 from m365.config import ConfigError, config_get, connection_get
@@ -33,6 +40,7 @@ GRAPH_FEEDS = {
     M365Feed.SIGNINS: graph_signins.FEED,
     M365Feed.ALERTS: graph_alerts.FEED,
     M365Feed.MESSAGE_TRACE: message_trace.FEED,
+    M365Feed.RISK_DETECTIONS: graph_risk_detections.FEED,
 }
 
 

@@ -76,6 +76,7 @@ class Event(models.Model):
         OAUTH_CONSENT = "oauth_consent", "OAuth app consent"
         SENDING_RESTRICTED = "sending_restricted", "Restricted from sending"
         EXTERNAL_ALERT = "external_alert", "Alert from another product"
+        RISK_DETECTION = "risk_detection", "Risk detection (Entra ID Protection)"
         REMEDIATION = "remediation", "Remediation step"
         OTHER = "other", "Other activity"
 

@@ -109,6 +109,50 @@ def signin(at: datetime, upn: str, *, ip: str = "131.107.159.37", city: str = "R
     }
 
 
+def risk_detection(
+    activity: datetime,
+    upn: str,
+    *,
+    detected: datetime | None = None,
+    risk_type: str = "attackerinTheMiddle",
+    level: str = "high",
+    state: str = "atRisk",
+    timing: str = "offline",
+    request_id: str | None = None,
+    ip: str = "167.99.10.23",
+) -> dict:
+    """A Graph ``riskDetection`` (List riskDetections): an offline one is detected hours after the
+    sign-in it names (``requestId`` = the sign-in's ``id``)."""
+    detected = detected or activity
+    return {
+        "id": uuid.uuid4().hex + uuid.uuid4().hex[:32],
+        "requestId": request_id or str(uuid.uuid4()),
+        "correlationId": str(uuid.uuid4()),
+        "riskEventType": risk_type,
+        "riskState": state,
+        "riskLevel": level,
+        "riskDetail": "none",
+        "source": "IdentityProtection",
+        "detectionTimingType": timing,
+        "activity": "signin",
+        "tokenIssuerType": "AzureAD",
+        "ipAddress": ip,
+        "location": {
+            "city": "Clifton",
+            "state": "New Jersey",
+            "countryOrRegion": "US",
+            "geoCoordinates": {"altitude": None, "latitude": 40.8584, "longitude": -74.1638},
+        },
+        "activityDateTime": iso(activity),
+        "detectedDateTime": iso(detected),
+        "lastUpdatedDateTime": iso(detected),
+        "userId": str(uuid.uuid4()),
+        "userDisplayName": upn.split("@")[0],
+        "userPrincipalName": upn,
+        "additionalInfo": '[{"Key":"userAgent","Value":"Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}]',
+    }
+
+
 def security_alert(updated: datetime, upn: str, *, alert_id: str | None = None) -> dict:
     """A Graph security ``alert`` (alerts_v2) with a user evidence."""
     return {

@@ -50,7 +50,7 @@ def test_a_pull_over_untrusted_tls_records_the_failure_on_every_stream(fake_micr
     report = m365_pull_cycle()
 
     assert report.runs and all("SSLError" in run.error for run in report.runs)
-    assert M365FeedState.objects.filter(last_error__contains="SSLError").count() == len(report.runs) == 7
+    assert M365FeedState.objects.filter(last_error__contains="SSLError").count() == len(report.runs) == 8
 
 
 def test_the_client_signs_in_with_a_certificate_instead_of_a_secret(fake_microsoft, settings, tmp_path):

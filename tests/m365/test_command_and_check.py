@@ -35,7 +35,8 @@ def test_m365_pull_runs_a_cycle_and_prints_what_each_stream_fetched(tenant_logs)
     assert "4 record(s) from 4 content blob(s): 4 new" in lines["audit:Audit.Exchange"]
     assert "5 record(s): 5 new, 0 duplicate(s)" in lines["signins"]
     assert "lag 0 min" in lines["message_trace"]
-    assert "Fetched 18 record(s) in 7 stream(s)." in output
+    assert "0 record(s)" in lines["risk_detections"]
+    assert "Fetched 18 record(s) in 8 stream(s)." in output
     assert Event.objects.count() == 18
 
 

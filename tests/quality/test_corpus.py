@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
@@ -51,13 +52,14 @@ def test_every_record_goes_through_its_adapter(corpus):
         Event.Kind.OAUTH_CONSENT,
         Event.Kind.MAIL_ITEMS_ACCESSED,
         Event.Kind.EXTERNAL_ALERT,
+        Event.Kind.RISK_DETECTION,
     ):
         assert kinds[kind], f"no {kind} event in the corpus"
 
 
 def test_graph_signins_read_as_microsoft_writes_them(corpus):
     context = _context()
-    signins = [r.payload for r in corpus.records if r.source == "entra-signins"]
+    signins = [r.payload for r in corpus.records if r.source == "entra-signins" and "riskEventType" not in r.payload]
     device_code = [s for s in signins if s["authenticationProtocol"] == "deviceCode"]
     assert len(device_code) == 1
     event = ADAPTERS["entra-signins"](device_code[0], context)[0]
@@ -93,7 +95,24 @@ def test_labels_cover_the_stories(corpus):
     truths = Counter(label.truth for label in corpus.labels.values())
     assert truths[COMPROMISED] >= 14
     assert truths[ODD] >= 3
-    assert truths[BENIGN] >= 200
+    assert truths[BENIGN] >= 195  # every story's victim is one staff member fewer in the background
     assert len({label.story for label in corpus.labels.values() if label.truth == COMPROMISED}) == truths[COMPROMISED]
     people = {r.payload.get("userPrincipalName") for r in corpus.records if r.source == "entra-signins"}
     assert set(corpus.labels) >= people - {None}
+
+
+def test_the_offline_detection_arrives_hours_after_the_registration_and_names_its_sign_in(corpus):
+    victim = next(upn for upn, label in corpus.labels.items() if label.story == "offline_risk_mfa")
+    mine = [r for r in corpus.records if victim in (r.payload.get("userPrincipalName"), r.payload.get("UserId"))]
+    [detection] = [r for r in mine if "riskEventType" in r.payload]
+    [registration] = [r for r in mine if r.payload.get("Operation") == "User registered security info."]
+    signins = {
+        r.payload["id"]: r.payload for r in mine if r.source == "entra-signins" and "riskEventType" not in r.payload
+    }
+    named = signins[detection.payload["requestId"]]
+    assert detection.payload["detectionTimingType"] == "offline" and named["riskLevelDuringSignIn"] == "none"
+    assert detection.arrives_at - registration.arrives_at > timedelta(hours=4)
+    event = ADAPTERS["entra-signins"](detection.payload, _context())[0]
+    assert event.kind == Event.Kind.RISK_DETECTION and event.occurred_at.isoformat().startswith(
+        named["createdDateTime"][:16]
+    )

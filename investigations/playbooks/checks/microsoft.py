@@ -1,27 +1,26 @@
 """Microsoft's own word: an admin confirmed the user compromised, or a high-severity alert names them.
 
 Entra ID Protection records an admin's confirmation on the user's risk (``riskState``
-``confirmedCompromised``, detection ``adminConfirmedUserCompromised``); Defender and Microsoft
+``confirmedCompromised``, detection ``adminConfirmedUserCompromised``), on the sign-ins and as a
+risk detection of its own (``risk_detection`` events, from ``identityProtection/riskDetections``,
+read whatever their risk level, offline or not); Defender and Microsoft
 365 raise alerts such as "User restricted from sending email". Either is evidence, on its own,
 that someone other than the user controls the account.
 """
 
+from alerts.activity.signins import risk_confirmed
 from alerts.models import Event
 from investigations.models import Finding
 from investigations.playbooks.context import CheckResult, PlaybookContext, check
 from investigations.playbooks.text import plural, quote, when
 
 V = Finding.Verdict
-CONFIRMED_STATES = {"confirmedcompromised"}
-CONFIRMED_TYPES = {"adminconfirmedusercompromised"}
 CLOSED_ALERT_STATUSES = {"resolved", "dismissed"}
 
 
-def _confirmed_signin(event) -> bool:
-    state = str(event.fact("risk_state", default="")).lower()
+def _confirmed(event) -> bool:
     types = event.fact("risk_event_types", default=[])
-    types = {str(t).lower() for t in (types if isinstance(types, list) else [types])}
-    return state in CONFIRMED_STATES or bool(types & CONFIRMED_TYPES)
+    return risk_confirmed(event.fact("risk_state", default=""), types if isinstance(types, list) else [types])
 
 
 def _high_alert(event) -> bool:
@@ -32,7 +31,7 @@ def _high_alert(event) -> bool:
 
 @check("microsoft", "Microsoft's own verdict on the account")
 def microsoft(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
-    confirmations = [e for e in ctx.of_kind(Event.Kind.SIGNIN) if _confirmed_signin(e)]
+    confirmations = [e for e in ctx.of_kind(Event.Kind.SIGNIN, Event.Kind.RISK_DETECTION) if _confirmed(e)]
     alerts = [e for e in ctx.of_kind(Event.Kind.EXTERNAL_ALERT) if _high_alert(e)]
     if not confirmations and not alerts:
         result.explanation = "No admin confirmed this user compromised and no open high-severity alert names them."
@@ -44,7 +43,8 @@ def microsoft(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
         result.headline = "was confirmed compromised by an admin in Entra ID Protection"
         result.explanation = (
             f"An admin confirmed this user compromised ({when(confirmations[0].occurred_at)}, "
-            f"{plural(len(confirmations), 'sign-in')} carry the confirmation)."
+            f"{plural(len(confirmations), 'sign-in or risk detection', 'sign-ins or risk detections')} carry the "
+            "confirmation)."
         )
     else:
         title = str(alerts[0].fact("title", default="") or alerts[0].subject or "an alert")

@@ -5,9 +5,11 @@ legacy protocols, single-factor sign-ins and sign-ins that got past MFA. Each fl
 import math
 from functools import lru_cache
 
+from alerts.activity.access import granted_access, non_interactive
 from alerts.activity.addresses import ip_range
 from alerts.activity.signins import (
     CLOSED_RISK_STATES,
+    CONFIRMED_RISK_TYPES,
     DEVICE_CODE,
     MFA_STAGE_FAILURE_CODES,
     PASSWORD_FAILURE_CODES,
@@ -52,12 +54,29 @@ SEVERE_TYPES = {
     "attackerinthemiddle",
     "anomaloustoken",
     "tokenissueranomaly",
-    "adminconfirmedusercompromised",
+    *CONFIRMED_RISK_TYPES,
 }
 
 
 def successes(ctx: PlaybookContext) -> list[EventRow]:
-    return [event for event in ctx.of_kind(Event.Kind.SIGNIN) if event.succeeded is not False]
+    """The sign-ins that got in: not failed, not blocked by Conditional Access."""
+    return [event for event in ctx.of_kind(Event.Kind.SIGNIN) if granted_access(event)]
+
+
+def risk_detections(ctx: PlaybookContext, signed_in: list[EventRow]) -> list[EventRow]:
+    """Entra ID Protection's detections in the window that stand for access: not closed, and not on
+    a sign-in that failed or Conditional Access blocked (the sign-in named by ``requestId``, when
+    stored; a detection whose sign-in is not in the window, or that names none, counts)."""
+    granted = {str(e.fact("request_id", default="")).lower() for e in signed_in}
+    refused = {
+        str(e.fact("request_id", default="")).lower() for e in ctx.of_kind(Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED)
+    } - granted
+    return [
+        event
+        for event in ctx.of_kind(Event.Kind.RISK_DETECTION)
+        if str(event.fact("risk_state", default="")).lower() not in CLOSED_RISK_STATES
+        and str(event.fact("request_id", default="")).lower() not in refused - {""}
+    ]
 
 
 def _flag(ctx: PlaybookContext, events: list[EventRow]) -> None:
@@ -76,8 +95,8 @@ def new_country(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     new: list[EventRow] = []
     for event in successes(ctx):
         country = (event.country or "").upper()
-        if not country:
-            continue
+        if not country or non_interactive(event):
+            continue  # a token redeemed (non-interactive) alone does not break the user's habit
         familiar = country in seen or known_before(countries, country, event.occurred_at)
         earlier = seen or any(first < event.occurred_at.timestamp() for first, _ in countries.values())
         if not familiar and earlier:  # the very first country of a new user is home
@@ -151,14 +170,17 @@ def _lower(values: set[str]) -> set[str]:
 
 @check("signins.risky_ip", "Risky or anonymiser sign-ins reported by the source")
 def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
+    """The sign-ins Entra rated risky, and Entra ID Protection's detections in the window (offline
+    ones arrive hours after the sign-in they name): each flagged like a risky sign-in."""
     risky, severe = [], []
-    for event in successes(ctx):
+    signed_in = successes(ctx)
+    for event in [*signed_in, *risk_detections(ctx, signed_in)]:
         if str(event.fact("risk_state", "riskState", default="")).lower() in CLOSED_RISK_STATES:
             continue  # an admin dismissed or remediated it: no longer risk
         level, types = _risk(event)
         if (
             level in ("medium", "high")
-            or _lower(types) & RISKY_TYPES
+            or _lower(types) & (RISKY_TYPES | SEVERE_TYPES)
             or event.fact("is_anonymous", "anonymizer") is True
         ):
             risky.append(event)
@@ -177,8 +199,12 @@ def risky_ip(ctx: PlaybookContext, result: CheckResult) -> CheckResult:
     result.events = risky[:MAX_EVENTS]
     reasons = ", ".join(sorted(types)) or f"{level} risk"
     result.headline = f"signed in from a risky address ({shown.ip}, {reasons})"
+    detected = sum(1 for e in risky if e.kind == Event.Kind.RISK_DETECTION)
+    counted = plural(len(risky) - detected, "successful sign-in") + (
+        f" and {plural(detected, 'risk detection')}" if detected else ""
+    )
     result.explanation = (
-        f"{plural(len(risky), 'successful sign-in')} rated risky by Entra ID; the worst from {shown.ip} "
+        f"{counted} rated risky by Entra ID; the worst from {shown.ip or 'an unknown address'} "
         f"({_place(shown)}) {when(shown.occurred_at)}: {reasons}."
     )
     result.data = {"ips": sorted({e.ip for e in risky if e.ip}), "severe": len(severe)}

@@ -66,9 +66,33 @@ def test_directory_password_change_from_the_audit_envelope():
 
 def test_user_risk_detection_is_kept_with_its_risk():
     event = one("entra-signins", dataset_lines(EVENT_HUB)[22])
-    assert event.kind == Event.Kind.OTHER
+    assert event.kind == Event.Kind.RISK_DETECTION
     assert event.attributes["risk_event_type"] == "unfamiliarFeatures"
+    assert event.attributes["risk_event_types"] == ["unfamiliarFeatures"]
     assert event.occurred_at.isoformat() == "2022-03-24T14:40:04.234000+00:00"
+    assert (event.attributes["risk_state"], event.attributes["risk_detail"]) == ("dismissed", "aiConfirmedSigninSafe")
+    assert event.attributes["request_id"] == "33333333-3333-3333-3333-333333333333"  # the sign-in it names
+    assert event.attributes["detected_at"] == "2022-03-24T14:40:04.234000+00:00"
+    assert (event.ip, event.country, event.city) == ("1.2.3.4", "FR", "La Guaiserie")
+    assert event.user_agent.startswith("Mozilla/5.0 (iPhone")  # from additionalInfo
+
+
+def test_user_risk_detections_read_their_state_reasons_and_unknown_coordinates():
+    open_risk = one("entra-signins", dataset_lines(EVENT_HUB)[23])
+    assert (open_risk.attributes["risk_state"], open_risk.attributes["risk_level"]) == ("atrisk", "low")
+    assert open_risk.attributes["detection_timing"] == "realtime" and open_risk.attributes["activity"] == "signin"
+    assert "UnfamiliarASN" in open_risk.attributes["risk_reasons"]
+    assert open_risk.occurred_at.isoformat() == "2023-10-26T05:32:08.107000+00:00"  # "T5:32": one-digit hour
+    dismissed = one("entra-signins", dataset_lines(EVENT_HUB)[24])
+    assert (dismissed.latitude, dismissed.longitude) == (None, None)  # Entra's 0,0 means unknown
+    assert dismissed.attributes["mitre_technique"] == "T1078.004"
+
+
+def test_a_graph_risk_detection_is_the_same_event_as_its_diagnostic_copy():
+    graph = dataset_lines(EVENT_HUB)[22]["properties"]  # the Graph riskDetection inside the envelope
+    event = one("entra-signins", graph)
+    assert event.kind == Event.Kind.RISK_DETECTION and event.attributes["risk_state"] == "dismissed"
+    assert event.operation == "Risk detection" and event.target == "unfamiliarFeatures"
 
 
 def test_panther_risky_and_legacy_sign_ins():

@@ -15,7 +15,7 @@ from tests.m365.records import LEE
 
 pytestmark = pytest.mark.django_db
 
-FAMILIES = ("audit", "signins", "alerts", "message_traces")
+FAMILIES = ("audit", "signins", "alerts", "message_traces", "risk_detections")
 
 
 @pytest.mark.slow  # about 35 one-second waits, as the service asks
@@ -28,7 +28,7 @@ def test_a_first_pull_throttled_every_seventh_call_completes_the_seven_day_backf
     call_command("m365", "pull", stdout=out)  # raises CommandError (exit 1) when a stream fails
 
     output = out.getvalue()
-    assert "Fetched 20 record(s) in 7 stream(s)." in output
+    assert "Fetched 20 record(s) in 8 stream(s)." in output
     assert Event.objects.count() == 20
     for family, throttle in throttles.items():
         assert throttle.refused >= 1, family  # every feed was throttled at least once…

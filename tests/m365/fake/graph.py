@@ -1,9 +1,12 @@
-"""Microsoft Graph v1.0: the three log collections, users, inbox rules, message moves and domains; beta: sign-ins.
+"""Microsoft Graph v1.0: the four log collections, users, inbox rules, message moves and domains; beta: sign-ins.
 
 Sign-ins are listed as Graph documents them: v1.0 lists interactive sign-ins only; beta lists the
 other kinds when asked with ``signInEventTypes/any(t: t eq '…')``, a property v1.0 does not know.
 Graph's ``messageRules`` shows the inbox rules Exchange keeps (``fake.rules``) except hidden ones,
 which only ``Get-InboxRule -IncludeHidden`` returns; ``/messages`` pages 10 items by default.
+``identityProtection/riskDetections`` (List riskDetections): 20 a page unless ``$top`` asks for
+more, 500 at most; ``ge``/``le`` on ``detectedDateTime`` and ``activityDateTime`` only (the
+date filters Microsoft documents), ``eq`` on the others; ``IdentityRiskEvent.Read.All``.
 """
 
 import re
@@ -18,6 +21,7 @@ CLAUSE = re.compile(r"^(\w+) (ge|le|eq) ('(?:[^']|'')*'|\S+)$")
 ANY_CLAUSE = re.compile(r"^(\w+)/any\((\w+): \2 eq '([^']*)'\)$")
 BETA_SIGNINS = "/beta/auditLogs/signIns"
 MESSAGE_TRACES = "admin/exchange/tracing/messageTraces"
+RISK_DETECTIONS = "identityProtection/riskDetections"
 MESSAGE_TRACE_APP = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373"  # Microsoft's "Transport Data Platform" app
 APPLICATION_READ = {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"}
 
@@ -25,7 +29,12 @@ COLLECTIONS = {
     "auditLogs/signIns": ("signins", "createdDateTime", {"AuditLog.Read.All"}),
     "security/alerts_v2": ("alerts", "lastUpdateDateTime", {"SecurityAlert.Read.All"}),
     MESSAGE_TRACES: ("message_traces", "receivedDateTime", {"ExchangeMessageTrace.Read.All"}),
+    RISK_DETECTIONS: ("risk_detections", "detectedDateTime", {"IdentityRiskEvent.Read.All"}),
 }
+# Properties a collection filters by range (``ge``/``le``), beyond its time property.
+RANGES = {RISK_DETECTIONS: {"detectedDateTime", "activityDateTime"}}
+# (default page, the most ``$top`` may ask) where Graph documents them; else 1,000 by default.
+PAGES = {RISK_DETECTIONS: (20, 500)}
 USER_WRITE = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
 
 
@@ -110,10 +119,11 @@ def _collection(fake, request, roles, path, version="v1.0") -> Response:
     try:
         if attribute == "signins":
             odata_filter, event_type = _signin_event_type(odata_filter, version)
+        ranged = RANGES.get(path, {time_property})
         rows = [
             row
             for row in getattr(fake, attribute)
-            if matches(row, odata_filter, time_property)
+            if matches(row, odata_filter, ranged)
             and (event_type is None or event_type in row.get("signInEventTypes", ["interactiveUser"]))
         ]
     except ValueError as exc:
@@ -123,7 +133,11 @@ def _collection(fake, request, roles, path, version="v1.0") -> Response:
     if not skip.isdigit():
         return error(400, "BadRequest", "The $skiptoken is not valid or has expired.")
     skip = int(skip)
-    size = min(int(request.query.get("$top", 1000)), fake.page_size)
+    default, most = PAGES.get(path, (1000, None))
+    top = request.query.get("$top", str(default))
+    if most is not None and (not top.isdigit() or not 0 < int(top) <= most):
+        return error(400, "BadRequest", f"Invalid page size specified: '{top}'. Must be between 1 and {most}.")
+    size = min(int(top), fake.page_size)
     body = {
         "@odata.context": f"https://graph.microsoft.com/{version}/$metadata#{path}",
         "value": rows[skip : skip + size],
@@ -153,8 +167,10 @@ def _domains(fake, request, roles) -> Response:
     return Response(200, body)
 
 
-def matches(row: dict, odata_filter: str, time_property: str | None = None) -> bool:
-    """The subset of OData $filter the connector sends: clauses joined by ``and``."""
+def matches(row: dict, odata_filter: str, time_property: str | set[str] | None = None) -> bool:
+    """The subset of OData $filter the connector sends: clauses joined by ``and``; ``ge``/``le``
+    only on ``time_property`` (one name or a set)."""
+    ranged = {time_property} if isinstance(time_property, str) else time_property or set()
     for clause in filter(None, odata_filter.split(" and ")):
         match = CLAUSE.match(clause.strip())
         if match is None:
@@ -163,7 +179,7 @@ def matches(row: dict, odata_filter: str, time_property: str | None = None) -> b
         if operator == "eq":
             if str(row.get(prop)) != value[1:-1].replace("''", "'"):
                 return False
-        elif prop != time_property:
+        elif prop not in ranged:
             raise ValueError(f"{prop} does not support {operator}")
         elif (parse(row[prop]) < parse(value)) if operator == "ge" else (parse(row[prop]) > parse(value)):
             return False

@@ -13,6 +13,7 @@ ALL_ROLES = {
         "AuditLog.Read.All",
         "SecurityAlert.Read.All",
         "ExchangeMessageTrace.Read.All",
+        "IdentityRiskEvent.Read.All",
         "User.Read.All",
         "Domain.Read.All",
         "User.RevokeSessions.All",
@@ -66,6 +67,7 @@ class FakeMicrosoft:
     signins: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
     message_traces: list[dict] = field(default_factory=list)
+    risk_detections: list[dict] = field(default_factory=list)  # riskDetection resources
     # Directory and mailboxes
     users: dict[str, dict] = field(default_factory=dict)  # by object id
     # Inbox rules as Exchange keeps them (Get-InboxRule properties, plus ``hidden``): upn -> RuleIdentity -> rule.
@@ -124,8 +126,9 @@ class FakeMicrosoft:
         self.faults.append(Fault(service, method, path_contains, response, times, after, query or {}, applied))
 
     def throttle(self, family: str, *, every: int, retry_after: float | None = 1) -> Throttle:
-        """Throttle one route family (``audit``, ``signins``, ``alerts``, ``message_traces``) as the
-        service does: every ``every``-th call answers 429 with ``Retry-After`` (AF429 for the audit log)."""
+        """Throttle one route family (``audit``, ``signins``, ``alerts``, ``message_traces``,
+        ``risk_detections``) as the service does: every ``every``-th call answers 429 with
+        ``Retry-After`` (AF429 for the audit log)."""
         self.throttles[family] = Throttle(every, retry_after)
         return self.throttles[family]
 

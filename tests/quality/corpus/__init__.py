@@ -90,5 +90,13 @@ def build_corpus(seed: int = SEED) -> Corpus:
     helpdesk = tenant.by_role("helpdesk")[1]
     attacks_admin.mfa_disabled(em, tenant, helpdesk)
     labels[helpdesk.upn] = Label(helpdesk.upn, COMPROMISED, "mfa_disabled")
+    # Told last, so the stories above keep their victims and records whatever is added here.
+    victim = next(person for person in reversed(victims) if person.upn not in trips)
+    victims.remove(victim)
+    attacks_signin.offline_risk_mfa(em, tenant, victim)
+    labels[victim.upn] = Label(victim.upn, COMPROMISED, "offline_risk_mfa")
+    traveller = tenant.by_role("traveller")[0]
+    attacks_signin.dismissed_travel_risk(em, traveller, trips[traveller.upn])
+    labels[traveller.upn] = Label(traveller.upn, BENIGN, "dismissed_travel_risk")
     records = sorted(em.records, key=lambda r: (r.arrives_at, r.source))
     return Corpus(tenant=tenant, records=records, labels=labels)
