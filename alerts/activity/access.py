@@ -4,6 +4,8 @@ habits) and by ``alerts.activity.signins`` (what the detectors and playbooks cou
 
 from typing import Any
 
+from django.db.models import Q
+
 # ``conditionalAccessStatus`` of a sign-in Conditional Access blocked: no access was granted.
 CA_BLOCKED = "failure"
 
@@ -12,6 +14,13 @@ def blocked_by_conditional_access(status: Any) -> bool:
     """``conditionalAccessStatus`` ``failure``: a policy blocked the sign-in (or its grant controls
     were not met), so whoever it was did not get in."""
     return str(status or "").lower() == CA_BLOCKED
+
+
+def granted_access_q() -> Q:
+    """``granted_access`` in SQL, for queries over many sign-ins (the back-test). A sign-in without
+    ``conditionalAccessStatus`` (the audit log's copy) counts as granted, as in Python."""
+    status = "attributes__conditional_access_status"
+    return ~Q(succeeded=False) & (Q(**{f"{status}__isnull": True}) | ~Q(**{status: CA_BLOCKED}))
 
 
 def attributes_of(event) -> dict:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import Lag
 
+from alerts.activity.access import granted_access, granted_access_q
 from alerts.activity.signins import source_risk
 from alerts.backtest.firings import Firing
 from alerts.backtest.sql import EpochBucket
@@ -24,7 +25,7 @@ from alerts.detectors.suspicious_signin import impossible_travel, legacy_protoco
 from alerts.models import Event, IdentityBaseline
 
 MODERN_CLIENTS = ["Browser", "Mobile Apps and Desktop clients"]
-SUCCESSFUL = Q(kind=Event.Kind.SIGNIN) & ~Q(succeeded=False)
+SUCCESSFUL = Q(kind=Event.Kind.SIGNIN) & granted_access_q()  # as the detector counts access
 PREVIOUS = ("occurred_at", "ip", "latitude", "longitude")
 
 
@@ -141,7 +142,7 @@ def _flagged(params_sets: list[dict], since: datetime, until: datetime) -> list[
 
 
 def _risky_or_legacy(event: Event, params: dict) -> bool:
-    successful = event.kind == Event.Kind.SIGNIN and event.succeeded is not False
+    successful = event.kind == Event.Kind.SIGNIN and granted_access(event)
     judged = params["check_source_risk"] and (successful or params["risk_include_failed"])
     if judged and source_risk(event, levels=params["risk_levels"], event_types=params["risk_event_types"]):
         return True

@@ -90,6 +90,19 @@ def test_signin_backtest_matches_the_hand_count():
     assert result.raised == result.current
 
 
+def test_a_sign_in_conditional_access_blocked_counts_as_no_access_in_the_backtest_as_live():
+    _signin_week()
+    # Day 9: a legacy-protocol sign-in from a new country with the right password, which
+    # Conditional Access blocked: nobody got in, so live detection raises nothing for it.
+    blocked = signin(
+        identity("c"), _at(9, 12), MOSCOW, ip="95.173.136.12", client_app="IMAP4", conditional_access_status="failure"
+    )
+    detect([blocked])
+    result = policy_backtest(policy=_policy("suspicious_signin"), parameters={}, days=DAYS, now=NOW)
+    assert result.current == _series({1: 1, 3: 1, 5: 1, 7: 1})
+    assert result.raised == result.current
+
+
 def test_spray_threshold_changes_the_spray_count_only():
     _signin_week()
     only_spray = {
