@@ -301,7 +301,7 @@ def profile_in_process(batch: int, limit: int) -> None:
     profile_batches([ids[start : start + batch] for start in range(0, len(ids), batch)])
 
 
-PROFILED_PHASES = ("baselines_update", "context_load", "run_detector", "alert_raise")
+PROFILED_PHASES = ("baselines_update", "context_load", "run_detector", "alerts_raise")
 
 
 def profile_batches(batches: list[list[int]]) -> None:
