@@ -120,7 +120,9 @@ def _snapshot() -> list[tuple]:
             alert.dedup_key,
             alert.status,
             alert.title,
-            alert.description,
+            # one line per reason; their order is the reasons' key order, which PostgreSQL's jsonb
+            # does not keep between one fold and the next (a batch folds in memory, in finding order)
+            tuple(sorted(alert.description.splitlines())),
             json.dumps(alert.evidence, sort_keys=True),
             alert.severity,
             alert.event_count,
