@@ -410,7 +410,8 @@ def _candidates(raises: Sequence[AlertRaise]) -> list[Alert]:
         if alert.status not in OPEN_STATUSES and (alert.detector, alert.identity_id, alert.dedup_key) in wanted
     ]
     if closed:
-        alerts += locked.filter(reduce(or_, closed))
+        loaded = {alert.pk for alert in alerts}
+        alerts += [alert for alert in locked.filter(reduce(or_, closed)) if alert.pk not in loaded]
     return alerts
 
 
