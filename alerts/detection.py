@@ -3,8 +3,9 @@
 Per batch, whatever its size, the engine reads: the batch, the policies, the accepted domains,
 the baselines (locked, then extended with the batch), one window of context events for the
 identities the batch touches, the sign-ins of the IPs it signed in from when password spray is
-checked, the actors it names, and the active suppressions. Detectors then work in memory;
-only alerts (rare) cost queries of their own. Re-running a batch is harmless: baselines are
+checked, the actors it names, and the active suppressions. Detectors then work in memory, and
+the batch's findings are raised or folded together (``alerts_raise``: a handful of statements
+whatever their number). Re-running a batch is harmless: baselines are
 idempotent and a repeat folds into the alert it already raised without new events.
 """
 
@@ -27,7 +28,7 @@ from alerts.detectors.base import Detection, DetectionContext, Detector
 from alerts.detectors.registry import DETECTORS, effective_parameters
 from alerts.domains import TenantDomains, tenant_domains
 from alerts.models import AlertPolicy, AlertSuppression, Event, Identity, IdentityBaseline
-from alerts.services.raising import alert_raise
+from alerts.services.raising import AlertRaise, alerts_raise
 
 logger = logging.getLogger(__name__)
 SIGNIN_KINDS = (Event.Kind.SIGNIN, Event.Kind.SIGNIN_FAILED)
@@ -92,19 +93,16 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
         result.findings = len(findings)
         suppressions = suppressions_active(policy_ids=[active.policy.pk for active in policies])
         hits: dict[int, int] = defaultdict(int)
+        raises: list[AlertRaise] = []
         for active, finding in findings:
             identity = ctx.identities[finding.identity_id]
             suppression = suppression_matching(suppressions.get(active.policy.pk, ()), identity, finding)
             if suppression is not None:
                 hits[suppression.pk] += 1
                 continue
-            raised = alert_raise(
-                policy=active.policy,
-                identity=identity,
-                finding=finding,
-                fold_window=timedelta(hours=active.params["fold_window_hours"]),
-                retitle=active.detector.title_for,
-            )
+            fold_window = timedelta(hours=active.params["fold_window_hours"])
+            raises.append(AlertRaise(active.policy, identity, finding, fold_window, active.detector.title_for))
+        for raised in alerts_raise(raises=raises):
             result.alert_ids.append(raised.alert.pk)
             if raised.created:
                 result.alerts_created += 1

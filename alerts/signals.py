@@ -3,6 +3,8 @@
 ``alert_raised`` is sent inside the transaction that created or folded the alert, with
 ``alert`` (the Alert row) and ``created`` (False when a repeat folded into it). It is sent only
 when something new arrived: a redelivered detection task that finds nothing new stays silent.
+A detection batch sends it once per alert it brought news to, after all its findings are
+raised (``created`` when the batch opened the alert), whatever the number of its findings there.
 Receivers must only schedule work for after the commit (``airportal.dispatch``).
 
 ``events_judged`` is sent inside the transaction that judged a batch of stored events, with

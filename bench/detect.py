@@ -291,20 +291,32 @@ def worker_throughput(log: str) -> tuple[int, float]:
 
 
 def profile_in_process(batch: int, limit: int) -> None:
-    """Re-run detection over the latest stored bench events in-process and show where the time goes.
-
-    Each phase of ``detect_events`` is wrapped with a timer (no profiler: its overhead would
-    distort Python against SQL), and every query is timed through ``execute_wrapper``.
-    """
-    from django.db import connection
-
-    from alerts import detection
+    """Re-run detection over the latest stored bench events in-process and show where the time goes."""
     from alerts.models import Event
 
     ids = list(
         Event.objects.filter(identity__upn__endswith=f"@{DOMAIN}").order_by("-id").values_list("id", flat=True)[:limit]
     )
     ids.reverse()
+    profile_batches([ids[start : start + batch] for start in range(0, len(ids), batch)])
+
+
+PROFILED_PHASES = ("baselines_update", "context_load", "run_detector", "alerts_raise")
+
+
+def profile_batches(batches: list[list[int]]) -> None:
+    """Judge ``batches`` of stored events in-process, one ``detect_events`` each, and show where the
+    time goes: per phase of ``detect_events``, SQL against Python, the tasks sent after commit,
+    and how the first batches compare with the last (a cost that grows with the alerts raised).
+
+    Each phase is wrapped with a timer (no profiler: its overhead would distort Python against
+    SQL), and every query is timed through ``execute_wrapper``.
+    """
+    from django.db import connection
+
+    from airportal import dispatch
+    from alerts import detection
+
     sql = {"seconds": 0.0, "queries": 0}
     phases: dict[str, list[float]] = {}
     current: list[str] = []
@@ -320,39 +332,56 @@ def profile_in_process(batch: int, limit: int) -> None:
             if current:
                 phases[current[-1]][1] += spent
 
-    def wrap(name):
-        original = getattr(detection, name)
+    def wrap(module, name, label):
+        original = getattr(module, name)
 
         def wrapper(*args, **kwargs):
-            phases.setdefault(name, [0.0, 0.0])
-            current.append(name)
+            phases.setdefault(label, [0.0, 0.0])
+            current.append(label)
             start = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
-                phases[name][0] += time.perf_counter() - start
+                phases[label][0] += time.perf_counter() - start
                 current.pop()
 
-        setattr(detection, name, wrapper)
-        return original
+        setattr(module, name, wrapper)
+        return module, name, original
 
-    originals = {name: wrap(name) for name in ("baselines_update", "context_load", "run_detector", "alert_raise")}
+    originals = [wrap(detection, name, name) for name in PROFILED_PHASES]
+    originals.append(wrap(dispatch, "task_send", "task_send (after commit)"))
+    per_batch: list[tuple[float, int, int, int]] = []  # (seconds, queries, alerts created, alerts folded)
     started = time.perf_counter()
     try:
         with connection.execute_wrapper(timed):
-            for start in range(0, len(ids), batch):
-                detection.detect_events(event_ids=ids[start : start + batch])
+            for ids in batches:
+                began, queries = time.perf_counter(), sql["queries"]
+                result = detection.detect_events(event_ids=ids)
+                per_batch.append(
+                    (time.perf_counter() - began, sql["queries"] - queries, result.alerts_created, result.alerts_folded)
+                )
     finally:
-        for name, original in originals.items():
-            setattr(detection, name, original)
+        for module, name, original in originals:
+            setattr(module, name, original)
     elapsed = time.perf_counter() - started
+    events = sum(len(ids) for ids in batches)
     print(
-        f"in-process detection: {len(ids)} events in batches of {batch}: {elapsed:.2f} s = {len(ids) / elapsed:.0f} "
-        f"events/s; SQL {sql['seconds']:.2f} s in {sql['queries']} queries ({sql['seconds'] / elapsed:.0%})",
+        f"in-process detection: {events} events in {len(batches)} batches: {elapsed:.2f} s = "
+        f"{events / elapsed:.0f} events/s; SQL {sql['seconds']:.2f} s in {sql['queries']} queries "
+        f"({sql['seconds'] / elapsed:.0%}); alerts {sum(b[2] for b in per_batch)} created, "
+        f"{sum(b[3] for b in per_batch)} folded (load average {os.getloadavg()[0]:.1f})",
         flush=True,
     )
     for name, (total, in_sql) in sorted(phases.items(), key=lambda item: -item[1][0]):
-        print(f"  {name:<18} {total:6.2f} s ({total / elapsed:.0%}), of which SQL {in_sql:.2f} s", flush=True)
+        print(f"  {name:<24} {total:6.2f} s ({total / elapsed:.0%}), of which SQL {in_sql:.2f} s", flush=True)
+    tenth = max(1, len(per_batch) // 10)
+    for label, part in (("first", per_batch[:tenth]), ("last", per_batch[-tenth:])):
+        print(
+            f"  {label} {len(part)} batches: {statistics.mean(b[0] for b in part):.2f} s, "
+            f"{statistics.mean(b[1] for b in part):.0f} queries, {statistics.mean(b[2] + b[3] for b in part):.0f} "
+            "alerts raised or folded a batch",
+            flush=True,
+        )
 
 
 # --- processes --------------------------------------------------------------------------------------

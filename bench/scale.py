@@ -155,21 +155,11 @@ def api_ingest(args, log) -> tuple[float, float, list[int]]:
 def detect_rate(processes: int, identity_ids: list[int], log) -> float:
     """Events per second that one Celery worker with ``processes`` processes on the ``detect``
     queue judges, from the API run's ledger entries (queued afresh, from a clean slate each time)."""
-    from django.db import connection
-
     from airportal.dispatch import task_send
-    from alerts.models import Alert, DetectionBatch, Event, IdentityBaseline, SentRecipient
+    from alerts.models import DetectionBatch
     from alerts.pipeline import DETECT_TASK
 
-    event_ids = set(Event.objects.filter(identity_id__in=identity_ids).values_list("id", flat=True))
-    entries = [pk for pk, ids in DetectionBatch.objects.values_list("pk", "event_ids") if event_ids.intersection(ids)]
-    Alert.objects.filter(identity_id__in=identity_ids).delete()
-    IdentityBaseline.objects.filter(identity_id__in=identity_ids).delete()
-    SentRecipient.objects.filter(identity_id__in=identity_ids).delete()
-    DetectionBatch.objects.filter(pk__in=entries).update(judged_at=None, attempts=1)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE alerts_identitybaseline")
-    detect_bench.purge_queues()
+    event_ids, entries = detection_reset(identity_ids)
     worker_log = str(Path(os.environ["AIRPORTAL_VAR_DIR"]) / f"worker-{processes}.log")
     worker = detect_bench.start_worker(dict(os.environ), processes, worker_log)
     try:
@@ -192,6 +182,36 @@ def detect_rate(processes: int, identity_ids: list[int], log) -> float:
         f"in {elapsed:.1f} s = {len(event_ids) / elapsed:,.0f} events/s (load average {os.getloadavg()[0]:.1f})"
     )
     return len(event_ids) / elapsed
+
+
+def detection_reset(identity_ids: list[int]) -> tuple[set[int], list[int]]:
+    """A clean slate for judging the API run's events again: (their ids, their ledger entries,
+    marked unjudged), with the identities' baselines, sent recipients and alerts removed."""
+    from django.db import connection
+
+    from alerts.models import Alert, DetectionBatch, Event, IdentityBaseline, SentRecipient
+
+    event_ids = set(Event.objects.filter(identity_id__in=identity_ids).values_list("id", flat=True))
+    entries = [pk for pk, ids in DetectionBatch.objects.values_list("pk", "event_ids") if event_ids.intersection(ids)]
+    Alert.objects.filter(identity_id__in=identity_ids).delete()
+    IdentityBaseline.objects.filter(identity_id__in=identity_ids).delete()
+    SentRecipient.objects.filter(identity_id__in=identity_ids).delete()
+    DetectionBatch.objects.filter(pk__in=entries).update(judged_at=None, attempts=1)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE alerts_identitybaseline")
+    detect_bench.purge_queues()
+    return event_ids, sorted(entries)
+
+
+def detect_profile(identity_ids: list[int]) -> None:
+    """Judge the API run's ledger entries again in this process, in ledger order, from a clean
+    slate, and print where the time goes (``bench/detect.py``'s profile)."""
+    from alerts.models import DetectionBatch
+
+    _, entries = detection_reset(identity_ids)
+    batches = dict(DetectionBatch.objects.filter(pk__in=entries).values_list("pk", "event_ids"))
+    detect_bench.profile_batches([batches[pk] for pk in entries])
+    detect_bench.purge_queues()  # the correlation tasks it sent to the playbook queue
 
 
 def purge_one_month(log) -> float:
@@ -244,6 +264,9 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--detect-processes", type=int, default=2, help="1: skip the two-process detection run")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="then judge the API run's events again in-process: where the time goes"
+    )
     args = parser.parse_args()
     args.baseline = min(args.baseline, args.events)
 
@@ -286,6 +309,8 @@ def main():
         api_rate, api_copy_rate, api_identities = api_ingest(args, log)
         detect_one = detect_rate(1, api_identities, log)
         detect_two = detect_rate(2, api_identities, log) if args.detect_processes >= 2 else None
+        if args.profile:
+            detect_profile(api_identities)
         purge_seconds = purge_one_month(log)
         partition_upkeep(log)
 

@@ -216,6 +216,13 @@ class Alert(models.Model):
                 condition=Q(status__in=["new", "in_progress"]),
                 name="alert_open_created_idx",
             ),
+            # Folding: the open alerts of a detector and identity within reach of a finding, read
+            # without the identity's closed alerts (which only grow).
+            models.Index(
+                fields=["detector", "identity", "last_activity_at"],
+                condition=Q(status__in=["new", "in_progress"]),
+                name="alert_open_fold_idx",
+            ),
         ]
 
     def __str__(self):

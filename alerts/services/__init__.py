@@ -7,7 +7,7 @@ from alerts.services.policies import (
     suppression_create,
     suppression_expire,
 )
-from alerts.services.raising import RaiseResult, alert_raise
+from alerts.services.raising import AlertRaise, RaiseResult, alert_raise, alerts_raise
 from alerts.services.triage import (
     TRANSITIONS,
     BulkResult,
@@ -19,12 +19,14 @@ from alerts.services.triage import (
 
 __all__ = [
     "TRANSITIONS",
+    "AlertRaise",
     "BulkResult",
     "RaiseResult",
     "alert_assign",
     "alert_bulk_assign",
     "alert_bulk_set_status",
     "alert_raise",
+    "alerts_raise",
     "alert_set_status",
     "policy_defaults_ensure",
     "policy_parameters_clean",
