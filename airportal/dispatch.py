@@ -14,6 +14,7 @@ queues run in this process right after commit instead of being sent. ``manage.py
 """
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 PIPELINE_QUEUES = ("detect", "playbook")
 
 _inline_queues: ContextVar[frozenset[str]] = ContextVar("inline_queues", default=frozenset())
+_tasks_import = threading.Lock()
 
 
 def task_send_on_commit(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
@@ -57,9 +59,15 @@ def task_send(name: str, *args: Any, countdown: float | None = None, **kwargs: A
 
 
 def _registered(name: str) -> Task:
-    """The task registered as ``name``; the apps' tasks modules are imported on first use."""
+    """The task registered as ``name``; the apps' tasks modules are imported on first use.
+
+    One thread imports them while the others wait: a second thread would otherwise find the
+    modules already in ``sys.modules``, half executed, and look the task up before it is registered.
+    """
     if name not in app.tasks:
-        app.loader.import_default_modules()  # Celery's autodiscovery of every app's tasks.py
+        with _tasks_import:
+            if name not in app.tasks:
+                app.loader.import_default_modules()  # Celery's autodiscovery of every app's tasks.py
     return app.tasks[name]  # NotRegistered here is a programming error: let it raise
 
 
