@@ -100,3 +100,17 @@ def permission_event(owner, at, *, delegate, actor, rights=("FullAccess",)):
         ip=None,
         attributes={"delegate": delegate, "access_rights": list(rights), "mailbox": owner.upn, "actor": actor},
     )
+
+
+def mfa_registered(who, at, *, ip=HOME_IP, actor=None, **attributes):
+    """An MFA method registered on ``who``, by ``actor`` (the user by default), as the audit log has it."""
+    return EventFactory(
+        identity=who,
+        occurred_at=at,
+        ip=ip,
+        kind=Event.Kind.MFA_METHOD_CHANGED,
+        source="o365-audit",
+        operation="User registered security info.",
+        target=who.upn,
+        attributes={"actor": actor or who.upn, **attributes},
+    )

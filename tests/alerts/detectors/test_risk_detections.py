@@ -11,6 +11,7 @@ from alerts.models import Event, Severity
 from tests.alerts.support.detection import LAGOS, SEATTLE, T0, alerts_of, detect, identity, signin, signin_history
 from tests.factories import EventFactory
 from tests.m365 import records
+from tests.personas import mfa_registered
 
 pytestmark = pytest.mark.django_db
 HOME_IP = "20.190.151.10"  # signin_history's
@@ -41,19 +42,6 @@ def detection(who, activity, *, detected=None, request_id=None, **fields):
     )
 
 
-def change(who, at, *, ip=HOME_IP):
-    return EventFactory(
-        identity=who,
-        occurred_at=at,
-        ip=ip,
-        kind=Event.Kind.MFA_METHOD_CHANGED,
-        source="o365-audit",
-        operation="User registered security info.",
-        target=who.upn,
-        attributes={"actor": who.upn},
-    )
-
-
 def proxied_signin(who, **attributes):
     return signin(who, T0, SEATTLE, ip=PROXY_IP, request_id="5f0c7d4e-1b2a-4c3d-9e8f-a1b2c3d4e5f6", **attributes)
 
@@ -67,14 +55,14 @@ def test_an_offline_detection_pairs_with_the_registration_in_either_order(order)
     lee = identity("lee.gu")
     signin_history(lee)
     got_in = proxied_signin(lee)
-    registered = change(lee, T0 + timedelta(minutes=15))
+    registered = mfa_registered(lee, T0 + timedelta(minutes=15))
     detect([got_in, registered])
     assert alerts_of("mfa_method_changed") == []  # nothing odd on the sign-in itself
     flagged = detection(lee, T0, request_id=got_in.attributes["request_id"])
     if order == "detection_first":  # the change arrives after the detection (the audit log lagging)
         registered.delete()
         detect([flagged])
-        registered = change(lee, T0 + timedelta(minutes=15))
+        registered = mfa_registered(lee, T0 + timedelta(minutes=15))
         detect([registered])
     else:
         detect([flagged])
@@ -89,7 +77,7 @@ def test_an_offline_detection_pairs_with_the_registration_in_either_order(order)
 def test_a_detection_whose_sign_in_is_not_stored_pairs_on_its_own():
     lee = identity("lee.gu")
     signin_history(lee)
-    detect([change(lee, T0 + timedelta(minutes=30))])
+    detect([mfa_registered(lee, T0 + timedelta(minutes=30))])
     detect([detection(lee, T0, risk_type="anomalousToken", level="medium")])
     [alert] = alerts_of("mfa_method_changed")
     assert "30 minutes after a sign-in from Clifton, US" in alert.description
@@ -99,7 +87,7 @@ def test_a_detection_whose_sign_in_is_not_stored_pairs_on_its_own():
 def test_a_dismissed_or_remediated_detection_is_not_risk():
     lee = identity("lee.gu")
     signin_history(lee)
-    detect([proxied_signin(lee), change(lee, T0 + timedelta(minutes=15))])
+    detect([proxied_signin(lee), mfa_registered(lee, T0 + timedelta(minutes=15))])
     detect([detection(lee, T0, state="dismissed"), detection(lee, T0, state="remediated", risk_type="unlikelyTravel")])
     assert alerts_of("mfa_method_changed") == [] and alerts_of("suspicious_signin") == []
 
@@ -108,7 +96,7 @@ def test_a_detection_on_a_sign_in_conditional_access_blocked_is_not_access():
     lee = identity("lee.gu")
     signin_history(lee)
     blocked = proxied_signin(lee, conditional_access_status="failure")
-    detect([blocked, change(lee, T0 + timedelta(minutes=15))])
+    detect([blocked, mfa_registered(lee, T0 + timedelta(minutes=15))])
     detect([detection(lee, T0, request_id=blocked.attributes["request_id"])])
     assert alerts_of("mfa_method_changed") == []
 
@@ -117,7 +105,7 @@ def test_a_risky_sign_in_conditional_access_blocked_does_not_pair_with_a_registr
     lee = identity("lee.gu")
     signin_history(lee)
     blocked = signin(lee, T0, LAGOS, ip="102.89.32.18", risk_level="high", conditional_access_status="failure")
-    detect([blocked, change(lee, T0 + timedelta(minutes=10))])
+    detect([blocked, mfa_registered(lee, T0 + timedelta(minutes=10))])
     assert alerts_of("mfa_method_changed") == []
     detect([signin(lee, T0 + timedelta(hours=2), LAGOS, ip="102.89.32.18", risk_level="high")])
     assert alerts_of("mfa_method_changed") == []  # the registration came before this one got in
