@@ -74,8 +74,9 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
         if not events:
             return result
         result.events = len(events)
-        result.identities = len({event.identity_id for event in events})
-        for event in events:  # ordered by time: the first seen is the earliest
+        attributed = [event for event in events if event.identity_id is not None]
+        result.identities = len({event.identity_id for event in attributed})
+        for event in attributed:  # ordered by time: the first seen is the earliest
             first, _ = result.spans.get(event.identity_id, (event.occurred_at, None))
             result.spans[event.identity_id] = (first, event.occurred_at)
         domains = tenant_domains()
@@ -83,7 +84,7 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
         def is_internal(address: str) -> bool:
             return domain_is_internal(address_domain(address), domains.domains)
 
-        baselines = baselines_update(events=events, is_internal=is_internal)
+        baselines = baselines_update(events=attributed, is_internal=is_internal)
         if not policies:
             return result
         ctx = context_load(events=events, policies=policies, baselines=baselines, domains=domains)
@@ -95,7 +96,7 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
         hits: dict[int, int] = defaultdict(int)
         raises: list[AlertRaise] = []
         for active, finding in findings:
-            identity = ctx.identities[finding.identity_id]
+            identity = ctx.identities.get(finding.identity_id)  # None: about no user
             suppression = suppression_matching(suppressions.get(active.policy.pk, ()), identity, finding)
             if suppression is not None:
                 hits[suppression.pk] += 1
@@ -115,10 +116,14 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
     return result
 
 
-def _triggers(detector: Detector, events: list[Event]) -> dict[int, list[Event]]:
-    by_identity: dict[int, list[Event]] = defaultdict(list)
+def _triggers(detector: Detector, events: list[Event]) -> dict[int | None, list[Event]]:
+    """The detector's trigger events per identity; those about no user under ``None``, for the
+    detectors that judge them."""
+    by_identity: dict[int | None, list[Event]] = defaultdict(list)
     for event in events:
-        if event.kind in detector.trigger_kinds and not is_failed_change(event):
+        if event.kind not in detector.trigger_kinds or is_failed_change(event):
+            continue
+        if event.identity_id is not None or detector.judges_unattributed:
             by_identity[event.identity_id].append(event)
     return by_identity
 
@@ -137,7 +142,7 @@ def context_load(
     *, events: list[Event], policies: list[ActivePolicy], baselines: dict, domains: TenantDomains
 ) -> DetectionContext:
     """What the detectors may look at for this batch, in a handful of queries."""
-    identities = {event.identity_id: event.identity for event in events}
+    identities = {event.identity_id: event.identity for event in events if event.identity_id is not None}
     needs: dict[str, tuple[set[int], timedelta]] = {}  # context kind -> (identities, span)
     for active in policies:
         if not active.detector.context_kinds:
@@ -290,17 +295,18 @@ def suppressions_active(*, policy_ids: list[int]) -> dict[int, list[AlertSuppres
     return active
 
 
-def suppression_matching(suppressions, identity: Identity, finding: Detection) -> AlertSuppression | None:
+def suppression_matching(suppressions, identity: Identity | None, finding: Detection) -> AlertSuppression | None:
     """The first suppression covering the finding: its identity, all its IPs, or its sender domain."""
+    upn = identity.upn if identity is not None else ""
     for suppression in suppressions:
         value = suppression.value.lower()
         kind = suppression.kind
-        if kind == AlertSuppression.Kind.IDENTITY and identity.upn == value:
+        if kind == AlertSuppression.Kind.IDENTITY and upn == value:
             return suppression
         if kind == AlertSuppression.Kind.IP_RANGE and finding.ips and all(_in(ip, value) for ip in finding.ips):
             return suppression
         if kind == AlertSuppression.Kind.SENDER_DOMAIN:
-            senders = {identity.upn} | {str(attr(e, "sender", default="")) for e in finding.events}
+            senders = {upn} | {str(attr(e, "sender", default="")) for e in finding.events}
             if any(domain_is_internal(address_domain(sender), [value]) for sender in senders if sender):
                 return suppression
     return None

@@ -143,7 +143,7 @@ def batches_by_identity(event_ids: list[int], *, size: int, shards: int = 1) -> 
     packed per shard into batches of about ``size`` events (one query)."""
     by_identity: dict[int, list[int]] = defaultdict(list)
     for pk, identity_id in Event.objects.filter(pk__in=list(event_ids)).values_list("pk", "identity_id"):
-        by_identity[identity_id].append(pk)
+        by_identity[identity_id or 0].append(pk)  # events about no user: shard 0
     batches: list[tuple[int, list[int]]] = []
     for shard in range(shards):
         current: list[int] = []

@@ -99,6 +99,7 @@ class DemoTenant:
         self._spray_then_mfa_and_consent()
         self._impossible_travel_and_delegation()
         self._defender_alert()
+        self._device_alert()
         return dict(self.records)
 
     # --- record makers (Microsoft's shapes) -------------------------------------------------
@@ -467,6 +468,53 @@ class DemoTenant:
                         "remediationStatus": "none",
                         "roles": [],
                         "ipAddress": "45.95.147.236",
+                    },
+                ],
+            }
+        )
+
+    def _device_alert(self):
+        """A Defender for Endpoint alert on a lobby kiosk nobody was signed in to: an alert about no user."""
+        at = self.now - timedelta(hours=5)
+        self.records["graph-alerts"].append(
+            {
+                "id": "da638a2c3d4e5f60718293a4b5c6d7e8f9",
+                "providerAlertId": self._uuid(),
+                "incidentId": "4712",
+                "status": "new",
+                "severity": "high",
+                "serviceSource": "microsoftDefenderForEndpoint",
+                "detectionSource": "microsoftDefenderForEndpoint",
+                "productName": "Microsoft Defender for Endpoint",
+                "title": "Suspicious PowerShell download cradle",
+                "description": "PowerShell downloaded and ran a script from the internet.",
+                "category": "Execution",
+                "mitreTechniques": ["T1059.001", "T1105"],
+                "createdDateTime": _iso_z(at),
+                "lastUpdateDateTime": _iso_z(at),
+                "firstActivityDateTime": _iso_z(at - timedelta(minutes=2)),
+                "lastActivityDateTime": _iso_z(at - timedelta(minutes=2)),
+                "evidence": [
+                    {
+                        "@odata.type": "#microsoft.graph.security.deviceEvidence",
+                        "createdDateTime": _iso_z(at),
+                        "verdict": "suspicious",
+                        "remediationStatus": "none",
+                        "roles": [],
+                        "deviceDnsName": "kiosk-lobby-02.contoso.com",
+                        "hostName": "kiosk-lobby-02",
+                        "mdeDeviceId": "5d3f8c2a9b1e4f7a6c0d2e4f6a8b0c1d2e3f4a5b",
+                        "osPlatform": "Windows11",
+                        "healthStatus": "active",
+                        "loggedOnUsers": [],
+                    },
+                    {
+                        "@odata.type": "#microsoft.graph.security.ipEvidence",
+                        "createdDateTime": _iso_z(at),
+                        "verdict": "suspicious",
+                        "remediationStatus": "none",
+                        "roles": [],
+                        "ipAddress": "185.225.73.14",
                     },
                 ],
             }

@@ -11,9 +11,10 @@ def on_alert_raised(sender, alert, created=True, **kwargs) -> None:
     """After commit, put the alert into its identity's investigation (a ``playbook``-queue task).
 
     If the broker refuses the task, the alert stays without an investigation and the
-    investigations sweep correlates it later.
+    investigations sweep correlates it later. An alert about no user has no investigation.
     """
-    task_send_on_commit("investigations.correlate_alert", alert.pk)
+    if alert.identity_id is not None:
+        task_send_on_commit("investigations.correlate_alert", alert.pk)
 
 
 @receiver(events_judged, dispatch_uid="investigations.events_judged")

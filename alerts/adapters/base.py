@@ -20,6 +20,10 @@ class RecordError(ValueError):
     """This record cannot be stored; the message says why, in words an integrator can act on."""
 
 
+# The kinds an event about no user may have: another product's alert on a device or an app.
+UNATTRIBUTED_KINDS = frozenset({"external_alert"})
+
+
 class RecordSkipped(Exception):
     """A valid record that is out of scope: it names no user to attribute it to (a service
     operation, a service principal's sign-in, a device-only alert, a system account). Not an
@@ -44,10 +48,11 @@ class NormalisedEvent:
     """One activity, in the shape of ``alerts.models.Event`` plus the identity it belongs to.
 
     ``source_record_id`` empty means "the source gave no id": the pipeline then uses a
-    fingerprint of the raw record, so re-ingesting the same record stays a no-op.
+    fingerprint of the raw record, so re-ingesting the same record stays a no-op. ``upn`` is
+    ``None`` only for a record about no user that is still worth keeping (``UNATTRIBUTED_KINDS``).
     """
 
-    upn: str
+    upn: str | None
     occurred_at: datetime
     kind: str
     operation: str = ""

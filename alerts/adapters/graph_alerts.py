@@ -2,12 +2,15 @@
 
 Every alert becomes one ``external_alert`` per account its evidence names (user, mailbox and
 mailbox configuration evidence; failing those, the recipients of analysed messages and the users
-logged on to devices). No alert is skipped for its status or severity: detection decides.
+logged on to devices). An alert that names no account (a device with nobody logged on, an app)
+becomes one ``external_alert`` about no user, carrying the devices and apps it names: it shows in
+the queue but starts no investigation. No alert is skipped for its status or severity: detection
+decides.
 """
 
 from typing import Any
 
-from alerts.adapters.base import AdapterContext, NormalisedEvent, RecordSkipped
+from alerts.adapters.base import AdapterContext, NormalisedEvent
 from alerts.adapters.fields import (
     as_list,
     email_addresses,
@@ -24,6 +27,7 @@ from alerts.models import Event
 
 _PRIMARY = ("userevidence", "mailboxevidence", "mailboxconfigurationevidence")
 _FALLBACK = ("analyzedmessageevidence", "deviceevidence")
+_APPS = ("cloudapplicationevidence", "oauthapplicationevidence")
 
 
 def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
@@ -39,8 +43,6 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
                     accounts.setdefault(account["upn"], account)
         if accounts:
             break
-    if not accounts:
-        raise RecordSkipped("the alert names no user or mailbox in its evidence (a device or app alert)")
     ips, countries = [], []
     for item in evidence:
         if _evidence_type(item) == "ipevidence" and normalise_ip(item.get("ipaddress")):
@@ -66,15 +68,19 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
         "first_activity": text(rec.get("firstactivitydatetime")),
         "last_activity": text(rec.get("lastactivitydatetime")),
         "evidence_ips": ips,
+        "devices": _names(evidence, ("deviceevidence",), "devicednsname", "hostname", "mdedeviceid", "azureaddeviceid"),
+        "apps": _names(evidence, _APPS, "displayname", "instancename", "appid"),
     }
     country = countries[0] if countries and len(countries[0]) == 2 and countries[0].isalpha() else ""
+    if not accounts:  # about no user: one event, its record id the alert's
+        accounts[None] = {"upn": None, "display_name": "", "external_id": "", "roles": []}
     return [
         NormalisedEvent(
             upn=account["upn"],
             occurred_at=occurred_at,
             kind=Event.Kind.EXTERNAL_ALERT,
             operation=text(rec.get("category")) or "SecurityAlert",
-            source_record_id=f"{alert_id}:{account['upn']}" if alert_id else "",
+            source_record_id=_record_id(alert_id, account["upn"]),
             ip=ips[0] if ips else None,
             country=country,
             subject=title,
@@ -86,6 +92,24 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
         )
         for account in accounts.values()
     ]
+
+
+def _record_id(alert_id: str, name: str | None) -> str:
+    if not alert_id:
+        return ""  # the pipeline fingerprints the record
+    return f"{alert_id}:{name}" if name else alert_id
+
+
+def _names(evidence: list[dict[str, Any]], kinds: tuple[str, ...], *fields: str) -> list[str]:
+    """The first of ``fields`` each evidence item of ``kinds`` has (a device's DNS name, else its
+    host name, else its id), each once, in the alert's order."""
+    names: list[str] = []
+    for item in evidence:
+        if _evidence_type(item) in kinds:
+            name = text(pick(item, *fields))
+            if name and name not in names:
+                names.append(name)
+    return names
 
 
 def _evidence_type(item: dict[str, Any]) -> str:

@@ -23,7 +23,18 @@ CLASSIFICATIONS = [value for value in Alert.Classification.values if value]
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="identity.upn", help_text="The identity's UPN.")
+    user = serializers.CharField(
+        source="identity.upn",
+        default=None,
+        allow_null=True,
+        help_text="The identity's UPN; null for another product's alert that names no user (see subjects).",
+    )
+    subjects = serializers.ListField(
+        source="subject_names",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="For an alert that names no user: the devices, then the apps, the source named.",
+    )
     assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     investigation = serializers.IntegerField(
         source="investigation_id", allow_null=True, help_text="The investigation the alert joined, or null."
@@ -39,6 +50,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "status",
             "classification",
             "user",
+            "subjects",
             "assignee",
             "event_count",
             "first_activity_at",

@@ -31,7 +31,7 @@ class Detection:
     the time-window fold for detectors whose source has its own identity (an external alert id).
     """
 
-    identity_id: int
+    identity_id: int | None  # None: about no user (a device or app alert)
     title: str
     reasons: dict[str, str]
     events: list[Event]
@@ -111,6 +111,9 @@ class Detector:
     schema: ParamSchema = ParamSchema()
     trigger_kinds: frozenset[str] = frozenset()
     context_kinds: frozenset[str] = frozenset()
+    # True for a detector that also judges events about no user (``identity_id`` None in
+    # ``detect``): it reads only the triggers themselves, no baseline or history.
+    judges_unattributed: bool = False
 
     def context_span(self, params: dict[str, Any]) -> timedelta:
         """How far before and after its triggers the detector needs to see ``context_kinds``."""

@@ -1,4 +1,5 @@
-"""An alert from another product (Microsoft Graph security alerts) becomes an alert on the identity.
+"""An alert from another product (Microsoft Graph security alerts) becomes an alert on the identity,
+or, when it names no user (a device or an app), an alert about no user that names them instead.
 
 Each source alert is one of ours (folded by the source's alert id, so updates of the same
 Defender alert do not multiply). Resolved source alerts and those below the minimum severity
@@ -39,6 +40,7 @@ class ExternalAlert(Detector):
         )
     )
     trigger_kinds = frozenset({Event.Kind.EXTERNAL_ALERT})
+    judges_unattributed = True
 
     def context_span(self, params):
         return timedelta(0)
@@ -55,18 +57,21 @@ class ExternalAlert(Detector):
             title = str(attr(event, "title", default="") or event.subject or "Alert")
             product = str(attr(event, "product_name", "service_source", default=""))
             alert_id = str(attr(event, "alert_id", "provider_alert_id", default="") or event.source_record_id)
+            subjects = _subjects(event)
+            on = _on(subjects)
             findings.append(
                 Detection(
                     identity_id=identity_id,
-                    title=title[:300],
+                    title=f"{title[:200]}{on}"[:300],
                     reasons={
                         f"external:{alert_id}": (
                             f"{product or 'Another product'} raised {quote(title, 120)} with {severity or 'no'} "
-                            f"severity (status {status or 'unknown'})."
+                            f"severity (status {status or 'unknown'}){on}."
                         )
                     },
                     events=[event],
                     evidence={
+                        **subjects,
                         "source_alert_id": alert_id,
                         "source_severity": severity,
                         "source_status": status,
@@ -78,3 +83,19 @@ class ExternalAlert(Detector):
                 )
             )
         return findings
+
+
+def _subjects(event: Event) -> dict[str, list[str]]:
+    """The devices and apps an alert about no user names: what the queue shows in place of a user."""
+    if event.identity_id is not None:
+        return {}
+    return {name: list(attr(event, name, default=[]))[:20] for name in ("devices", "apps") if attr(event, name)}
+
+
+def _on(subjects: dict[str, list[str]]) -> str:
+    """`` on laptop-17.contoso.com and 2 more``: where an alert about no user happened, so the
+    queue's title search finds it by device or app name."""
+    names = [name for values in subjects.values() for name in values]
+    if not names:
+        return ""
+    return f" on {names[0][:80]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")

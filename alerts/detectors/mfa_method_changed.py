@@ -23,6 +23,7 @@ made on the user (a helpdesk reset) is not the user's registration and raises no
 from datetime import timedelta
 
 from alerts.activity.addresses import ip_range
+from alerts.activity.changes import made_by_another_person
 from alerts.activity.fields import attr, attribute_list
 from alerts.activity.signins import (
     ANOMALY_RISK_EVENT_TYPES,
@@ -138,7 +139,7 @@ class MfaMethodChanged(Detector):
             change
             for change in _distinct([e for e in triggers if e.kind == CHANGE] + ctx.events_of(identity_id, {CHANGE}))
             # An administrator's change on the user (a helpdesk reset) is not the user's own registration.
-            if str(attr(change, "actor", default="") or upn).lower() == upn
+            if not made_by_another_person(change, upn)
         ]
         if not changes:
             return []  # a batch of sign-ins with no change after them: the common case

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.adapters.base import NormalisedEvent, RecordError
+from alerts.adapters.base import UNATTRIBUTED_KINDS, NormalisedEvent, RecordError
 from alerts.adapters.fields import fingerprint
 from alerts.geo import ip_location
 from alerts.models import Event, Identity
@@ -87,13 +87,14 @@ def _bounded_id(value: str) -> str:
 
 def prepare(event: NormalisedEvent) -> PreparedEvent:
     """Clean ``event`` in place; a ``RecordError`` when it cannot be stored at all."""
-    event.upn = clean_text(event.upn).strip().lower()
-    if not event.upn:
-        raise RecordError("the record names no user")
-    if len(event.upn) > _UPN_LIMIT:
-        raise RecordError(f"user name longer than {_UPN_LIMIT} characters")
     if event.kind not in _KINDS:
         raise RecordError(f"unknown event kind {clean_text(event.kind, 40)!r}")
+    if event.upn is not None or event.kind not in UNATTRIBUTED_KINDS:
+        event.upn = clean_text(event.upn).strip().lower()
+        if not event.upn:
+            raise RecordError("the record names no user")
+        if len(event.upn) > _UPN_LIMIT:
+            raise RecordError(f"user name longer than {_UPN_LIMIT} characters")
     for name in _EVENT_TEXT:
         setattr(event, name, clean_text(getattr(event, name), _LIMITS[name]))
     for name, limit in _IDENTITY_LIMITS.items():

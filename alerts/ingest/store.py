@@ -26,10 +26,12 @@ class _Sighting:
 
 
 def identities_resolve(prepared: Sequence[PreparedEvent]) -> dict[str, int]:
-    """``{upn: identity id}`` for every UPN of the batch."""
+    """``{upn: identity id}`` for every UPN of the batch (events about no user have none)."""
     sightings: dict[str, _Sighting] = {}
     for item in prepared:
         event = item.event
+        if event.upn is None:
+            continue
         seen = sightings.get(event.upn)
         if seen is None:
             sightings[event.upn] = _Sighting(

@@ -49,7 +49,8 @@ class EventWriter:
         self._returning = f" ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('source_record_id')}"
 
     def insert(self, prepared: Sequence[PreparedEvent], identity_ids: dict[str, int]) -> list[tuple[int, str]]:
-        """Insert what is new; ``[(id, source_record_id)]`` of the rows actually written."""
+        """Insert what is new; ``[(id, source_record_id)]`` of the rows actually written. An event
+        about no user (``upn`` None) is stored without an identity."""
         ordered = sorted(prepared, key=lambda item: item.event.source_record_id)
         if connection.vendor == "postgresql":
             return self._insert_staged(ordered, identity_ids) if ordered else []
@@ -69,7 +70,7 @@ class EventWriter:
         for item in ordered:
             e = item.event
             lines.append(
-                f"{identity_ids[e.upn]}\t{e.occurred_at.isoformat()}\t{e.kind}\t{_copy(e.operation)}\t{source}\t"
+                f"{_copy(identity_ids.get(e.upn))}\t{e.occurred_at.isoformat()}\t{e.kind}\t{_copy(e.operation)}\t{source}\t"
                 f"{_copy(e.source_record_id)}\t{_copy(e.dedup_key)}\t{e.ip or _NULL}\t{_copy(e.country)}\t"
                 f"{_copy(e.city)}\t{_copy(e.latitude)}\t{_copy(e.longitude)}\t{_copy(e.app)}\t{_copy(e.user_agent)}\t"
                 f"{_copy(e.succeeded)}\t{_copy(e.subject)}\t{_copy(e.target)}\t"
@@ -98,7 +99,7 @@ class EventWriter:
         now = adapt(timezone.now())
         rows = [
             [
-                identity_ids[e.upn], adapt(e.occurred_at), e.kind, e.operation, self.source, e.source_record_id,
+                identity_ids.get(e.upn), adapt(e.occurred_at), e.kind, e.operation, self.source, e.source_record_id,
                 e.dedup_key, e.ip, e.country, e.city, e.latitude, e.longitude, e.app, e.user_agent, e.succeeded,
                 e.subject, e.target, item.attributes_json, item.raw_json, now, *self._extra,
             ]

@@ -80,7 +80,9 @@ class Event(models.Model):
         REMEDIATION = "remediation", "Remediation step"
         OTHER = "other", "Other activity"
 
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="events")
+    # Null only for a record about no user (a Defender alert on a device or an app): it is kept
+    # so that its alert shows in the queue; no baseline, timeline or investigation reads it.
+    identity = models.ForeignKey(Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     occurred_at = models.DateTimeField()
     kind = models.CharField(max_length=40, choices=Kind.choices)
     operation = models.CharField(max_length=128, blank=True, help_text="The source's own name for it.")
@@ -156,7 +158,11 @@ class AlertPolicy(models.Model):
 
 
 class Alert(models.Model):
-    """A detector's finding on one identity. Repeats within the window fold into it (``dedup_key``)."""
+    """A detector's finding on one identity. Repeats within the window fold into it (``dedup_key``).
+
+    An alert from another product that names no user (a device or an app alert) has no identity:
+    it is triaged in the queue like any other but starts no investigation.
+    """
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -173,7 +179,7 @@ class Alert(models.Model):
     policy = models.ForeignKey(AlertPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     policy_version = models.PositiveIntegerField(null=True, blank=True)
     detector = models.CharField(max_length=64)
-    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="alerts")
+    identity = models.ForeignKey(Identity, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True, help_text="Why it fired, in plain words.")
     evidence = models.JSONField(default=dict, blank=True, help_text="Values compared with the thresholds.")
@@ -202,6 +208,12 @@ class Alert(models.Model):
             ),
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="alert_severity_valid"),
             models.UniqueConstraint(fields=["detector", "identity", "dedup_key"], name="alert_fold_unique"),
+            # NULLs are distinct in a unique index: the alerts that name no user need their own.
+            models.UniqueConstraint(
+                fields=["detector", "dedup_key"],
+                condition=Q(identity__isnull=True),
+                name="alert_fold_unattributed_unique",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="alert_status_created_idx"),
@@ -226,4 +238,10 @@ class Alert(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({self.identity_id})"
+        return f"{self.title} ({self.identity_id or 'no user'})"
+
+    @property
+    def subject_names(self) -> list[str]:
+        """What an alert about no user is about: the devices, then the apps, the source named."""
+        evidence = self.evidence if isinstance(self.evidence, dict) else {}
+        return [str(name) for key in ("devices", "apps") for name in evidence.get(key) or ()]

@@ -62,7 +62,7 @@ class AlertRaise:
     the merged reasons when a fold adds a new kind of reason."""
 
     policy: AlertPolicy
-    identity: Identity
+    identity: Identity | None  # None: about no user (another product's alert on a device or an app)
     finding: Detection
     fold_window: timedelta
     retitle: Callable[[dict[str, str]], str | None] | None = None
@@ -72,8 +72,8 @@ class AlertRaise:
         return self.finding.severity or self.policy.severity
 
     @property
-    def pair(self) -> tuple[str, int]:
-        return self.policy.detector, self.identity.pk
+    def pair(self) -> tuple[str, int | None]:
+        return self.policy.detector, self.identity.pk if self.identity is not None else None
 
     @property
     def base_key(self) -> str:
@@ -165,7 +165,7 @@ def _fold(alert: Alert, item: AlertRaise, new_events: int) -> bool:
 def alert_raise(
     *,
     policy: AlertPolicy,
-    identity: Identity,
+    identity: Identity | None,
     finding: Detection,
     fold_window: timedelta,
     retitle: Callable[[dict[str, str]], str | None] | None = None,
@@ -252,7 +252,7 @@ class _Plan:
     """Every fold and insert of a batch, decided in memory before anything is written. Alerts are
     tracked by ``id()``: those the batch opens have no primary key until they are inserted."""
 
-    pairs: dict[tuple[str, int], _Pair]
+    pairs: dict[tuple[str, int | None], _Pair]
     stored_links: dict[int, set[int]]  # existing alert's id -> the batch's events it already holds
     created: list[Alert] = field(default_factory=list)
     touched: dict[int, Alert] = field(default_factory=dict)
@@ -356,7 +356,7 @@ def _raise_each(raises: Sequence[AlertRaise]) -> list[RaiseResult]:
 def _plan(raises: Sequence[AlertRaise]) -> _Plan:
     """Lock the alerts the findings may fold into or whose keys they may take, read which of the
     findings' events they hold, and decide every fold and insert in memory."""
-    pairs: dict[tuple[str, int], _Pair] = defaultdict(_Pair)
+    pairs: dict[tuple[str, int | None], _Pair] = defaultdict(_Pair)
     for alert in _candidates(raises):
         pair = pairs[(alert.detector, alert.identity_id)]
         pair.alerts.append(alert)
@@ -384,7 +384,7 @@ def _candidates(raises: Sequence[AlertRaise]) -> list[Alert]:
     for item in raises:
         lo, hi = item.finding.first_at - item.fold_window, item.finding.last_at + item.fold_window
         entry = reach.setdefault(item.policy.detector, [set(), lo, hi, set()])
-        entry[0].add(item.identity.pk)
+        entry[0].add(item.pair[1])
         entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
         entry[3].add(item.base_key[:200])
     locked = Alert.objects.select_for_update().order_by("pk")
@@ -393,7 +393,8 @@ def _candidates(raises: Sequence[AlertRaise]) -> list[Alert]:
             reduce(
                 or_,
                 (
-                    Q(detector=detector, identity_id__in=sorted(ids))
+                    Q(detector=detector)
+                    & _identity_in(ids)
                     & (
                         Q(status__in=OPEN_STATUSES, last_activity_at__gte=lo, first_activity_at__lte=hi)
                         | Q(dedup_key__in=sorted(keys))
@@ -403,7 +404,7 @@ def _candidates(raises: Sequence[AlertRaise]) -> list[Alert]:
             )
         )
     )
-    wanted = {(item.policy.detector, item.identity.pk, item.base_key[:200]) for item in raises}
+    wanted = {(*item.pair, item.base_key[:200]) for item in raises}
     closed = [
         Q(detector=alert.detector, identity_id=alert.identity_id, dedup_key__startswith=f"{alert.dedup_key}#")
         for alert in alerts
@@ -413,6 +414,13 @@ def _candidates(raises: Sequence[AlertRaise]) -> list[Alert]:
         loaded = {alert.pk for alert in alerts}
         alerts += [alert for alert in locked.filter(reduce(or_, closed)) if alert.pk not in loaded]
     return alerts
+
+
+def _identity_in(ids: set[int | None]) -> Q:
+    """The alerts of these identities; ``None`` among them stands for the alerts about no user
+    (SQL's ``IN`` never matches NULL)."""
+    match = Q(identity_id__in=sorted(i for i in ids if i is not None))
+    return match | Q(identity__isnull=True) if None in ids else match
 
 
 def _update(alerts: list[Alert]) -> None:

@@ -43,13 +43,14 @@ def notice_for(event: str, object_id: int) -> Notice | None:
         alert = Alert.objects.select_related("identity").filter(pk=object_id).first()
         if alert is None:
             return None
+        upn = alert.identity.upn if alert.identity is not None else None
         return Notice(
             event=event,
             title=f"High-severity alert: {alert.title}",
-            text=f"{alert.identity.upn}: {alert.description or alert.detector}",
+            text=f"{upn or 'No user'}: {alert.description or alert.detector}",
             url=_link("alerts:alert_detail", alert.pk),
             severity=alert.severity,
-            details={"alert": alert.pk, "user": alert.identity.upn, "detector": alert.detector},
+            details={"alert": alert.pk, "user": upn, "subjects": alert.subject_names, "detector": alert.detector},
         )
     if event == E.INVESTIGATION_PENDING_ACTION:
         investigation = Investigation.objects.select_related("identity").filter(pk=object_id).first()

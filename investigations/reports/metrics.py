@@ -229,7 +229,7 @@ def overdue_actions(*, filters: ReportFilters, sla_minutes: int):
 def most_targeted_users(*, filters: ReportFilters) -> list[dict]:
     """The identities with the most alerts in the period."""
     rows = (
-        alerts_filtered(Alert.objects.all(), filters)
+        alerts_filtered(Alert.objects.filter(identity__isnull=False), filters)
         .values("identity_id", "identity__upn", "identity__display_name", "identity__department")
         .annotate(n=Count("id"), high=Count("id", filter=Q(severity=Severity.HIGH)))
         .order_by("-n", "identity__upn")[:TOP_TARGETS]

@@ -124,11 +124,14 @@ def investigations_take_late_evidence(*, spans: dict[int, tuple[datetime, dateti
 def investigation_attach_alert(*, alert_id: int) -> Investigation | None:
     """Put the alert into its identity's open investigation (opening one if needed) and re-run it.
 
-    Informational alerts join an open investigation but never open one on their own.
+    Informational alerts join an open investigation but never open one on their own; an alert
+    about no user (another product's alert on a device or an app) has no account to investigate.
     """
     alert = Alert.objects.select_related("identity").filter(pk=alert_id).first()
     if alert is None:
         logger.info("Alert %s is gone; nothing to investigate", alert_id)
+        return None
+    if alert.identity_id is None:
         return None
     if alert.severity == Severity.INFORMATIONAL:
         investigation = (

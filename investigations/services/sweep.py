@@ -102,6 +102,7 @@ def investigations_sweep(*, now: datetime | None = None) -> dict[str, int]:
             status__in=[Alert.Status.NEW, Alert.Status.IN_PROGRESS],
             created_at__lt=now - limits["requeue_after"],
             investigations__isnull=True,
+            identity__isnull=False,
         )
         .exclude(severity=Severity.INFORMATIONAL)
         .values_list("pk", flat=True)[:BATCH]

@@ -17,7 +17,7 @@ from tests.factories import AlertFactory, EventFactory, IdentityFactory, Investi
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.now(UTC)
-OLD = NOW - timedelta(days=400)
+OLD = (NOW - timedelta(days=400)).replace(day=10, hour=12)  # mid-month: its +2 h stays in the month
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from alerts.models import Alert
 from demo.models import SimulatedAccount
 from demo.records import demo_records
 from investigations.models import Investigation
@@ -30,6 +31,13 @@ def kinds(investigation) -> set[str]:
 
 def test_each_attacked_user_has_one_investigation_and_the_twins_none(cases):
     assert set(cases) == {"megan.bowen", "lee.gu", "diego.siciliani", "alex.wilber"}
+
+
+def test_the_kiosk_alert_is_in_the_queue_about_no_user(cases):
+    alert = Alert.objects.get(identity__isnull=True)
+    assert (alert.detector, alert.severity) == ("external_alert", "high")
+    assert alert.title == "Suspicious PowerShell download cradle on kiosk-lobby-02.contoso.com"
+    assert not alert.investigations.exists()
 
 
 def test_the_bec_victim_is_compromised_and_every_undo_is_proposed(cases):

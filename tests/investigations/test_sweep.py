@@ -111,6 +111,7 @@ def test_an_alert_raised_while_the_broker_was_down_reaches_an_investigation_thro
 
     orphan = AlertFactory(severity="high")  # raised, but its correlate task was never delivered
     quiet = AlertFactory(severity="informational")
+    AlertFactory(severity="high", identity=None, detector="external_alert")  # about no user: nothing to correlate
     assert not Investigation.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         counts = investigations_sweep(now=later("requeue_after"))

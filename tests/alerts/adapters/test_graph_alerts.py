@@ -1,7 +1,7 @@
 """The Graph security alert v2 adapter: an external_alert per account the evidence names."""
 
 from alerts.models import Event
-from tests.alerts.support.ingest import dataset_lines, error_of, normalise, one
+from tests.alerts.support.ingest import dataset_lines, normalise, one
 
 PANTHER = "panther-analysis/tests_MicrosoftGraph_SecurityAlertV2.jsonl"
 
@@ -17,11 +17,13 @@ def test_panther_alert_with_user_and_ip_evidence():
     assert event.external_id == "011d5ede-0faa-4946-a25e-b2cd0c47a52c"
 
 
-def test_alerts_without_any_account_say_so():
+def test_alerts_without_any_account_are_kept_about_no_user():
     for case in dataset_lines(PANTHER)[2:]:
-        assert error_of("graph-alerts", case["log"]) == (
-            "the alert names no user or mailbox in its evidence (a device or app alert)"
-        )
+        event = one("graph-alerts", case["log"])
+        assert (event.kind, event.upn) == (Event.Kind.EXTERNAL_ALERT, None)
+        assert event.source_record_id == case["log"]["id"]
+        assert event.attributes["status"] == case["log"]["status"]
+        assert (event.attributes["devices"], event.attributes["apps"]) == ([], [])
 
 
 def alert(*evidence, **overrides) -> dict:
@@ -88,3 +90,57 @@ def test_account_name_and_domain_make_a_upn():
         ),
     )
     assert event.upn == "d@contoso.com"
+
+
+def test_a_device_alert_with_nobody_logged_on_names_the_device():
+    event = one(
+        "graph-alerts",
+        alert(
+            {
+                "@odata.type": "#microsoft.graph.security.deviceEvidence",
+                "deviceDnsName": "laptop-17.contoso.com",
+                "mdeDeviceId": "7a1f",
+                "loggedOnUsers": [],
+            },
+            {"@odata.type": "#microsoft.graph.security.deviceEvidence", "hostName": "srv-02", "mdeDeviceId": "9c"},
+            {"@odata.type": "#microsoft.graph.security.deviceEvidence", "mdeDeviceId": "7a1f-dup"},
+            {"@odata.type": "#microsoft.graph.security.ipEvidence", "ipAddress": "203.0.113.9"},
+            title="Suspicious PowerShell command line",
+        ),
+    )
+    assert event.upn is None
+    assert event.attributes["devices"] == ["laptop-17.contoso.com", "srv-02", "7a1f-dup"]
+    assert (event.source_record_id, event.ip, event.subject) == (
+        "da637",
+        "203.0.113.9",
+        "Suspicious PowerShell command line",
+    )
+
+
+def test_an_app_alert_names_the_app():
+    event = one(
+        "graph-alerts",
+        alert(
+            {
+                "@odata.type": "#microsoft.graph.security.oauthApplicationEvidence",
+                "displayName": "Mail Sync",
+                "appId": "a1",
+            },
+            {"@odata.type": "#microsoft.graph.security.cloudApplicationEvidence", "appId": "11161"},
+        ),
+    )
+    assert (event.upn, event.attributes["apps"]) == (None, ["Mail Sync", "11161"])
+
+
+def test_a_logged_on_user_still_makes_the_device_alert_that_users():
+    event = one(
+        "graph-alerts",
+        alert(
+            {
+                "@odata.type": "#microsoft.graph.security.deviceEvidence",
+                "deviceDnsName": "laptop-17.contoso.com",
+                "loggedOnUsers": [{"accountName": "e", "domainName": "contoso.com"}],
+            }
+        ),
+    )
+    assert event.upn == "e@contoso.com"

@@ -183,3 +183,26 @@ def test_each_alert_names_the_investigation_it_joined(api, analyst, django_captu
     listed = {row["id"]: row["investigation"] for row in api.get("/api/v1/alerts/").json()["results"]}
     assert listed == {joined.pk: investigation.pk, alone.pk: None}
     assert api.get(f"/api/v1/alerts/{joined.pk}/").json()["investigation"] == investigation.pk
+
+
+def test_an_alert_about_no_user_has_a_null_user_and_names_its_device(api, analyst):
+    device_alert = AlertFactory(
+        identity=None, detector="external_alert", evidence={"devices": ["laptop-17.contoso.com"], "apps": ["Mail Sync"]}
+    )
+    event = EventFactory(identity=None, kind="external_alert", occurred_at=timezone.now())
+    device_alert.events.set([event])
+    user_alert = AlertFactory()
+    _as(api, analyst)
+    rows = {row["id"]: row for row in api.get("/api/v1/alerts/").json()["results"]}
+    assert (rows[device_alert.pk]["user"], rows[device_alert.pk]["subjects"]) == (
+        None,
+        ["laptop-17.contoso.com", "Mail Sync"],
+    )
+    assert (rows[user_alert.pk]["user"], rows[user_alert.pk]["subjects"]) == (user_alert.identity.upn, [])
+    detail = api.get(f"/api/v1/alerts/{device_alert.pk}/").json()
+    assert (detail["user"], [e["id"] for e in detail["events"]]) == (None, [event.pk])
+    assert api.get("/api/v1/alerts/", {"user": user_alert.identity.upn}).json()["count"] == 1
+    resolved = api.post(
+        f"/api/v1/alerts/{device_alert.pk}/resolve/", {"classification": "true_positive"}, format="json"
+    )
+    assert resolved.status_code == 200, resolved.content

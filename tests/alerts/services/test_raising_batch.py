@@ -16,6 +16,7 @@ from alerts.models import Alert, AlertPolicy
 from alerts.services import AlertRaise, alert_raise, alert_set_status, alerts_raise
 from alerts.signals import alert_raised
 from tests.alerts.support.detection import T0, identity, rule_event
+from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +257,57 @@ def test_a_later_finding_of_the_batch_reaching_further_back_folds_into_the_alert
     results = alerts_raise(raises=[late, back])
     assert [(r.created, r.new_events) for r in results] == [(True, 1), (False, 1)]
     assert sorted(Alert.objects.values_list("event_count", flat=True)) == [1, 2]
+
+
+def _unattributed_items(count: int) -> list[AlertRaise]:
+    """Findings of ``external_alert`` on alerts about no user (device alerts), one per source alert."""
+    policy = _policies()["external_alert"]
+    items = []
+    for n in range(count):
+        event = EventFactory(identity=None, kind="external_alert", occurred_at=T0 + timedelta(minutes=n))
+        finding = Detection(
+            identity_id=None,
+            title=f"Device alert {n}",
+            reasons={f"external:da-{n}": "Defender raised it."},
+            events=[event],
+            evidence={"devices": [f"laptop-{n}"]},
+            fold_key=f"external:da-{n}",
+        )
+        items.append(AlertRaise(policy, None, finding, WINDOW))
+    return items
+
+
+def test_alerts_about_no_user_fold_by_their_source_id_in_a_batch_and_one_by_one():
+    items = _unattributed_items(3)
+    assert [r.created for r in alerts_raise(raises=items + items[:1])] == [True, True, True, False]
+    assert not alert_raise(**_arguments(items[1])).created
+    assert sorted(Alert.objects.values_list("identity", "dedup_key")) == [
+        (None, "external:da-0"),
+        (None, "external:da-1"),
+        (None, "external:da-2"),
+    ]
+
+
+@pytest.mark.postgres
+def test_concurrent_batches_of_alerts_about_no_user_create_each_once(require_postgres, transactional_db):
+    items = _unattributed_items(5)
+    barrier = threading.Barrier(2)
+    outcomes, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            outcomes.append([r.created for r in alerts_raise(raises=items)])
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(outcomes) == 2
+    assert sorted(sum(outcome) for outcome in outcomes) == [0, 5]  # NULLs are distinct: the partial key arbitrates
+    assert Alert.objects.filter(identity__isnull=True).count() == 5

@@ -283,3 +283,22 @@ def test_forged_ids_are_refused_not_crashed(analyst_client):
     assert analyst_client.get(reverse("alerts:alert_new_count"), {"after": huge}).status_code == 200
     response = analyst_client.post(TRIAGE, {"alert": [huge], "operation": "assign"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
+
+
+def test_an_alert_about_no_user_shows_its_device_in_the_queue_and_on_its_page(analyst_client, mixed):
+    device = AlertFactory(
+        identity=None,
+        detector="external_alert",
+        title="Suspicious PowerShell command line on <b>laptop-17</b>",
+        evidence={"devices": ["<b>laptop-17</b>", "srv-02", "srv-03", "srv-04"]},
+    )
+    device.events.add(EventFactory(identity=None, kind="external_alert", subject="Suspicious PowerShell"))
+    response = analyst_client.get(QUEUE)
+    html = response.content.decode()
+    assert alert_ids(response)[0] == device.id
+    row = html[html.index(f'id="alert-{device.id}"') :].split("</tr>")[0]
+    assert "No user" in row and "&lt;b&gt;laptop-17&lt;/b&gt;, srv-02, srv-03 and 1 more" in row
+    assert alert_ids(analyst_client.get(QUEUE, {"text": "laptop-17"})) == [device.id]
+    page = analyst_client.get(reverse("alerts:alert_detail", args=[device.id])).content.decode()
+    assert "No user" in page and "User timeline" not in page and "<b>laptop-17</b>" not in page
+    assert "Suspicious PowerShell" in page and "no user" in page  # its event, without a user link

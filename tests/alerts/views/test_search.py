@@ -48,6 +48,14 @@ def test_ip_search_answers_who_else_signed_in_from_it(analyst_client, tenant):
     assert per_identity(html) == {"lee.gu@contoso.com": 2, "megan.bowen@contoso.com": 1}
 
 
+def test_an_alert_about_no_user_is_found_but_counted_for_nobody(analyst_client, tenant):
+    device = EventFactory(identity=None, kind=Event.Kind.EXTERNAL_ALERT, ip="102.89.32.18", subject="Defender alert")
+    html = analyst_client.get(SEARCH, {"q": "102.89.32.18"}).content.decode()
+    assert device.id in event_ids(html)
+    assert 'class="ev-who muted">no user<' in html
+    assert per_identity(html) == {"lee.gu@contoso.com": 2, "megan.bowen@contoso.com": 1}
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -64,6 +64,25 @@ def test_high_severity_alert_is_notified_once_per_rule(
     assert list(NotificationDelivery.objects.values_list("status", flat=True)) == [D.SENT, D.SENT]
 
 
+def test_a_high_alert_about_no_user_is_notified_with_its_device(
+    webhook_rule, receiver, django_capture_on_commit_callbacks
+):
+    webhook_rule(events=[NotificationEvent.ALERT_HIGH])
+    alert = AlertFactory(
+        identity=None,
+        detector="external_alert",
+        severity=Severity.HIGH,
+        title="Ransomware behavior on laptop-17",
+        evidence={"devices": ["laptop-17.contoso.com"]},
+    )
+    raise_alert(django_capture_on_commit_callbacks, alert)
+    body = receiver.bodies()[0]
+    assert body["title"] == "High-severity alert: Ransomware behavior on laptop-17"
+    assert body["text"].startswith("No user: ")
+    assert (body["details"]["user"], body["details"]["subjects"]) == (None, ["laptop-17.contoso.com"])
+    assert not Investigation.objects.exists()
+
+
 def test_lower_severity_alerts_are_not_notified(
     webhook_rule, receiver, quiet_playbook, django_capture_on_commit_callbacks
 ):
