@@ -31,15 +31,17 @@ class RecordSkipped(Exception):
 
 
 # Accounts Microsoft writes into audit records that are not people: never monitored identities.
-PHANTOM_USERS = frozenset({"not available", "nt authority\\system", "system", "unknown", "n/a", "app@sharepoint"})
+PHANTOM_USERS = frozenset(
+    {"not available", "nt authority\\system", "system", "unknown", "n/a", "app@sharepoint", "securitycompliancealerts"}
+)
 # System accounts (``NT AUTHORITY\\SYSTEM (w3wp)``), well-known SIDs, service principals
 # (``ServicePrincipal_<guid>``, ``SHAREPOINT\\system``) and Exchange's own arbitration mailboxes.
 PHANTOM_PREFIXES = ("nt authority\\", "s-1-5-", "serviceprincipal_", "sharepoint\\", "spo_arbitration_")
 
 
-def is_phantom(user: str) -> bool:
+def is_phantom(user: str | None) -> bool:
     """A system, service or placeholder account, not a person: never a monitored identity."""
-    name = user.strip().lower()
+    name = (user or "").strip().lower()
     return not name or name in PHANTOM_USERS or name.startswith(PHANTOM_PREFIXES)
 
 

@@ -55,7 +55,7 @@ def normalise(record: Any, ctx: AdapterContext) -> list[NormalisedEvent]:
     occurred_at = parse_time(pick(rec, "creationtime", "timegenerated", "creationdate"))
     actor = upn(pick(rec, "userid", "userids", "userid_"))
     event = _event(operation, rec, actor, ctx)
-    if is_phantom(event.upn):
+    if event.upn is not None and is_phantom(event.upn):
         raise RecordSkipped(f"the record names no user ({'UserId is empty' if not event.upn else event.upn})")
     event.occurred_at = occurred_at
     event.operation = operation
@@ -176,6 +176,8 @@ def _compliance_alert(rec: dict[str, Any], actor: str) -> NormalisedEvent:
     kind = Event.Kind.SENDING_RESTRICTED if title.lower() == _SENDING_RESTRICTED else Event.Kind.EXTERNAL_ALERT
     candidates = [rec.get("objectid"), rec.get("alertentityid"), data.get("eid"), data.get("f3u"), data.get("trc")]
     user = next((found[0] for found in map(email_addresses, candidates) if found and "@" in found[0]), actor)
+    if is_phantom(user) and kind == Event.Kind.EXTERNAL_ALERT:
+        user = None  # written by the alerting service itself, about no user: an alert about no user
     alert_id = text(rec.get("alertid"))
     ips = [ip for ip in (normalise_ip(data.get(key)) for key in ("sip", "ecip", "cip")) if ip]
     attributes = {
@@ -191,11 +193,12 @@ def _compliance_alert(rec: dict[str, Any], actor: str) -> NormalisedEvent:
         "evidence_ips": ips,
         "description": text(data.get("ad"))[:1000],
     }
+    owner = upn(user) if user is not None else None
     return NormalisedEvent(
-        upn=upn(user),
+        upn=owner,
         occurred_at=None,
         kind=kind,
-        dedup_key=f"alert:{kind}:{alert_id.lower()}:{upn(user)}" if alert_id else None,
+        dedup_key=f"alert:{kind}:{alert_id.lower()}" + (f":{owner}" if owner else "") if alert_id else None,
         ip=ips[0] if ips else None,
         subject=title,
         target=alert_id,

@@ -76,6 +76,14 @@ def test_other_compliance_alerts_become_external_alerts_on_the_named_user():
     assert event.attributes["status"] == "Investigating"
 
 
+def test_a_compliance_alert_written_by_the_alerting_service_about_no_user_is_kept_about_no_user():
+    event = one("o365-audit", sekoia(51))  # a DLP rule match: UserId SecurityComplianceAlerts, no user named
+    assert (event.kind, event.upn) == (Event.Kind.EXTERNAL_ALERT, None)
+    assert event.attributes["actor"] == "securitycompliancealerts"
+    assert event.dedup_key == "alert:external_alert:cf0708c6-e2c5-4962-ae99-9af4799175f4"
+    assert is_phantom("SecurityComplianceAlerts")
+
+
 def test_consent_to_application_lists_the_granted_scopes():
     event = one("o365-audit", sekoia(3))
     assert event.kind == Event.Kind.OAUTH_CONSENT
