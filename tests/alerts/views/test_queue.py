@@ -292,7 +292,8 @@ def test_an_alert_about_no_user_shows_its_device_in_the_queue_and_on_its_page(an
         title="Suspicious PowerShell command line on <b>laptop-17</b>",
         evidence={"devices": ["<b>laptop-17</b>", "srv-02", "srv-03", "srv-04"]},
     )
-    device.events.add(EventFactory(identity=None, kind="external_alert", subject="Suspicious PowerShell"))
+    event = EventFactory(identity=None, kind="external_alert", subject="Suspicious PowerShell")
+    device.events.add(event)
     response = analyst_client.get(QUEUE)
     html = response.content.decode()
     assert alert_ids(response)[0] == device.id
@@ -302,3 +303,4 @@ def test_an_alert_about_no_user_shows_its_device_in_the_queue_and_on_its_page(an
     page = analyst_client.get(reverse("alerts:alert_detail", args=[device.id])).content.decode()
     assert "No user" in page and "User timeline" not in page and "<b>laptop-17</b>" not in page
     assert "Suspicious PowerShell" in page and "no user" in page  # its event, without a user link
+    assert analyst_client.get(reverse("alerts:event_raw", args=[event.id])).status_code == 200
