@@ -77,6 +77,7 @@ class ExternalAlert(Detector):
                         "source_status": status,
                         "category": str(attr(event, "category", default="")),
                         "product": product,
+                        **_source_link(event),
                     },
                     fold_key=f"external:{alert_id}"[:200],
                     severity=severity if params["use_source_severity"] and severity in SEVERITY_RANK else None,
@@ -99,3 +100,10 @@ def _on(subjects: dict[str, list[str]]) -> str:
     if not names:
         return ""
     return f" on {names[0][:80]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+
+
+def _source_link(event: Event) -> dict[str, str]:
+    """The alert's page in the source product (Defender's ``alertWebUrl``), https only: the
+    console links it, and any other scheme (``javascript:``) must never become a link."""
+    url = str(attr(event, "alert_web_url", default="") or "")
+    return {"source_url": url} if url.lower().startswith("https://") and len(url) <= 1000 else {}

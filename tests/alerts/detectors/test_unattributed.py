@@ -5,6 +5,7 @@ triaged like any other, is suppressed by IP range, and starts no investigation."
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert, AlertPolicy, AlertSuppression, Event, Identity
@@ -103,3 +104,20 @@ def test_an_alert_about_no_user_and_one_about_a_user_do_not_fold_together():
     ingest_judged(source="graph-alerts", records=[device_alert("da-7"), user_alert])
     assert sorted(Alert.objects.values_list("identity__upn", flat=True), key=str) == [None, "megan.bowen@contoso.com"]
     assert Investigation.objects.get().identity.upn == "megan.bowen@contoso.com"
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://security.microsoft.com/alerts/da-9001?tid=t", True),
+        ("javascript:alert(document.cookie)", False),
+        ("http://security.microsoft.com/alerts/da-9001", False),
+    ],
+)
+def test_the_alert_page_links_the_source_alert_over_https_only(analyst_client, url, linked):
+    ingest_judged(source="graph-alerts", records=[device_alert(alertWebUrl=url)])
+    alert = Alert.objects.get()
+    html = analyst_client.get(reverse("alerts:alert_detail", args=[alert.pk])).content.decode()
+    assert ("Open in Microsoft Defender for Endpoint" in html) is linked
+    assert (f'href="{url}"' in html) is linked
+    assert "javascript:" not in html.split("<main", 1)[-1].split("Why it fired")[0]
