@@ -96,7 +96,7 @@ def detect_events(*, event_ids: list[int]) -> DetectionResult:
         hits: dict[int, int] = defaultdict(int)
         raises: list[AlertRaise] = []
         for active, finding in findings:
-            identity = ctx.identities.get(finding.identity_id)  # None: about no user
+            identity = ctx.identities[finding.identity_id] if finding.identity_id is not None else None
             suppression = suppression_matching(suppressions.get(active.policy.pk, ()), identity, finding)
             if suppression is not None:
                 hits[suppression.pk] += 1

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
+from airportal.text import short_list
+
 register = template.Library()
 
 
@@ -114,12 +116,7 @@ def evidence_blocks(evidence: dict, skip: str = "") -> list[dict]:
     return blocks
 
 
-@register.filter
-def short_list(names, shown: int = 3) -> str:
-    """``a, b, c and 2 more``: the first ``shown`` names of a list, and how many are left out."""
-    names = [str(name) for name in names or ()]
-    text = ", ".join(names[:shown])
-    return f"{text} and {len(names) - shown} more" if len(names) > shown else text
+register.filter("short_list", short_list)
 
 
 @register.filter

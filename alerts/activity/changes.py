@@ -32,4 +32,4 @@ def made_by_another_person(event: Event, upn: str) -> bool:
     the user's own.
     """
     actor = str(attr(event, "actor", default="") or "").lower()
-    return bool(actor) and not is_phantom(actor) and actor != upn.lower()
+    return not is_phantom(actor) and actor != upn.lower()

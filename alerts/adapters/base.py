@@ -39,9 +39,9 @@ PHANTOM_USERS = frozenset(
 PHANTOM_PREFIXES = ("nt authority\\", "s-1-5-", "serviceprincipal_", "sharepoint\\", "spo_arbitration_")
 
 
-def is_phantom(user: str | None) -> bool:
+def is_phantom(user: str) -> bool:
     """A system, service or placeholder account, not a person: never a monitored identity."""
-    name = (user or "").strip().lower()
+    name = user.strip().lower()
     return not name or name in PHANTOM_USERS or name.startswith(PHANTOM_PREFIXES)
 
 

@@ -8,6 +8,7 @@ are left out; the source's severity is kept when asked to, else the policy's app
 
 from datetime import timedelta
 
+from airportal.text import short_list
 from alerts.activity.fields import attr
 from alerts.detectors.base import Detection, Detector, quote
 from alerts.detectors.params import Param, ParamSchema
@@ -96,10 +97,8 @@ def _subjects(event: Event) -> dict[str, list[str]]:
 def _on(subjects: dict[str, list[str]]) -> str:
     """`` on laptop-17.contoso.com and 2 more``: where an alert about no user happened, so the
     queue's title search finds it by device or app name."""
-    names = [name for values in subjects.values() for name in values]
-    if not names:
-        return ""
-    return f" on {names[0][:80]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+    names = [name[:80] for values in subjects.values() for name in values]
+    return f" on {short_list(names, 1)}" if names else ""
 
 
 def _source_link(event: Event) -> dict[str, str]:

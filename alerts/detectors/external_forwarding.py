@@ -12,6 +12,7 @@ both are accounts of this tenant, perhaps under a domain not seen on an identity
 
 from datetime import timedelta
 
+from airportal.text import short_list
 from alerts.activity.addresses import address_domain, domain_is_internal
 from alerts.activity.fields import attr
 from alerts.activity.rules import TRANSPORT_ACTIONS, inbox_rule, mailbox_forwarding, transport_rule_targets
@@ -103,8 +104,7 @@ class ExternalForwarding(Detector):
         return [
             Detection(
                 identity_id=identity_id,
-                title=f"Mail forwarded outside the tenant to {targets[0]}"
-                + (f" and {len(targets) - 1} more" if len(targets) > 1 else ""),
+                title=f"Mail forwarded outside the tenant to {short_list(targets, 1)}",
                 reasons=reasons,
                 events=list(dict.fromkeys(events)),
                 evidence={
